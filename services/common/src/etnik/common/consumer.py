@@ -1,0 +1,219 @@
+"""Consuming events reliably: commit after success, bounded retries, a dead-letter topic, dedup.
+
+FastStream acknowledges before the handler by default (at most once); every subscriber
+here uses NACK_ON_ERROR instead, so an offset is committed only once the message has been
+handled, deduplicated, skipped as unknown or parked on the dead-letter topic. Failures of
+the infrastructure itself (MongoDB or Kafka away) are not the message's fault: they rewind
+the partition and the message is tried again, for as long as the outage lasts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from aiokafka.errors import KafkaError
+from etnik.common.events import CloudEvent, IntegrationEvent, MalformedEvent, parse_event
+from etnik.common.logging import event_id_var, traceparent_var
+from etnik.common.mongo import Document
+from etnik.common.publisher import EventPublisher, PublishFailed
+from etnik.common.tracing import continue_trace
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+from prometheus_client import CollectorRegistry, Counter
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=IntegrationEvent)
+Handler = Callable[[CloudEvent, Any], Awaitable[None]]
+
+PROCESSED_COLLECTION = "processed_events"
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    KafkaError,
+    PublishFailed,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+
+class EventConsumer:
+    """Dispatches the events of some topics to handlers by type, exactly once in effect."""
+
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        database: AsyncDatabase[Document],
+        publisher: EventPublisher,
+        dead_letter_topic: str,
+        registry: CollectorRegistry,
+        max_attempts: int = 3,
+        retry_backoff_s: float = 0.2,
+    ) -> None:
+        self.group_id = group_id
+        self._processed = database[PROCESSED_COLLECTION]
+        self._publisher = publisher
+        self.dead_letter_topic = dead_letter_topic
+        self._max_attempts = max_attempts
+        self._backoff_s = retry_backoff_s
+        self._handlers: dict[str, Handler] = {}
+        self._topics: list[str] = []
+        self._subscribed = False
+        self._outcomes = Counter(
+            "etnik_events_consumed_total",
+            "Events taken from Kafka, by type and outcome",
+            ["type", "outcome"],
+            registry=registry,
+        )
+
+    @property
+    def topics(self) -> list[str]:
+        """Every topic subscribed to, with the dead-letter topic this consumer writes."""
+        return [*self._topics, self.dead_letter_topic]
+
+    def on(
+        self, contract: type[E]
+    ) -> Callable[
+        [Callable[[CloudEvent, E], Awaitable[None]]], Callable[[CloudEvent, E], Awaitable[None]]
+    ]:
+        """Register the handler of one event type."""
+
+        def register(
+            handler: Callable[[CloudEvent, E], Awaitable[None]],
+        ) -> Callable[[CloudEvent, E], Awaitable[None]]:
+            if contract.event_type in self._handlers:
+                raise ValueError(f"{contract.event_type} already has a handler")
+            self._handlers[contract.event_type] = handler
+            if contract.topic not in self._topics:
+                self._topics.append(contract.topic)
+            return handler
+
+        return register
+
+    def subscribe(self, broker: KafkaBroker, *, description: str = "") -> None:
+        """Attach one Kafka subscriber for all registered topics, with commit-after-success."""
+        if self._subscribed or not self._topics:
+            return
+        self._subscribed = True
+
+        async def raw_body(message: Any) -> bytes:
+            return bytes(message.body)
+
+        async def on_message(body: bytes, message: KafkaMessage) -> None:
+            record = message.raw_message
+            assert not isinstance(record, tuple), "batch subscribers are not used"
+            await self.process(
+                body,
+                headers=dict(message.headers),
+                origin={
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                    "key": record.key,
+                },
+            )
+
+        broker.subscriber(
+            *self._topics,
+            group_id=self.group_id,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=raw_body,
+            title=f"{self.group_id}:consume",
+            description=description
+            or "Handles: " + ", ".join(sorted(self._handlers)) + " (others are skipped)",
+        )(on_message)
+
+    async def process(self, body: bytes, *, headers: dict[str, Any], origin: dict[str, Any]) -> str:
+        """Handle one message; returns the outcome, raises only to have it redelivered."""
+        traceparent_var.set(continue_trace(headers.get("traceparent")))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._handle_once(body)
+            except TRANSIENT_ERRORS as error:
+                log.warning("infrastructure unavailable, message will be redelivered: %r", error)
+                await asyncio.sleep(max(self._backoff_s, 1.0))
+                raise
+            except Exception as error:
+                if attempt < self._max_attempts:
+                    log.warning("attempt %d of %d failed: %r", attempt, self._max_attempts, error)
+                    await asyncio.sleep(self._backoff_s * attempt)
+                    continue
+                await self._dead_letter(body, headers, origin, error, attempt)
+                return "dead_lettered"
+            finally:
+                event_id_var.set(None)
+
+    async def _handle_once(self, body: bytes) -> str:
+        envelope, payload = parse_event(body)
+        event_id_var.set(envelope.id)
+        handler = self._handlers.get(envelope.type)
+        if payload is None or handler is None:
+            # Other consumers may know this type; here it is counted and passed over.
+            self._outcomes.labels(envelope.type, "skipped").inc()
+            log.info("skipped event of type %s", envelope.type)
+            return "skipped"
+        if await self._processed.find_one({"_id": envelope.id}, {"_id": 1}) is not None:
+            self._outcomes.labels(envelope.type, "duplicate").inc()
+            return "duplicate"
+        await handler(envelope, payload)
+        with contextlib.suppress(DuplicateKeyError):
+            await self._processed.insert_one(
+                {"_id": envelope.id, "type": envelope.type, "at": datetime.now(UTC)}
+            )
+        self._outcomes.labels(envelope.type, "handled").inc()
+        return "handled"
+
+    async def _dead_letter(
+        self,
+        body: bytes,
+        headers: dict[str, Any],
+        origin: dict[str, Any],
+        error: Exception,
+        attempts: int,
+    ) -> None:
+        reason = error.__class__.__name__ if isinstance(error, MalformedEvent) else repr(error)
+        log.error(
+            "parking message on %s after %d attempts: %s", self.dead_letter_topic, attempts, reason
+        )
+        dlq_headers = {
+            key: value if isinstance(value, str) else str(value)
+            for key, value in headers.items()
+            if key not in {"correlation_id"}
+        }
+        dlq_headers.update(
+            {
+                "x-dlq-reason": str(error)[:1000],
+                "x-dlq-error-type": error.__class__.__name__,
+                "x-dlq-attempts": str(attempts),
+                "x-dlq-group": self.group_id,
+                "x-dlq-origin-topic": str(origin.get("topic")),
+                "x-dlq-origin-partition": str(origin.get("partition")),
+                "x-dlq-origin-offset": str(origin.get("offset")),
+            }
+        )
+        key = origin.get("key")
+        await self._publisher.publish_raw(
+            self.dead_letter_topic,
+            body,
+            key=key if isinstance(key, bytes) or key is None else str(key).encode(),
+            headers=dlq_headers,
+        )
+        self._outcomes.labels(_type_of(body), "dead_lettered").inc()
+
+
+def _type_of(body: bytes) -> str:
+    try:
+        return parse_event(body)[0].type
+    except MalformedEvent:
+        return "malformed"

@@ -1,0 +1,39 @@
+"""Events published by the notification service."""
+
+from __future__ import annotations
+
+from etnik.common.events import IntegrationEvent
+from pydantic import AwareDatetime
+
+MESSAGES_TOPIC = "etnik.notification.messages.v1"
+
+
+class NotificationSent(IntegrationEvent):
+    """A message was handed to its channel and accepted."""
+
+    event_type = "ru.etnik.notification.sent"
+    topic = MESSAGES_TOPIC
+    key_field = "message_id"
+
+    message_id: str
+    kind: str
+    channel: str
+    person_id: str
+    trigger_event_id: str
+    sent_at: AwareDatetime
+
+
+class NotificationFailed(IntegrationEvent):
+    """A message could not be delivered after its retries."""
+
+    event_type = "ru.etnik.notification.failed"
+    topic = MESSAGES_TOPIC
+    key_field = "message_id"
+
+    message_id: str
+    kind: str
+    channel: str
+    person_id: str
+    trigger_event_id: str
+    reason: str
+    failed_at: AwareDatetime

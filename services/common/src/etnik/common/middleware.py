@@ -1,0 +1,72 @@
+"""ASGI middleware: request ids, trace context, the gateway's prefix, and a body-size limit."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from etnik.common.logging import request_id_var, traceparent_var
+from etnik.common.tracing import continue_trace
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+_VALID_PREFIX = re.compile(r"^/api/[a-z]+$")
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (the gateway's, if valid) and a trace, and echoes the id back."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        incoming = headers.get("x-request-id", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id_token = request_id_var.set(request_id)
+        trace_token = traceparent_var.set(continue_trace(headers.get("traceparent")))
+        # The gateway strips /api/<service>; knowing it lets /docs link to the right openapi.json.
+        prefix = headers.get("x-forwarded-prefix", "")
+        if _VALID_PREFIX.match(prefix) and not scope.get("root_path"):
+            scope = {**scope, "root_path": prefix}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            length = headers.get("content-length", "")
+            if length.isdigit() and int(length) > self.max_body_bytes:
+                await _json_error(
+                    send_with_id, 413, f"request body over {self.max_body_bytes} bytes"
+                )
+                return
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(request_id_token)
+            traceparent_var.reset(trace_token)
+
+
+async def _json_error(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,191 @@
+"""The in-document outbox: a state change and its events are written in one atomic update.
+
+MongoDB (and FerretDB v1 in particular) offers no multi-document transactions, so each
+aggregate document carries the events its last changes caused in an `outbox` array. The
+writer publishes them right after the write and removes them once Kafka has acknowledged
+them; the relay republishes whatever a crash or an outage left behind. Consumers
+deduplicate by event id, so publishing an event twice is harmless; losing one is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from etnik.common.events import CloudEvent
+from etnik.common.mongo import Document
+from etnik.common.publisher import EventPublisher, PublishFailed
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import PyMongoError
+
+log = logging.getLogger(__name__)
+
+OUTBOX_FIELD = "outbox"
+# When the oldest unpublished entry was staged; indexed so that the relay finds work cheaply.
+OUTBOX_SINCE_FIELD = "outbox_since"
+
+StagedEvent = dict[str, Any]
+
+
+def stage(events: Sequence[CloudEvent]) -> list[StagedEvent]:
+    """Envelopes as stored in the outbox: JSON-safe, so a stored entry compares equal to ours."""
+    return [event.model_dump(mode="json") for event in events]
+
+
+def with_outbox(document: Document, staged: list[StagedEvent]) -> Document:
+    """A new aggregate document that carries its first events."""
+    return {**document, OUTBOX_FIELD: staged, OUTBOX_SINCE_FIELD: datetime.now(UTC)}
+
+
+def update_with_outbox(update: Document, staged: list[StagedEvent]) -> Document:
+    """An update of an aggregate that also appends the events it causes."""
+    merged = {operator: dict(fields) for operator, fields in update.items()}
+    merged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": staged}
+    merged.setdefault("$min", {})[OUTBOX_SINCE_FIELD] = datetime.now(UTC)
+    return merged
+
+
+async def ensure_outbox_index(collection: AsyncCollection[Document]) -> None:
+    """Index the relay's query; documents without pending events stay out of the index."""
+    await collection.create_index(OUTBOX_SINCE_FIELD, sparse=True)
+
+
+class Outbox:
+    """Publishes staged events and removes them from their document once acknowledged."""
+
+    def __init__(self, publisher: EventPublisher, registry: CollectorRegistry) -> None:
+        self._publisher = publisher
+        # After a failed publish, requests stop waiting on Kafka and leave the work to the relay.
+        self.degraded = False
+        self._published = Counter(
+            "etnik_outbox_published_total",
+            "Events published from an outbox",
+            ["path"],
+            registry=registry,
+        )
+        self._pending = Gauge(
+            "etnik_outbox_pending_documents",
+            "Documents with unpublished events found by the last relay pass",
+            registry=registry,
+        )
+
+    async def flush(
+        self,
+        collection: AsyncCollection[Document],
+        document_id: Any,
+        staged: list[StagedEvent],
+        *,
+        path: str = "request",
+    ) -> bool:
+        """Publish in order and clear what Kafka acknowledged; True when all of it was published."""
+        if not staged or (self.degraded and path == "request"):
+            return not staged
+        published: list[StagedEvent] = []
+        for entry in staged:
+            try:
+                await self._publisher.publish(entry)
+            except PublishFailed as error:
+                self.degraded = True
+                log.warning("publish deferred to the outbox relay: %s", error)
+                break
+            published.append(entry)
+        if published:
+            self._published.labels(path).inc(len(published))
+            await self._clear(collection, document_id, published)
+        if len(published) == len(staged):
+            self.degraded = False
+            return True
+        return False
+
+    async def _clear(
+        self, collection: AsyncCollection[Document], document_id: Any, published: list[StagedEvent]
+    ) -> None:
+        try:
+            # The common case: nothing else was staged meanwhile, so empty the outbox at once.
+            emptied = await collection.update_one(
+                {"_id": document_id, OUTBOX_FIELD: published},
+                {"$set": {OUTBOX_FIELD: []}, "$unset": {OUTBOX_SINCE_FIELD: ""}},
+            )
+            if emptied.matched_count == 0:
+                await collection.update_one(
+                    {"_id": document_id}, {"$pullAll": {OUTBOX_FIELD: published}}
+                )
+        except PyMongoError as error:
+            # Published but not cleared: the relay publishes again and consumers deduplicate.
+            log.warning("could not clear outbox of %s: %s", document_id, error)
+
+    def record_pending(self, count: int) -> None:
+        """Expose how many documents the relay found waiting."""
+        self._pending.set(count)
+
+
+class OutboxRelay:
+    """Republishes events that stayed in outboxes past a grace period."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        collections: Sequence[AsyncCollection[Document]],
+        *,
+        interval_s: float,
+        grace_s: float,
+        batch_size: int = 200,
+    ) -> None:
+        self._outbox = outbox
+        self._collections = list(collections)
+        self._interval_s = interval_s
+        self._grace_s = grace_s
+        self._batch_size = batch_size
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        """One pass over every collection; returns how many documents still hold events."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self._grace_s)
+        waiting = 0
+        for collection in self._collections:
+            cursor = (
+                collection.find(
+                    {OUTBOX_SINCE_FIELD: {"$lte": cutoff}},
+                    {OUTBOX_FIELD: 1},
+                )
+                .sort(OUTBOX_SINCE_FIELD, 1)
+                .limit(self._batch_size)
+            )
+            async for document in cursor:
+                staged = document.get(OUTBOX_FIELD) or []
+                if not staged:
+                    await collection.update_one(
+                        {"_id": document["_id"], OUTBOX_FIELD: []},
+                        {"$unset": {OUTBOX_SINCE_FIELD: ""}},
+                    )
+                    continue
+                if not await self._outbox.flush(collection, document["_id"], staged, path="relay"):
+                    waiting += 1
+        self._outbox.record_pending(waiting)
+        return waiting
+
+    def start(self) -> None:
+        """Run passes in the background until stopped."""
+        self._task = asyncio.create_task(self._run_forever(), name="outbox-relay")
+
+    async def _run_forever(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except PyMongoError as error:
+                log.warning("outbox relay pass failed: %s", error)
+            except Exception:
+                log.exception("outbox relay pass crashed; retrying")
+            await asyncio.sleep(self._interval_s)
+
+    async def stop(self) -> None:
+        """Stop the background passes."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

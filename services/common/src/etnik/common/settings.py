@@ -1,0 +1,71 @@
+"""Settings read from the environment, shared by every service."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    """Where a process runs; development alone may fall back to convenient defaults."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service needs; services subclass it for their own."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    environment: Environment = Environment.DEVELOPMENT
+    service_name: str = "etnik"
+    log_level: str = "INFO"
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_partitions: int = Field(default=3, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    # How long a request waits for Kafka before it relies on the outbox relay instead.
+    kafka_publish_timeout_s: float = Field(default=3.0, gt=0)
+    consumer_max_attempts: int = Field(default=3, ge=1)
+    consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
+
+    mongodb_url: str = "mongodb://127.0.0.1:27017/"
+    mongodb_database: str = ""
+    mongodb_timeout_ms: int = Field(default=3000, ge=100)
+
+    outbox_relay_interval_s: float = Field(default=1.0, gt=0)
+    # Entries younger than this are left to the request that wrote them.
+    outbox_relay_grace_s: float = Field(default=2.0, ge=0)
+
+    registration_url: str = "http://127.0.0.1:8001"
+    public_base_url: str = "http://127.0.0.1:8080"
+    jwt_issuer: str = "etnik-registration"
+    jwt_audience: str = "etnik"
+
+    @property
+    def database_name(self) -> str:
+        """The service's own database: each service owns one and reads no other."""
+        return self.mongodb_database or f"etnik_{self.service_name}"
+
+    @property
+    def is_production(self) -> bool:
+        """Whether development conveniences (generated keys, demo data) must stay off."""
+        return self.environment is Environment.PRODUCTION
+
+    @model_validator(mode="after")
+    def _production_needs_explicit_infrastructure(self) -> Self:
+        if self.is_production:
+            unset = [
+                name
+                for name in ("kafka_bootstrap_servers", "mongodb_url", "registration_url")
+                if name not in self.model_fields_set
+            ]
+            if unset:
+                names = ", ".join(n.upper() for n in unset)
+                raise ValueError(f"in production these must be set explicitly: {names}")
+        return self

@@ -1,0 +1,1 @@
+"""EtNik content service: methodological materials, files, publications and NGO strategies."""

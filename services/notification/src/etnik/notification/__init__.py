@@ -1,0 +1,1 @@
+"""EtNik notification service: messages to people, in their own time zone."""

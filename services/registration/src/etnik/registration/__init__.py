@@ -1,0 +1,1 @@
+"""EtNik registration service: programme, people, identity and registrations."""

@@ -1,0 +1,1 @@
+"""EtNik reporting service: statistics and grant reports built from the event streams."""
