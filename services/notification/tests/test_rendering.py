@@ -1,0 +1,68 @@
+"""Times in the recipient's zone and Moscow's; escaping in HTML only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from etnik.notification.rendering import TemplateRenderer, event_context
+from etnik.notification.timefmt import date_ru, time_both_ru
+
+# 29 November 2022, 14:00 Moscow time (UTC+3).
+SESSION = datetime(2022, 11, 29, 11, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        ("Asia/Kamchatka", "14:00 МСК / 23:00 по местному времени"),
+        ("Europe/Kaliningrad", "14:00 МСК / 13:00 по местному времени"),
+        ("Asia/Yekaterinburg", "14:00 МСК / 16:00 по местному времени"),
+        ("Europe/Moscow", "14:00 МСК"),
+    ],
+)
+def test_time_is_given_in_moscow_and_local_time(zone: str, expected: str) -> None:
+    assert time_both_ru(SESSION, zone) == expected
+
+
+def test_a_local_time_past_midnight_names_its_day() -> None:
+    late = datetime(2022, 11, 29, 16, 0, tzinfo=UTC)  # 19:00 MSK, 04:00 next day in Kamchatka
+    assert time_both_ru(late, "Asia/Kamchatka") == "19:00 МСК / 04:00, 30 ноября по местному времени"
+
+
+def test_the_date_is_in_russian() -> None:
+    assert date_ru(SESSION, "Europe/Moscow") == "29 ноября 2022 года"
+
+
+def _context(title: str, zone: str = "Asia/Kamchatka", locale: str = "ru") -> dict[str, object]:
+    event = {"title": title, "starts_at": SESSION, "format": "online"}
+    return {
+        "recipient": {"full_name": "Иванова <Анна>"},
+        "event": event_context(event, locale=locale, recipient_zone=zone),
+    }
+
+
+def test_a_confirmation_gives_both_times_and_escapes_html() -> None:
+    rendered = TemplateRenderer().render(
+        "registration_confirmed", "ru", _context("Сессия <b>ЦФО</b>")
+    )
+    assert rendered.subject == "Регистрация подтверждена: Сессия <b>ЦФО</b>"
+    assert "14:00 МСК / 23:00 по местному времени" in rendered.text
+    assert "Иванова <Анна>" in rendered.text
+    assert "Сессия &lt;b&gt;ЦФО&lt;/b&gt;" in rendered.html
+    assert "Иванова &lt;Анна&gt;" in rendered.html
+    assert "<b>ЦФО</b>" not in rendered.html
+
+
+def test_english_recipients_get_english() -> None:
+    rendered = TemplateRenderer().render(
+        "registration_confirmed", "en", _context("Session", locale="en")
+    )
+    assert rendered.subject == "Registration confirmed: Session"
+    assert "14:00 Moscow time / 23:00 your time" in rendered.text
+
+
+def test_an_unsupported_language_falls_back_to_russian() -> None:
+    rendered = TemplateRenderer().render("registration_waitlisted", "de", _context("Сессия"))
+    assert rendered.subject == "Лист ожидания: Сессия"
