@@ -88,7 +88,9 @@ async def test_a_token_signed_by_another_ec_key_is_refused() -> None:
         (_claims(iss="https://evil.example"), "untrusted issuer"),
     ],
 )
-async def test_expired_or_misdirected_tokens_are_refused(claims: dict[str, Any], reason: str) -> None:
+async def test_expired_or_misdirected_tokens_are_refused(
+    claims: dict[str, Any], reason: str
+) -> None:
     with pytest.raises(InvalidToken, match=reason):
         await _verifier().verify(_sign(claims))
 

@@ -28,7 +28,9 @@ def test_time_is_given_in_moscow_and_local_time(zone: str, expected: str) -> Non
 
 def test_a_local_time_past_midnight_names_its_day() -> None:
     late = datetime(2022, 11, 29, 16, 0, tzinfo=UTC)  # 19:00 MSK, 04:00 next day in Kamchatka
-    assert time_both_ru(late, "Asia/Kamchatka") == "19:00 МСК / 04:00, 30 ноября по местному времени"
+    assert (
+        time_both_ru(late, "Asia/Kamchatka") == "19:00 МСК / 04:00, 30 ноября по местному времени"
+    )
 
 
 def test_the_date_is_in_russian() -> None:

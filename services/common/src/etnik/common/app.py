@@ -10,17 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from typing import Any
 
 import uvicorn
-from etnik.common.auth import JwtVerifier, KeyLoader, jwks_from_url
-from etnik.common.consumer import EventConsumer
-from etnik.common.events import IntegrationEvent
-from etnik.common.idempotency import IdempotencyStore
-from etnik.common.kafka import KafkaConnection, create_broker, dead_letter_topic
-from etnik.common.logging import configure_logging, request_id_var
-from etnik.common.middleware import RequestContextMiddleware
-from etnik.common.mongo import create_mongo_client, mongo_is_reachable, service_database
-from etnik.common.outbox import Outbox, OutboxRelay, ensure_outbox_index
-from etnik.common.publisher import EventPublisher
-from etnik.common.settings import ServiceSettings
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -28,6 +17,18 @@ from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
 from pymongo.errors import ConnectionFailure, PyMongoError
+
+from etnik.common.auth import JwtVerifier, KeyLoader, jwks_from_url
+from etnik.common.consumer import EventConsumer
+from etnik.common.events import IntegrationEvent
+from etnik.common.idempotency import IdempotencyStore
+from etnik.common.kafka import KafkaConnection, create_broker, dead_letter_topic
+from etnik.common.logging import configure_logging
+from etnik.common.middleware import RequestContextMiddleware
+from etnik.common.mongo import create_mongo_client, mongo_is_reachable, service_database
+from etnik.common.outbox import Outbox, OutboxRelay, ensure_outbox_index
+from etnik.common.publisher import EventPublisher
+from etnik.common.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -251,13 +252,6 @@ def create_service_app(
             {"detail": "storage is temporarily unavailable; nothing was saved, retry shortly"},
             status_code=503,
             headers={"Retry-After": "5"},
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return JSONResponse(
-            {"detail": "internal error", "request_id": request_id_var.get()}, status_code=500
         )
 
     for router in routers:

@@ -17,17 +17,18 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiokafka.errors import KafkaError
-from etnik.common.events import CloudEvent, IntegrationEvent, MalformedEvent, parse_event
-from etnik.common.logging import event_id_var, traceparent_var
-from etnik.common.mongo import Document
-from etnik.common.publisher import EventPublisher, PublishFailed
-from etnik.common.tracing import continue_trace
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry, Counter
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError
+
+from etnik.common.events import CloudEvent, IntegrationEvent, MalformedEvent, parse_event
+from etnik.common.logging import event_id_var, traceparent_var
+from etnik.common.mongo import Document
+from etnik.common.publisher import EventPublisher, PublishFailed
+from etnik.common.tracing import continue_trace
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from etnik.common.mongo import Document
 from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
+
+from etnik.common.mongo import Document
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _VALID_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")

@@ -9,10 +9,11 @@ from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from etnik.common.settings import ServiceSettings
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry, Gauge
+
+from etnik.common.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 

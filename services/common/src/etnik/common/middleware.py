@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from etnik.common.logging import request_id_var, traceparent_var
 from etnik.common.tracing import continue_trace
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 _VALID_PREFIX = re.compile(r"^/api/[a-z]+$")
@@ -35,8 +39,12 @@ class RequestContextMiddleware:
         if _VALID_PREFIX.match(prefix) and not scope.get("root_path"):
             scope = {**scope, "root_path": prefix}
 
+        response_started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
@@ -52,13 +60,22 @@ class RequestContextMiddleware:
                 )
                 return
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here rather than by Starlette's outermost handler, so that the log
+            # line and the response still carry the request id; never a stack trace.
+            log.exception("unhandled error")
+            if not response_started:
+                await _json_error(send_with_id, 500, "internal error", request_id=request_id)
         finally:
             request_id_var.reset(request_id_token)
             traceparent_var.reset(trace_token)
 
 
-async def _json_error(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+async def _json_error(send: Send, status: int, detail: str, request_id: str | None = None) -> None:
+    payload = (
+        {"detail": detail} if request_id is None else {"detail": detail, "request_id": request_id}
+    )
+    body = json.dumps(payload).encode()
     await send(
         {
             "type": "http.response.start",

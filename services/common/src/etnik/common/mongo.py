@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from etnik.common.settings import ServiceSettings
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
+
+from etnik.common.settings import ServiceSettings
 
 Document = dict[str, Any]
 

@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from etnik.common.events import CloudEvent
-from etnik.common.mongo import Document
-from etnik.common.publisher import EventPublisher, PublishFailed
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
+
+from etnik.common.events import CloudEvent
+from etnik.common.mongo import Document
+from etnik.common.publisher import EventPublisher, PublishFailed
 
 log = logging.getLogger(__name__)
 

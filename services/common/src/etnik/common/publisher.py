@@ -9,11 +9,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.publisher.usecase import DefaultPublisher
+
 from etnik.common.events import EVENT_TYPES, CloudEvent, IntegrationEvent
 from etnik.common.kafka import KafkaConnection
 from etnik.common.logging import request_id_var, traceparent_var
-from faststream.kafka import KafkaBroker
-from faststream.kafka.publisher.usecase import DefaultPublisher
 
 log = logging.getLogger(__name__)
 

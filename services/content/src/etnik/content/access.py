@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from etnik.common.mongo import Document
 from pymongo.asynchronous.database import AsyncDatabase
+
+from etnik.common.mongo import Document
 
 
 class ParticipantAccess:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fastapi import FastAPI
+
 from etnik.common.app import ServiceRuntime, create_service_app
 from etnik.common.contracts.registration import RegistrationConfirmed
 from etnik.common.events import CloudEvent
 from etnik.common.settings import ServiceSettings
 from etnik.content.access import ParticipantAccess
-from fastapi import FastAPI
 
 
 class ContentSettings(ServiceSettings):

@@ -10,6 +10,7 @@ from email.utils import formataddr, make_msgid
 from typing import Protocol
 
 import aiosmtplib
+
 from etnik.notification.settings import NotificationSettings
 
 log = logging.getLogger(__name__)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+
 from etnik.common.app import ServiceRuntime, create_service_app
 from etnik.common.auth import Principal, Role, require_roles
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
@@ -20,7 +22,6 @@ from etnik.notification.messages import MESSAGES, Dispatcher, MessageStore
 from etnik.notification.projections import Projections
 from etnik.notification.rendering import TemplateRenderer
 from etnik.notification.settings import NotificationSettings
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
 PUBLISHES = (NotificationSent, NotificationFailed)
 

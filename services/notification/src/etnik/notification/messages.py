@@ -12,6 +12,11 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox, stage, update_with_outbox
@@ -20,10 +25,6 @@ from etnik.notification.channels import Channel, DeliveryError, OutgoingMessage
 from etnik.notification.projections import Projections
 from etnik.notification.rendering import TemplateRenderer, event_context
 from etnik.notification.settings import NotificationSettings
-from prometheus_client import CollectorRegistry, Counter
-from pymongo import ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo.asynchronous.database import AsyncDatabase
+
 from etnik.common.contracts.registration import EventCreated, PersonRegistered
 from etnik.common.mongo import Document
-from pymongo.asynchronous.database import AsyncDatabase
 
 
 class Projections:

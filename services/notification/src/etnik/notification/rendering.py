@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from etnik.notification.timefmt import date_ru, time_both_en, time_both_ru
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from etnik.notification.timefmt import date_ru, time_both_en, time_both_ru
 
 _FORMAT_LABELS = {
     "ru": {"in_person": "очно", "online": "онлайн", "hybrid": "очно и онлайн"},

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from etnik.common.settings import ServiceSettings
 from pydantic import Field, SecretStr
+
+from etnik.common.settings import ServiceSettings
 
 
 class NotificationSettings(ServiceSettings):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
 from etnik.common.app import ServiceRuntime
 from etnik.common.auth import Principal, Role, require_roles
 from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
@@ -17,8 +20,6 @@ from etnik.registration.schemas import (
     TokenRequest,
 )
 from etnik.registration.service import DomainError
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
 
 router = APIRouter()
 

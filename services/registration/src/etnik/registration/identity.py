@@ -15,11 +15,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
 from etnik.common.auth import ALGORITHMS, KeyLoader, Role
 from etnik.common.mongo import Document
 from etnik.registration.settings import RegistrationSettings
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 log = logging.getLogger(__name__)
 

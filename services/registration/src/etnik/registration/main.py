@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
 from etnik.common.app import ServiceRuntime, create_service_app
 from etnik.common.contracts.registration import (
     EventCreated,
@@ -14,7 +16,6 @@ from etnik.registration.identity import OperatorAccounts, SigningKey, bootstrap_
 from etnik.registration.repository import OUTBOX_COLLECTIONS, RegistrationRepository
 from etnik.registration.service import RegistrationService
 from etnik.registration.settings import RegistrationSettings
-from fastapi import FastAPI
 
 PUBLISHES = (EventCreated, PersonRegistered, RegistrationConfirmed, RegistrationWaitlisted)
 

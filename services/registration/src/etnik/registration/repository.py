@@ -6,11 +6,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from etnik.common.mongo import Document
-from etnik.common.outbox import StagedEvent, with_outbox
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from etnik.common.mongo import Document
+from etnik.common.outbox import StagedEvent, with_outbox
 
 EVENTS = "events"
 PEOPLE = "people"
@@ -59,6 +60,7 @@ class RegistrationRepository:
         )
         return await cursor.to_list()
 
+    # FerretDB v1 supports no projection in findAndModify, so these return whole documents.
     async def find_or_create_person(
         self, person: Document, staged: list[StagedEvent]
     ) -> tuple[Document, bool]:
@@ -70,7 +72,6 @@ class RegistrationRepository:
                     {"$setOnInsert": with_outbox(person, staged)},
                     upsert=True,
                     return_document=ReturnDocument.AFTER,
-                    projection={"outbox": 0, "outbox_since": 0},
                 )
             except DuplicateKeyError:
                 # Two first registrations with one email raced; the other one created the person.
@@ -86,7 +87,6 @@ class RegistrationRepository:
         taken = await self.events.find_one_and_update(
             {"_id": event_id, "seats_taken": {"$lt": capacity}},
             {"$inc": {"seats_taken": 1}},
-            projection={"_id": 1},
         )
         return taken is not None
 

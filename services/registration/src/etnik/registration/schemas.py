@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from etnik.common.contracts.registration import EventFormat, ParticipantCategory, RegistrationStatus
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -16,6 +15,8 @@ from pydantic import (
     Field,
     model_validator,
 )
+
+from etnik.common.contracts.registration import EventFormat, ParticipantCategory, RegistrationStatus
 
 
 def _known_zone(name: str) -> str:

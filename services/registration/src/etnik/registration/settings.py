@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Self
 
-from etnik.common.settings import ServiceSettings
 from pydantic import Field, SecretStr, model_validator
+
+from etnik.common.settings import ServiceSettings
 
 
 class RegistrationSettings(ServiceSettings):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from etnik.common.auth import Principal, Role, require_roles
 from fastapi import APIRouter, Depends, Request
+
+from etnik.common.auth import Principal, Role, require_roles
 
 router = APIRouter()
 

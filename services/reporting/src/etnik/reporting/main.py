@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fastapi import FastAPI
+
 from etnik.common.app import ServiceRuntime, create_service_app
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
 from etnik.common.contracts.registration import RegistrationConfirmed, RegistrationWaitlisted
@@ -11,7 +13,6 @@ from etnik.common.events import CloudEvent
 from etnik.common.settings import ServiceSettings
 from etnik.reporting.api import router
 from etnik.reporting.projections import ReportingProjections
-from fastapi import FastAPI
 
 
 class ReportingSettings(ServiceSettings):

@@ -6,10 +6,11 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from etnik.common.contracts.registration import RegistrationConfirmed, RegistrationWaitlisted
-from etnik.common.mongo import Document
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from etnik.common.contracts.registration import RegistrationConfirmed, RegistrationWaitlisted
+from etnik.common.mongo import Document
 
 
 class ReportingProjections:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from etnik.common.events import IntegrationEvent
 from pydantic import AwareDatetime
+
+from etnik.common.events import IntegrationEvent
 
 MESSAGES_TOPIC = "etnik.notification.messages.v1"
 

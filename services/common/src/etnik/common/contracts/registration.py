@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from etnik.common.events import IntegrationEvent
 from pydantic import AwareDatetime, EmailStr, Field
+
+from etnik.common.events import IntegrationEvent
 
 EVENTS_TOPIC = "etnik.registration.events.v1"
 PEOPLE_TOPIC = "etnik.registration.people.v1"

@@ -1,0 +1,108 @@
+"""Fixtures shared by every test: the real local stack, started once on free ports.
+
+Unit tests use none of these. Tests that do are marked `infra` automatically, so that
+`pytest -m "not infra"` runs without starting anything.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from etnik.devstack import Stack
+from helpers import Mailpit, wait_until
+
+ROOT = Path(__file__).resolve().parent
+ARTIFACTS = ROOT / "test-artifacts"
+ADMIN_EMAIL = "admin@etnik.test"
+ADMIN_PASSWORD = "test-admin-password-0f3c"  # test stack only; never used outside it
+
+INFRA_FIXTURES = {"infra", "platform", "gateway", "operator_token", "mailpit"}
+
+# Short timings so that outages and retries play out within a test.
+TEST_SERVICE_ENV = {
+    "ADMIN_EMAIL": ADMIN_EMAIL,
+    "ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "OUTBOX_RELAY_INTERVAL_S": "0.5",
+    "OUTBOX_RELAY_GRACE_S": "1",
+    "KAFKA_PUBLISH_TIMEOUT_S": "2",
+    "CONSUMER_RETRY_BACKOFF_S": "0.1",
+    "RETRY_BASE_DELAY_S": "0.5",
+    "DISPATCH_IDLE_INTERVAL_S": "0.2",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the real infrastructure."""
+    for item in items:
+        if INFRA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.infra)
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Kafka, FerretDB (or MONGODB_URL) and Mailpit, on free ports, for the whole session."""
+    stack = Stack.for_tests(tmp_path_factory.mktemp("stack"), env_overrides=TEST_SERVICE_ENV)
+    stack.fetch()
+    try:
+        stack.start_infra()
+        yield stack
+    finally:
+        stack.stop()
+        _keep_logs(stack)
+
+
+@pytest.fixture(scope="session")
+def platform(infra: Stack) -> Stack:
+    """The four services and the gateway on top of the infrastructure, all ready."""
+    infra.start_services()
+    infra.start_gateway()
+    wait_until(lambda: all(_ready(infra, name) for name in SERVICES), timeout=90, what="ready")
+    return infra
+
+
+@pytest.fixture(scope="session")
+def gateway(platform: Stack) -> Iterator[httpx.Client]:
+    """An HTTP client for the gateway: the only way end users come in."""
+    with httpx.Client(base_url=platform.gateway_url, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def operator_token(gateway: httpx.Client) -> str:
+    """An administrator's access token, from the real sign-in."""
+    response = gateway.post(
+        "/api/registration/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture(scope="session")
+def mailpit(infra: Stack) -> Iterator[Mailpit]:
+    """Mailpit's HTTP API, to read what the platform sent."""
+    with httpx.Client(base_url=infra.mailpit_api, timeout=10) as client:
+        yield Mailpit(client)
+
+
+SERVICES = ("registration", "notification", "content", "reporting")
+
+
+def _ready(stack: Stack, name: str) -> bool:
+    try:
+        return httpx.get(f"{stack.service_url(name)}/readyz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _keep_logs(stack: Stack) -> None:
+    """Copy the processes' logs where CI keeps artifacts."""
+    target = ARTIFACTS / "logs"
+    if stack.logs_dir.exists() and os.access(ROOT, os.W_OK):
+        shutil.copytree(stack.logs_dir, target, dirs_exist_ok=True)

@@ -1,0 +1,72 @@
+"""Write the generated contracts: one JSON Schema per event type and each service's AsyncAPI.
+
+Run `make specs` after changing a contract or a subscriber; a test fails when the committed
+files and the code disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from etnik.common.app import ServiceRuntime
+from etnik.common.schemas import all_event_schemas
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_DIR = Path("docs/events/schemas")
+
+
+def _runtimes() -> dict[str, Callable[[], ServiceRuntime]]:
+    from etnik.content.main import ContentSettings
+    from etnik.content.main import build as build_content
+    from etnik.notification.main import build as build_notification
+    from etnik.notification.settings import NotificationSettings
+    from etnik.registration.main import build_runtime as build_registration
+    from etnik.registration.settings import RegistrationSettings
+    from etnik.reporting.main import ReportingSettings
+    from etnik.reporting.main import build as build_reporting
+
+    return {
+        "registration": lambda: build_registration(RegistrationSettings()),
+        "notification": lambda: build_notification(NotificationSettings()).runtime,
+        "content": lambda: build_content(ContentSettings()).runtime,
+        "reporting": lambda: build_reporting(ReportingSettings()).runtime,
+    }
+
+
+def generated_files() -> dict[Path, str]:
+    """Every generated file, by path relative to the repository root."""
+    files = {SCHEMA_DIR / name: text for name, text in all_event_schemas().items()}
+    for service, build in _runtimes().items():
+        document = build().asyncapi().to_specification().to_jsonable()
+        files[Path("services") / service / "asyncapi.json"] = (
+            json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        )
+    return files
+
+
+def main() -> int:
+    """Write the files, or with --check report the ones that differ."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if a file is out of date")
+    args = parser.parse_args()
+    stale = []
+    for relative, text in generated_files().items():
+        path = ROOT / relative
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(str(relative))
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    if stale:
+        print("out of date (run `make specs`):", *stale, sep="\n  ", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""One registration travels through every service, through the gateway, on real infrastructure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
+from pymongo import MongoClient
+
+from etnik.devstack import Stack
+from helpers import Mailpit, wait_until
+
+REGISTRATIONS_TOPIC = "etnik.registration.registrations.v1"
+
+
+def _session_at_14_moscow() -> tuple[str, str]:
+    """Next week's session, 14:00-17:00 Moscow time (11:00 UTC)."""
+    day = (datetime.now(UTC) + timedelta(days=7)).date()
+    start = datetime(day.year, day.month, day.day, 11, 0, tzinfo=UTC)
+    return start.isoformat(), (start + timedelta(hours=3)).isoformat()
+
+
+def create_open_event(gateway: httpx.Client, token: str, **overrides: Any) -> dict[str, Any]:
+    """Create an event whose registration is open, through the gateway."""
+    starts_at, ends_at = _session_at_14_moscow()
+    body = {
+        "title": "Стратегическая онлайн-сессия по Центральному федеральному округу",
+        "track": "online_sessions",
+        "format": "online",
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "timezone": "Europe/Moscow",
+        "federal_district": "ЦФО",
+        "capacity": 100,
+        "status": "registration_open",
+        **overrides,
+    }
+    response = gateway.post(
+        "/api/registration/events", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 201, response.text
+    event: dict[str, Any] = response.json()
+    return event
+
+
+def register(gateway: httpx.Client, event_id: str, email: str, **overrides: Any) -> httpx.Response:
+    """Submit the public registration form through the gateway."""
+    body = {
+        "full_name": "Анна Петровна Иванова",
+        "email": email,
+        "category": "ngo_leader",
+        "region_code": "41",
+        "timezone": "Asia/Kamchatka",
+        "consent_personal_data": True,
+        **overrides,
+    }
+    return gateway.post(
+        f"/api/registration/events/{event_id}/registrations",
+        json=body,
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+
+
+def read_topic(stack: Stack, topic: str, predicate: Any, timeout: float = 20) -> list[Any]:
+    """Every record on a topic (from the start) that the predicate accepts."""
+
+    async def collect() -> list[Any]:
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=stack.kafka_bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
+        )
+        await consumer.start()
+        found: list[Any] = []
+        try:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while not found and asyncio.get_running_loop().time() < deadline:
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    found.extend(r for r in records if predicate(r))
+        finally:
+            await consumer.stop()
+        return found
+
+    return asyncio.run(collect())
+
+
+def publish_raw(stack: Stack, topic: str, value: bytes, key: bytes | None) -> None:
+    """Put bytes on a topic exactly as given, as another system (or a replay) would."""
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, value, key=key)
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def metric(stack: Stack, service: str, sample: str, **labels: str) -> float:
+    """The sum of one sample on a service's /metrics over series matching the labels."""
+    text = httpx.get(f"{stack.service_url(service)}/metrics", timeout=5).text
+    return sum(
+        value.value
+        for family in text_string_to_metric_families(text)
+        for value in family.samples
+        if value.name == sample and all(value.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+def registration_count(gateway: httpx.Client, token: str, event_id: str) -> int:
+    """What reporting's API says about one event."""
+    response = gateway.get(
+        "/api/reporting/stats/registrations",
+        params={"event_id": event_id},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    return int(response.json()["total"])
+
+
+@pytest.fixture(scope="module")
+def registered(platform: Stack, gateway: httpx.Client, operator_token: str) -> dict[str, Any]:
+    """A person from Камчатка registered for the ЦФО online session."""
+    event = create_open_event(gateway, operator_token)
+    email = f"anna.{uuid.uuid4().hex[:8]}@example.org"
+    response = register(gateway, event["id"], email)
+    assert response.status_code == 201, response.text
+    return {"event": event, "email": email, "registration": response.json()}
+
+
+def test_the_registration_is_stored(platform: Stack, registered: dict[str, Any]) -> None:
+    with MongoClient(platform.mongodb_url, tz_aware=True) as client:
+        stored = client["etnik_registration"]["registrations"].find_one(
+            {"_id": registered["registration"]["id"]}
+        )
+    assert stored is not None
+    assert stored["status"] == "confirmed"
+    assert stored["consent"]["personal_data"] is True
+
+
+def test_a_registration_event_is_on_kafka(platform: Stack, registered: dict[str, Any]) -> None:
+    registration_id = registered["registration"]["id"]
+    records = read_topic(platform, REGISTRATIONS_TOPIC, lambda r: r.key == registration_id.encode())
+    assert len(records) == 1
+    envelope = json.loads(records[0].value)
+    assert envelope["specversion"] == "1.0"
+    assert envelope["type"] == "ru.etnik.registration.confirmed"
+    assert envelope["subject"] == registration_id
+    assert envelope["data"]["event_id"] == registered["event"]["id"]
+    headers = dict(records[0].headers)
+    assert headers["content-type"] == b"application/cloudevents+json"
+    assert headers["traceparent"].startswith(b"00-")
+
+
+def test_notification_sends_a_confirmation_in_the_recipients_time(
+    mailpit: Mailpit, registered: dict[str, Any]
+) -> None:
+    messages = wait_until(
+        lambda: mailpit.messages_to(registered["email"]), timeout=30, what="the confirmation"
+    )
+    assert len(messages) == 1
+    message = mailpit.message(messages[0]["ID"])
+    assert message["Subject"].startswith("Регистрация подтверждена")
+    # 14:00 in Moscow is 23:00 in Камчатка, and the email says both.
+    assert "14:00 МСК / 23:00 по местному времени" in message["Text"]
+    assert "Анна Петровна Иванова" in message["HTML"]
+
+
+def test_reporting_counts_the_registration(
+    gateway: httpx.Client, operator_token: str, registered: dict[str, Any]
+) -> None:
+    event_id = registered["event"]["id"]
+    wait_until(
+        lambda: registration_count(gateway, operator_token, event_id) == 1,
+        timeout=30,
+        what="reporting to count the registration",
+    )
+
+
+def test_a_redelivered_event_sends_one_email_and_counts_once(
+    platform: Stack,
+    gateway: httpx.Client,
+    operator_token: str,
+    mailpit: Mailpit,
+    registered: dict[str, Any],
+) -> None:
+    event_id, email = registered["event"]["id"], registered["email"]
+    wait_until(lambda: mailpit.messages_to(email), timeout=30, what="the first email")
+    wait_until(lambda: registration_count(gateway, operator_token, event_id) == 1, timeout=30)
+    duplicates_before = {
+        service: metric(platform, service, "etnik_events_consumed_total", outcome="duplicate")
+        for service in ("notification", "reporting")
+    }
+
+    registration_id = registered["registration"]["id"]
+    [record] = read_topic(
+        platform, REGISTRATIONS_TOPIC, lambda r: r.key == registration_id.encode()
+    )
+    publish_raw(platform, REGISTRATIONS_TOPIC, record.value, record.key)
+
+    # Both consumers saw the copy and recognised it by its event id...
+    for service, before in duplicates_before.items():
+        wait_until(
+            lambda service=service, before=before: (
+                metric(platform, service, "etnik_events_consumed_total", outcome="duplicate")
+                > before
+            ),
+            timeout=30,
+            what=f"{service} to see the duplicate",
+        )
+    # ...and nothing changed: still one email and one count.
+    assert len(mailpit.messages_to(email)) == 1
+    assert registration_count(gateway, operator_token, event_id) == 1
+
+
+def test_registering_twice_returns_the_existing_registration(
+    gateway: httpx.Client, registered: dict[str, Any]
+) -> None:
+    again = register(gateway, registered["event"]["id"], registered["email"].upper())
+    assert again.status_code == 200
+    assert again.json()["id"] == registered["registration"]["id"]
+
+
+def test_a_retried_request_returns_the_first_response(
+    gateway: httpx.Client, operator_token: str
+) -> None:
+    event = create_open_event(gateway, operator_token)
+    key = uuid.uuid4().hex
+    body = {
+        "full_name": "Пётр Сидоров",
+        "email": f"petr.{uuid.uuid4().hex[:8]}@example.org",
+        "category": "expert",
+        "consent_personal_data": True,
+    }
+    url = f"/api/registration/events/{event['id']}/registrations"
+    first = gateway.post(url, json=body, headers={"Idempotency-Key": key})
+    second = gateway.post(url, json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    other = gateway.post(
+        url, json={**body, "full_name": "Другой"}, headers={"Idempotency-Key": key}
+    )
+    assert other.status_code == 422
