@@ -2,132 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from prometheus_client.parser import text_string_to_metric_families
 from pymongo import MongoClient
 
 from etnik.devstack import Stack
-from helpers import Mailpit, wait_until
-
-REGISTRATIONS_TOPIC = "etnik.registration.registrations.v1"
-
-
-def _session_at_14_moscow() -> tuple[str, str]:
-    """Next week's session, 14:00-17:00 Moscow time (11:00 UTC)."""
-    day = (datetime.now(UTC) + timedelta(days=7)).date()
-    start = datetime(day.year, day.month, day.day, 11, 0, tzinfo=UTC)
-    return start.isoformat(), (start + timedelta(hours=3)).isoformat()
-
-
-def create_open_event(gateway: httpx.Client, token: str, **overrides: Any) -> dict[str, Any]:
-    """Create an event whose registration is open, through the gateway."""
-    starts_at, ends_at = _session_at_14_moscow()
-    body = {
-        "title": "Стратегическая онлайн-сессия по Центральному федеральному округу",
-        "track": "online_sessions",
-        "format": "online",
-        "starts_at": starts_at,
-        "ends_at": ends_at,
-        "timezone": "Europe/Moscow",
-        "federal_district": "ЦФО",
-        "capacity": 100,
-        "status": "registration_open",
-        **overrides,
-    }
-    response = gateway.post(
-        "/api/registration/events", json=body, headers={"Authorization": f"Bearer {token}"}
-    )
-    assert response.status_code == 201, response.text
-    event: dict[str, Any] = response.json()
-    return event
-
-
-def register(gateway: httpx.Client, event_id: str, email: str, **overrides: Any) -> httpx.Response:
-    """Submit the public registration form through the gateway."""
-    body = {
-        "full_name": "Анна Петровна Иванова",
-        "email": email,
-        "category": "ngo_leader",
-        "region_code": "41",
-        "timezone": "Asia/Kamchatka",
-        "consent_personal_data": True,
-        **overrides,
-    }
-    return gateway.post(
-        f"/api/registration/events/{event_id}/registrations",
-        json=body,
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-    )
-
-
-def read_topic(stack: Stack, topic: str, predicate: Any, timeout: float = 20) -> list[Any]:
-    """Every record on a topic (from the start) that the predicate accepts."""
-
-    async def collect() -> list[Any]:
-        consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=stack.kafka_bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            group_id=None,
-        )
-        await consumer.start()
-        found: list[Any] = []
-        try:
-            deadline = asyncio.get_running_loop().time() + timeout
-            while not found and asyncio.get_running_loop().time() < deadline:
-                batches = await consumer.getmany(timeout_ms=500)
-                for records in batches.values():
-                    found.extend(r for r in records if predicate(r))
-        finally:
-            await consumer.stop()
-        return found
-
-    return asyncio.run(collect())
-
-
-def publish_raw(stack: Stack, topic: str, value: bytes, key: bytes | None) -> None:
-    """Put bytes on a topic exactly as given, as another system (or a replay) would."""
-
-    async def send() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
-        await producer.start()
-        try:
-            await producer.send_and_wait(topic, value, key=key)
-        finally:
-            await producer.stop()
-
-    asyncio.run(send())
-
-
-def metric(stack: Stack, service: str, sample: str, **labels: str) -> float:
-    """The sum of one sample on a service's /metrics over series matching the labels."""
-    text = httpx.get(f"{stack.service_url(service)}/metrics", timeout=5).text
-    return sum(
-        value.value
-        for family in text_string_to_metric_families(text)
-        for value in family.samples
-        if value.name == sample and all(value.labels.get(k) == v for k, v in labels.items())
-    )
-
-
-def registration_count(gateway: httpx.Client, token: str, event_id: str) -> int:
-    """What reporting's API says about one event."""
-    response = gateway.get(
-        "/api/reporting/stats/registrations",
-        params={"event_id": event_id},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200, response.text
-    return int(response.json()["total"])
+from helpers import (
+    REGISTRATIONS_TOPIC,
+    Mailpit,
+    create_open_event,
+    metric,
+    publish_raw,
+    read_topic,
+    register,
+    registration_count,
+    wait_until,
+)
 
 
 @pytest.fixture(scope="module")
