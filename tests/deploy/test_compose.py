@@ -323,6 +323,34 @@ def test_images_are_pinned() -> None:
             assert image_is_pinned(image), f"{name}: pin an exact release, not {image}"
 
 
+def docker_compose() -> list[str] | None:
+    """The Compose CLI, as a docker plugin or standalone, if this machine has one."""
+    docker = shutil.which("docker")
+    if docker is not None:
+        probe = subprocess.run(
+            [docker, "compose", "version"], capture_output=True, check=False, timeout=60
+        )
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    standalone = shutil.which("docker-compose")
+    return [standalone] if standalone is not None else None
+
+
+def test_docker_compose_accepts_the_file() -> None:
+    # Compose's own parser (merge keys, interpolation, its validation); needs no engine.
+    command = docker_compose()
+    if command is None:
+        pytest.skip("Docker Compose is not installed; the schema check above still ran")
+    result = subprocess.run(
+        [*command, "--file", str(COMPOSE_FILE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("name", sorted(PUBLISHED_PORTS))
 def test_published_ports_match_the_local_stack(name: str) -> None:
     assert set(published_ports(services()[name])) == PUBLISHED_PORTS[name]

@@ -117,6 +117,40 @@ def test_a_redelivered_event_sends_one_email_and_counts_once(
     # ...and nothing changed: still one email and one count.
     assert len(mailpit.messages_to(email)) == 1
     assert registration_count(gateway, operator_token, event_id) == 1
+    # The JSON log says which event was ignored.
+    event_id_of_copy = json.loads(record.value)["id"]
+    assert any(
+        line.get("event_id") == event_id_of_copy and "duplicate" in line["message"]
+        for line in json_log(platform, "notification")
+    )
+
+
+def json_log(stack: Stack, service: str) -> list[dict[str, Any]]:
+    """Every JSON line a service has logged so far."""
+    lines = stack.log_path(service).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def test_logs_are_json_and_carry_the_request_id(platform: Stack, gateway: httpx.Client) -> None:
+    request_id = f"test-{uuid.uuid4().hex}"
+    response = gateway.get("/api/registration/events", headers={"X-Request-ID": request_id})
+    assert response.status_code == 200
+    assert response.headers["X-Request-ID"] == request_id
+    line = wait_until(
+        lambda: next(
+            (
+                row
+                for row in json_log(platform, "registration")
+                if row.get("request_id") == request_id
+            ),
+            None,
+        ),
+        timeout=10,
+        what="the request's log line",
+    )
+    assert line["message"] == "GET /events 200"
+    assert line["service"] == "registration"
+    assert line["level"] == "INFO"
 
 
 def test_registering_twice_returns_the_existing_registration(

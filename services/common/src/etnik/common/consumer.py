@@ -166,8 +166,10 @@ class EventConsumer:
             return "skipped"
         if await self._processed.find_one({"_id": envelope.id}, {"_id": 1}) is not None:
             self._outcomes.labels(envelope.type, "duplicate").inc()
+            log.info("duplicate of an event already handled: ignored")
             return "duplicate"
         await handler(envelope, payload)
+        log.debug("handled %s", envelope.type)
         with contextlib.suppress(DuplicateKeyError):
             await self._processed.insert_one(
                 {"_id": envelope.id, "type": envelope.type, "at": datetime.now(UTC)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 _VALID_PREFIX = re.compile(r"^/api/[a-z]+$")
+# Probes and scrapes run every few seconds; logging them would drown the requests that matter.
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class RequestContextMiddleware:
@@ -40,11 +43,14 @@ class RequestContextMiddleware:
             scope = {**scope, "root_path": prefix}
 
         response_started = False
+        status_code = 500
+        started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal response_started
+            nonlocal response_started, status_code
             if message["type"] == "http.response.start":
                 response_started = True
+                status_code = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
@@ -67,6 +73,14 @@ class RequestContextMiddleware:
             if not response_started:
                 await _json_error(send_with_id, 500, "internal error", request_id=request_id)
         finally:
+            if scope["path"] not in _QUIET_PATHS:
+                log.info(
+                    "%s %s %d",
+                    scope["method"],
+                    scope["path"],
+                    status_code,
+                    extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+                )
             request_id_var.reset(request_id_token)
             traceparent_var.reset(trace_token)
 
