@@ -92,6 +92,20 @@ def environment(service: str) -> dict[str, Any]:
     return env
 
 
+def env_files(service: str) -> dict[str, str]:
+    """Variables from a service's env_file entries (KEY=VALUE lines), in order."""
+    entries = services()[service].get("env_file", [])
+    result: dict[str, str] = {}
+    for entry in [entries] if isinstance(entries, str) else entries:
+        path = ROOT / (entry if isinstance(entry, str) else entry["path"])
+        assert path.is_file(), f"{service}: env_file {path.relative_to(ROOT)} does not exist"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                key, _, value = line.partition("=")
+                result[key.strip()] = value.strip()
+    return result
+
+
 def published_ports(service: dict[str, Any]) -> dict[int, int]:
     """Host port -> container port, from the short syntax ([ip:]host:container[/proto])."""
     result: dict[int, int] = {}
@@ -382,7 +396,7 @@ def test_notification_sends_to_mailpit_by_default() -> None:
     env = environment("notification")
     assert interpolate(env["SMTP_HOST"]) == "mailpit"
     assert int(interpolate(str(env["SMTP_PORT"]))) in published_ports(services()["mailpit"])
-    assert interpolate(env["SMTP_USE_TLS"]) == "false"
+    assert interpolate(env["SMTP_STARTTLS"]) == interpolate(env["SMTP_IMPLICIT_TLS"]) == "false"
 
 
 def test_no_secret_is_written_in_the_compose_file() -> None:
@@ -394,7 +408,7 @@ def test_no_secret_is_written_in_the_compose_file() -> None:
                 assert value is None or passed_through.match(str(value)), (
                     f"{name}: {key} has a value in the compose file; pass it through from .env"
                 )
-    assert "JWT_PRIVATE_KEY_FILE" in environment("registration")
+    assert {"JWT_PRIVATE_KEY_FILE", "ADMIN_PASSWORD"} <= set(environment("registration"))
 
 
 def test_kafka_advertises_one_listener_to_the_network_and_one_to_the_host() -> None:
@@ -598,7 +612,7 @@ def test_gateway_template_variables_are_all_set() -> None:
         if target.startswith("/etc/nginx/templates/")
     }
     assert templates, "the gateway mounts no template into /etc/nginx/templates/"
-    env = environment("gateway")
+    env = env_files("gateway") | environment("gateway")
     assert env["NGINX_ENVSUBST_FILTER"] == "ETNIK_"
     missing_templates = [s for s in templates.values() if not (ROOT / s).is_file()]
     if missing_templates:
@@ -610,6 +624,13 @@ def test_gateway_template_variables_are_all_set() -> None:
         assert used, f"{source} uses no ETNIK_ variable"
         unset = used - set(env)
         assert not unset, f"{source} uses variables the gateway does not set: {sorted(unset)}"
+    for key in (
+        "ETNIK_RATE_API",
+        "ETNIK_RATE_API_BURST",
+        "ETNIK_RATE_AUTH",
+        "ETNIK_RATE_AUTH_BURST",
+    ):
+        assert env[key], f"{key} is empty"
 
 
 def test_gateway_routes_to_the_services_and_serves_the_web_folder() -> None:
