@@ -1,0 +1,7 @@
+"""`python -m etnik.devstack` is `etnik-dev`."""
+
+import sys
+
+from etnik.devstack.cli import main
+
+sys.exit(main())
