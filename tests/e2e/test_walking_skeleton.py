@@ -182,3 +182,16 @@ def test_a_retried_request_returns_the_first_response(
         url, json={**body, "full_name": "Другой"}, headers={"Idempotency-Key": key}
     )
     assert other.status_code == 422
+
+
+@pytest.mark.parametrize("service", ["registration", "notification", "content", "reporting"])
+def test_api_docs_work_offline_through_the_gateway(gateway: httpx.Client, service: str) -> None:
+    page = gateway.get(f"/api/{service}/docs")
+    assert page.status_code == 200
+    assert f"/api/{service}/openapi.json" in page.text
+    assert "cdn." not in page.text
+    script = gateway.get(f"/api/{service}/static-offline-docs/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    spec = gateway.get(f"/api/{service}/openapi.json")
+    assert spec.status_code == 200
+    assert spec.json()["info"]["title"].startswith("EtNik")

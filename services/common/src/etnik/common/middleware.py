@@ -38,9 +38,12 @@ class RequestContextMiddleware:
         request_id_token = request_id_var.set(request_id)
         trace_token = traceparent_var.set(continue_trace(headers.get("traceparent")))
         # The gateway strips /api/<service>; knowing it lets /docs link to the right openapi.json.
+        path = scope["path"]
         prefix = headers.get("x-forwarded-prefix", "")
         if _VALID_PREFIX.match(prefix) and not scope.get("root_path"):
-            scope = {**scope, "root_path": prefix}
+            # As uvicorn does for --root-path: the path includes the root path, which
+            # Starlette's routing and static files strip again.
+            scope = {**scope, "root_path": prefix, "path": prefix + scope["path"]}
 
         response_started = False
         status_code = 500
@@ -73,11 +76,11 @@ class RequestContextMiddleware:
             if not response_started:
                 await _json_error(send_with_id, 500, "internal error", request_id=request_id)
         finally:
-            if scope["path"] not in _QUIET_PATHS:
+            if path not in _QUIET_PATHS:
                 log.info(
                     "%s %s %d",
                     scope["method"],
-                    scope["path"],
+                    path,
                     status_code,
                     extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)},
                 )
