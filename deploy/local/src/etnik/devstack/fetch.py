@@ -178,3 +178,5 @@ def fetch_all(cache: CacheLayout, *, ferretdb: bool = True) -> None:
         fetch_ferretdb(cache)
     fetch_mailpit(cache)
     tools.nginx()
+    tools.promtool()
+    tools.cyrillic_font()

@@ -106,3 +106,23 @@ def go() -> str:
 def nginx() -> str:
     """The nginx binary (Debian's, normally /usr/sbin/nginx, which is not on a user's PATH)."""
     return _find_or_install("nginx", "nginx", extra_paths=("/usr/sbin/nginx",))
+
+
+@functools.cache
+def promtool() -> str:
+    """Prometheus's promtool, which checks configuration and alert rules."""
+    return _find_or_install("promtool", "promtool")
+
+
+@functools.cache
+def cyrillic_font() -> Path:
+    """The TrueType font the services embed in PDFs; installed from Debian when missing."""
+    font = Path(versions.CYRILLIC_FONT_FILE)
+    if not font.exists() and _can_use_apt():
+        _apt_install(versions.CYRILLIC_FONT_PACKAGE)
+    if not font.exists():
+        package = versions.CYRILLIC_FONT_PACKAGE
+        raise MissingToolError(
+            f"{font} not found: install {package} (apt-get install -y {package})"
+        )
+    return font

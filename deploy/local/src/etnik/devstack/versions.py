@@ -24,7 +24,13 @@ DEBIAN_PACKAGES = {
     "java": "openjdk-17-jre-headless",
     "mvn": "maven",
     "nginx": "nginx-light",
+    # Checks alert rules and the Prometheus configuration in the tests.
+    "promtool": "prometheus",
 }
+
+# Cyrillic TrueType font for the PDFs the services render (reports, strategies, collections).
+CYRILLIC_FONT_PACKAGE = "fonts-dejavu-core"
+CYRILLIC_FONT_FILE = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 # Maven plugin that copies the Kafka jars (named with its version, so Maven's default is not used).
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
