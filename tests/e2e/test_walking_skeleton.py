@@ -195,3 +195,13 @@ def test_api_docs_work_offline_through_the_gateway(gateway: httpx.Client, servic
     spec = gateway.get(f"/api/{service}/openapi.json")
     assert spec.status_code == 200
     assert spec.json()["info"]["title"].startswith("EtNik")
+
+
+def test_http_and_broker_metrics_share_one_registry(
+    platform: Stack, registered: dict[str, Any]
+) -> None:
+    text = httpx.get(f"{platform.service_url('notification')}/metrics", timeout=5).text
+    assert "http_requests_total" in text  # FastAPI, from the instrumentator
+    assert "faststream_received_messages_total" in text  # the Kafka broker
+    assert "etnik_events_consumed_total" in text  # the reliable consumer
+    assert "etnik_notifications_total" in text  # the dispatcher
