@@ -26,6 +26,7 @@ setup: uv
 
 fetch: setup
 	@"$(UV)" run --frozen etnik-dev fetch
+	@bash deploy/helm/install-tools.sh
 
 run: fetch
 	@"$(UV)" run --frozen etnik-dev run
