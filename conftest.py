@@ -34,6 +34,8 @@ TEST_SERVICE_ENV = {
     "CONSUMER_RETRY_BACKOFF_S": "0.1",
     "RETRY_BASE_DELAY_S": "0.5",
     "DISPATCH_IDLE_INTERVAL_S": "0.2",
+    # A reminder 72 s before the start, besides the usual ones, so a test can see one sent.
+    "REMINDER_OFFSETS_H": "[24, 1, 0.02]",
 }
 
 

@@ -68,3 +68,35 @@ def test_english_recipients_get_english() -> None:
 def test_an_unsupported_language_falls_back_to_russian() -> None:
     rendered = TemplateRenderer().render("registration_waitlisted", "de", _context("Сессия"))
     assert rendered.subject == "Лист ожидания: Сессия"
+
+
+def test_a_template_missing_a_part_is_refused_clearly() -> None:
+    from etnik.notification.rendering import TemplateProblem
+
+    with pytest.raises(TemplateProblem, match="subject"):
+        TemplateRenderer().render_source(
+            "x.ru.jinja", '{% extends "layout.jinja" %}{% block text %}x{% endblock %}', {}
+        )
+
+
+def test_templates_are_sandboxed() -> None:
+    from etnik.notification.rendering import TemplateProblem
+
+    hostile = (
+        '{% extends "layout.jinja" %}{% block subject %}'
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}{% endblock %}{% block text %}{% endblock %}"
+    )
+    with pytest.raises(TemplateProblem):
+        TemplateRenderer().render_source("x.ru.jinja", hostile, {"locale": "ru"})
+
+
+def test_an_edited_template_is_served_instead_of_the_packaged_one() -> None:
+    renderer = TemplateRenderer()
+    renderer.use_edited(
+        "registration_waitlisted.ru.jinja",
+        '{% extends "layout.jinja" %}{% block subject %}Ждём: {{ event.title }}{% endblock %}'
+        "{% block text %}Текст{% endblock %}{% block body %}<p>Тело</p>{% endblock %}",
+    )
+    rendered = renderer.render("registration_waitlisted", "ru", _context("Сессия"))
+    assert rendered.subject == "Ждём: Сессия"
+    assert "<p>Тело</p>" in rendered.html

@@ -9,9 +9,11 @@ import contextlib
 import hashlib
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from prometheus_client import CollectorRegistry, Counter
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -21,20 +23,31 @@ from etnik.common.contracts.notification import NotificationFailed, Notification
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox, stage, update_with_outbox
 from etnik.common.publisher import EventPublisher
-from etnik.notification.channels import Channel, DeliveryError, OutgoingMessage
+from etnik.notification.calendar import event_ics
+from etnik.notification.channels import Attachment, Channel, DeliveryError, OutgoingMessage
+from etnik.notification.domain import outside_quiet_hours
 from etnik.notification.projections import Projections
-from etnik.notification.rendering import TemplateRenderer, event_context
+from etnik.notification.rendering import TemplateRenderer, event_context, moment
 from etnik.notification.settings import NotificationSettings
+from etnik.notification.unsubscribe import UnsubscribeLinks
 
 log = logging.getLogger(__name__)
 
 MESSAGES = "messages"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+REMINDER = "event_reminder"
+INVITATION = "invitation"
+# Kinds a person may opt out of; the rest answer something they did or must know.
+OPTIONAL_KINDS = frozenset({INVITATION})
+# Kinds that do not concern one event.
+KINDS_WITHOUT_EVENT = frozenset({"sign_in_link"})
+# Context fields that are secrets for the recipient alone: removed once the message is sent.
+SECRET_FIELDS = ("link", "accept_url")
 
 
-def message_key(trigger_event_id: str, kind: str, person_id: str) -> str:
+def message_key(trigger: str, kind: str, person_id: str) -> str:
     """The idempotency key: a redelivered trigger maps to the same message, never a second one."""
-    return hashlib.sha256(f"{trigger_event_id}|{kind}|{person_id}".encode()).hexdigest()
+    return hashlib.sha256(f"{trigger}|{kind}|{person_id}".encode()).hexdigest()
 
 
 class MessageStore:
@@ -46,17 +59,19 @@ class MessageStore:
         self.new_work = asyncio.Event()
 
     async def ensure_indexes(self) -> None:
-        """The dispatcher's query, and the delivery log by person."""
+        """The dispatcher's query, the delivery log, and look-ups by registration or campaign."""
         await self.collection.create_index([("status", 1), ("due_at", 1)])
         await self.collection.create_index([("person_id", 1), ("created_at", -1)])
+        await self.collection.create_index([("context.registration_id", 1), ("kind", 1)])
+        await self.collection.create_index([("context.campaign_id", 1), ("status", 1)])
 
     async def enqueue(
         self,
         *,
-        trigger_event_id: str,
+        trigger: str,
         kind: str,
         person_id: str,
-        context: dict[str, Any],
+        context: Mapping[str, Any],
         due_at: datetime | None = None,
     ) -> bool:
         """Schedule a message; False when this trigger already produced it."""
@@ -64,15 +79,15 @@ class MessageStore:
         try:
             await self.collection.insert_one(
                 {
-                    "_id": message_key(trigger_event_id, kind, person_id),
+                    "_id": message_key(trigger, kind, person_id),
                     "kind": kind,
                     "channel": "email",
                     "person_id": person_id,
-                    "trigger_event_id": trigger_event_id,
-                    "context": context,
+                    "trigger": trigger,
+                    "context": dict(context),
                     "status": "pending",
                     "due_at": due_at or now,
-                    "lease_until": _EPOCH,
+                    "lease_until": EPOCH,
                     "attempts": 0,
                     "created_at": now,
                 }
@@ -81,6 +96,17 @@ class MessageStore:
             return False
         self.new_work.set()
         return True
+
+    async def drop_pending(self, query: Mapping[str, Any], reason: str) -> int:
+        """Give up pending messages that no longer make sense (cancelled, erased, moved)."""
+        result = await self.collection.update_many(
+            {**query, "status": "pending"},
+            {
+                "$set": {"status": "dropped", "last_error": reason, "lease_until": EPOCH},
+                "$unset": {f"context.{field}": "" for field in SECRET_FIELDS},
+            },
+        )
+        return result.modified_count
 
     async def claim(self, owner: str, lease_s: float) -> Document | None:
         """Take the next due message for a while; nobody else takes it before the lease ends."""
@@ -91,6 +117,30 @@ class MessageStore:
             sort=[("due_at", 1)],
             return_document=ReturnDocument.AFTER,
         )
+
+    async def postpone(self, message: Document, until: datetime, note: str) -> None:
+        """Put a claimed message back, due later."""
+        await self.collection.update_one(
+            {"_id": message["_id"]},
+            {"$set": {"due_at": until, "lease_until": EPOCH, "note": note}},
+        )
+
+    async def resend(self, message_id: str) -> bool:
+        """Queue a sent or failed message again (an operator's action)."""
+        result = await self.collection.update_one(
+            {"_id": message_id, "status": {"$in": ["sent", "failed"]}},
+            {
+                "$set": {
+                    "status": "pending",
+                    "due_at": datetime.now(UTC),
+                    "lease_until": EPOCH,
+                    "attempts": 0,
+                }
+            },
+        )
+        if result.modified_count:
+            self.new_work.set()
+        return result.modified_count == 1
 
 
 class Dispatcher:
@@ -105,6 +155,7 @@ class Dispatcher:
         channel: Channel,
         publisher: EventPublisher,
         outbox: Outbox,
+        unsubscribe_links: UnsubscribeLinks,
         settings: NotificationSettings,
         registry: CollectorRegistry,
     ) -> None:
@@ -114,7 +165,9 @@ class Dispatcher:
         self._channel = channel
         self._publisher = publisher
         self._outbox = outbox
+        self._unsubscribe_links = unsubscribe_links
         self._settings = settings
+        self._invitation_pace = AsyncLimiter(settings.invitation_rate_per_s, time_period=1.0)
         self.owner = f"dispatcher-{secrets.token_hex(6)}"
         self._outcomes = Counter(
             "etnik_notifications_total",
@@ -144,31 +197,28 @@ class Dispatcher:
         message = await self._store.claim(self.owner, self._settings.dispatch_lease_s)
         if message is None:
             return False
-        recipient = await self._projections.recipient(message["person_id"])
-        event = await self._projections.event(message["context"].get("event_id", ""))
-        if recipient is None or event is None:
+        context = message["context"]
+        recipient = await self._recipient(message)
+        event = None
+        if message["kind"] not in KINDS_WITHOUT_EVENT:
+            event = await self._projections.event(context.get("event_id", ""))
+        if recipient is None or (event is None and message["kind"] not in KINDS_WITHOUT_EVENT):
             await self._wait_for_context(message, "recipient" if recipient is None else "event")
             return True
-        rendered = self._renderer.render(
-            message["kind"],
-            recipient.get("locale", "ru"),
-            {
-                "recipient": recipient,
-                "event": event_context(
-                    event,
-                    locale=recipient.get("locale", "ru"),
-                    recipient_zone=recipient.get("timezone", "Europe/Moscow"),
-                ),
-            },
-        )
-        outgoing = OutgoingMessage(
-            message_id=message["_id"],
-            to_address=recipient["email"],
-            to_name=recipient["full_name"],
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-        )
+        now = datetime.now(UTC)
+        if message["kind"] == REMINDER and event is not None and event["starts_at"] <= now:
+            await self._drop(message, "the event has started")
+            return True
+        if message["kind"] in OPTIONAL_KINDS:
+            if recipient.get("unsubscribed_at") is not None:
+                await self._drop(message, "the recipient unsubscribed from invitations")
+                return True
+            allowed = outside_quiet_hours(now, recipient.get("timezone") or "Europe/Moscow")
+            if allowed > now:
+                await self._store.postpone(message, allowed, "quiet hours in the recipient's zone")
+                return True
+            await self._invitation_pace.acquire()
+        outgoing = self._compose(message, recipient, event)
         try:
             await self._channel.send(outgoing)
         except DeliveryError as error:
@@ -177,16 +227,74 @@ class Dispatcher:
         await self._record_sent(message)
         return True
 
+    async def _recipient(self, message: Document) -> dict[str, Any] | None:
+        recipient = await self._projections.recipient(message["person_id"])
+        context = message["context"]
+        if recipient is None and context.get("email"):
+            # A sign-in link names its address itself, for someone not yet in the projection.
+            return {
+                "full_name": "",
+                "email": context["email"],
+                "locale": context.get("locale", "ru"),
+                "timezone": "Europe/Moscow",
+            }
+        return recipient
+
+    def _compose(
+        self, message: Document, recipient: dict[str, Any], event: dict[str, Any] | None
+    ) -> OutgoingMessage:
+        locale = recipient.get("locale") or "ru"
+        zone = recipient.get("timezone") or "Europe/Moscow"
+        context = message["context"]
+        values: dict[str, Any] = {"recipient": recipient}
+        if event is not None:
+            values["event"] = event_context(event, locale=locale, recipient_zone=zone)
+        values["reason"] = context.get("reason")
+        for field in ("link", "accept_url"):
+            values[field] = context.get(field)
+        for source, target in (
+            ("offer_expires_at", "offer_expires"),
+            ("link_expires_at", "link_expires"),
+        ):
+            if context.get(source):
+                values[target] = moment(
+                    datetime.fromisoformat(context[source]), locale=locale, recipient_zone=zone
+                )
+        headers: dict[str, str] = {}
+        if message["kind"] in OPTIONAL_KINDS:
+            url = self._unsubscribe_links.url(message["person_id"])
+            values["unsubscribe_url"] = url
+            headers["List-Unsubscribe"] = f"<{url}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        rendered = self._renderer.render(message["kind"], locale, values)
+        attachments: tuple[Attachment, ...] = ()
+        if message["kind"] == "registration_confirmed" and event is not None:
+            ics = event_ics(event, event_id=context["event_id"])
+            attachments = (Attachment("event.ics", ics, "text", "calendar"),)
+        return OutgoingMessage(
+            message_id=message["_id"],
+            to_address=recipient["email"],
+            to_name=recipient.get("full_name") or "",
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            headers=headers,
+            attachments=attachments,
+        )
+
     async def _wait_for_context(self, message: Document, missing: str) -> None:
         """The trigger arrived before the person or event it names: try again shortly."""
         age = datetime.now(UTC) - message["created_at"]
         if age.total_seconds() > self._settings.wait_for_context_s:
             await self._record_failure(message, f"{missing} unknown", permanent=True)
             return
-        await self._store.collection.update_one(
-            {"_id": message["_id"], "lease_owner": self.owner},
-            {"$set": {"due_at": datetime.now(UTC) + timedelta(seconds=1), "lease_until": _EPOCH}},
+        await self._store.postpone(
+            message, datetime.now(UTC) + timedelta(seconds=1), f"waiting for the {missing}"
         )
+
+    async def _drop(self, message: Document, reason: str) -> None:
+        await self._store.drop_pending({"_id": message["_id"]}, reason)
+        self._outcomes.labels(message["kind"], message["channel"], "dropped").inc()
 
     async def _record_sent(self, message: Document) -> None:
         now = datetime.now(UTC)
@@ -198,7 +306,7 @@ class Dispatcher:
                         kind=message["kind"],
                         channel=message["channel"],
                         person_id=message["person_id"],
-                        trigger_event_id=message["trigger_event_id"],
+                        trigger_event_id=message["trigger"],
                         sent_at=now,
                     )
                 )
@@ -208,8 +316,9 @@ class Dispatcher:
             {"_id": message["_id"]},
             update_with_outbox(
                 {
-                    "$set": {"status": "sent", "sent_at": now, "lease_until": _EPOCH},
+                    "$set": {"status": "sent", "sent_at": now, "lease_until": EPOCH},
                     "$inc": {"attempts": 1},
+                    "$unset": {f"context.{field}": "" for field in SECRET_FIELDS},
                 },
                 staged,
             ),
@@ -227,7 +336,7 @@ class Dispatcher:
                 {
                     "$set": {
                         "due_at": now + timedelta(seconds=delay),
-                        "lease_until": _EPOCH,
+                        "lease_until": EPOCH,
                         "last_error": reason,
                         "attempts": attempts,
                     }
@@ -244,7 +353,7 @@ class Dispatcher:
                         kind=message["kind"],
                         channel=message["channel"],
                         person_id=message["person_id"],
-                        trigger_event_id=message["trigger_event_id"],
+                        trigger_event_id=message["trigger"],
                         reason=reason,
                         failed_at=now,
                     )
@@ -260,8 +369,9 @@ class Dispatcher:
                         "failed_at": now,
                         "last_error": reason,
                         "attempts": attempts,
-                        "lease_until": _EPOCH,
-                    }
+                        "lease_until": EPOCH,
+                    },
+                    "$unset": {f"context.{field}": "" for field in SECRET_FIELDS},
                 },
                 staged,
             ),

@@ -1,24 +1,33 @@
-"""Local copies of what registration publishes: recipients and events."""
+"""Local copies of what registration publishes: recipients, events and registrations."""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-from etnik.common.contracts.registration import EventCreated, PersonRegistered
+from etnik.common.contracts.registration import PersonRegistered
 from etnik.common.mongo import Document
 
 
 class Projections:
-    """Recipients (contact, language, zone) and events (title, time, format)."""
+    """Recipients (contact, language, zone, unsubscribes), events and registrations."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.recipients = db["recipients"]
         self.events = db["events"]
+        self.registrations = db["registrations"]
+
+    async def ensure_indexes(self) -> None:
+        """Registrations by event, for reminders and event changes."""
+        await self.registrations.create_index([("event_id", 1), ("status", 1)])
+        await self.registrations.create_index("person_id")
 
     async def upsert_recipient(self, person: PersonRegistered) -> None:
-        """Store or refresh a person's contact details."""
+        """Store or refresh a person's contact details (an unsubscribe stays as it was)."""
         await self.recipients.update_one(
             {"_id": person.person_id},
             {
@@ -33,22 +42,45 @@ class Projections:
             upsert=True,
         )
 
-    async def upsert_event(self, event: EventCreated) -> None:
-        """Store or refresh an event's details."""
-        await self.events.update_one(
-            {"_id": event.event_id},
-            {
-                "$set": {
-                    "title": event.title,
-                    "format": event.format.value,
-                    "starts_at": event.starts_at,
-                    "ends_at": event.ends_at,
-                    "timezone": event.timezone,
-                    "status": event.status,
-                }
-            },
-            upsert=True,
-        )
+    async def erase_recipient(self, person_id: str) -> None:
+        """Forget a person's contact details; only pseudonymous ids stay."""
+        await self.recipients.delete_one({"_id": person_id})
+
+    async def upsert_event(self, snapshot: dict[str, Any]) -> dict[str, Any] | None:
+        """Store an event's latest details; returns what was stored before."""
+        previous = await self.events.find_one({"_id": snapshot["event_id"]})
+        fields = {
+            key: snapshot.get(key)
+            for key in ("title", "format", "starts_at", "ends_at", "timezone", "status")
+        }
+        fields["format"] = str(fields["format"])
+        await self.events.update_one({"_id": snapshot["event_id"]}, {"$set": fields}, upsert=True)
+        return previous
+
+    async def record_registration(
+        self, registration_id: str, event_id: str, person_id: str, status: str, at: datetime
+    ) -> None:
+        """Keep the latest status of a registration; an older event changes nothing."""
+        # A newer event for this registration may be in already: then this one is stale.
+        with contextlib.suppress(DuplicateKeyError):
+            await self.registrations.update_one(
+                {"_id": registration_id, "at": {"$lte": at}},
+                {
+                    "$set": {
+                        "event_id": event_id,
+                        "person_id": person_id,
+                        "status": status,
+                        "at": at,
+                    }
+                },
+                upsert=True,
+            )
+
+    async def confirmed_registrations(self, event_id: str) -> list[Document]:
+        """The registrations holding a place at an event."""
+        return await self.registrations.find(
+            {"event_id": event_id, "status": "confirmed"}
+        ).to_list()
 
     async def recipient(self, person_id: str) -> dict[str, Any] | None:
         """A recipient by person id."""

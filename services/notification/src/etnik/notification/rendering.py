@@ -1,21 +1,34 @@
-"""Rendering messages from Jinja2 templates, with times in the recipient's zone and Moscow's."""
+"""Rendering messages from Jinja2 templates, with times in the recipient's zone and Moscow's.
+
+One template per kind and language (`<kind>.<locale>.jinja`) holds three parts: the
+`subject` and `text` blocks, and the HTML document its layout makes of the `body` block.
+The HTML is rendered with autoescaping on and the plain text with it off, from the same
+source. Templates run sandboxed, because operators can edit them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, DictLoader, PackageLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from etnik.notification.timefmt import date_ru, time_both_en, time_both_ru
+from etnik.notification.timefmt import date_ru, datetime_both, time_both_en, time_both_ru
 
 _FORMAT_LABELS = {
     "ru": {"in_person": "очно", "online": "онлайн", "hybrid": "очно и онлайн"},
     "en": {"in_person": "in person", "online": "online", "hybrid": "in person and online"},
 }
 SUPPORTED_LOCALES = ("ru", "en")
+LAYOUT = "layout.jinja"
+
+
+class TemplateProblem(ValueError):
+    """A template that does not compile or render: a message an operator can act on."""
 
 
 @dataclass(frozen=True)
@@ -27,33 +40,71 @@ class RenderedMessage:
     html: str
 
 
+def template_name(kind: str, locale: str) -> str:
+    """The file (or stored) name of a kind's template in one language."""
+    return f"{kind}.{locale}.jinja"
+
+
 class TemplateRenderer:
-    """Renders a kind of message for a recipient; HTML is autoescaped, plain text is not."""
+    """Renders a kind of message for a recipient, from edited templates or the packaged ones."""
 
-    def __init__(self) -> None:
-        self._env = Environment(
-            loader=PackageLoader("etnik.notification", "templates"),
-            autoescape=select_autoescape(["html"]),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            keep_trailing_newline=False,
+    def __init__(self, edited: Mapping[str, str] | None = None) -> None:
+        self._edited: dict[str, str] = dict(edited or {})
+        loader = ChoiceLoader(
+            [DictLoader(self._edited), PackageLoader("etnik.notification", "templates")]
         )
+        options: dict[str, Any] = {
+            "loader": loader,
+            "undefined": StrictUndefined,
+            "trim_blocks": True,
+            "keep_trailing_newline": False,
+        }
+        self._text = ImmutableSandboxedEnvironment(autoescape=False, **options)
+        self._html = ImmutableSandboxedEnvironment(autoescape=True, **options)
 
-    def render(self, kind: str, locale: str, context: dict[str, Any]) -> RenderedMessage:
+    def use_edited(self, name: str, source: str) -> None:
+        """Serve an operator's version of a template from now on."""
+        self._edited[name] = source
+        self._text.cache = {} if self._text.cache is not None else None
+        self._html.cache = {} if self._html.cache is not None else None
+
+    def packaged_source(self, name: str) -> str:
+        """The template as shipped with the service."""
+        loader = PackageLoader("etnik.notification", "templates")
+        source, _, _ = loader.get_source(self._text, name)
+        return source
+
+    def render(self, kind: str, locale: str, context: Mapping[str, Any]) -> RenderedMessage:
         """The three parts of a message of this kind, in the recipient's language."""
         locale = locale if locale in SUPPORTED_LOCALES else "ru"
-        values = {**context, "locale": locale}
+        return self.render_source(template_name(kind, locale), None, {**context, "locale": locale})
+
+    def render_source(
+        self, name: str, source: str | None, context: Mapping[str, Any]
+    ) -> RenderedMessage:
+        """Render a template by name, or a draft source in its place (for previews)."""
+        values = {"unsubscribe_url": None, **context}
+        try:
+            if source is None:
+                text_template = self._text.get_template(name)
+                html_template = self._html.get_template(name)
+            else:
+                text_template = self._text.from_string(source)
+                html_template = self._html.from_string(source)
+            text_context = text_template.new_context(dict(values))
+            subject = "".join(text_template.blocks["subject"](text_context))
+            text = "".join(text_template.blocks["text"](text_context))
+            html = html_template.render(values)
+        except KeyError as missing:
+            raise TemplateProblem(f"the template needs a {missing} block") from missing
+        except TemplateError as error:
+            raise TemplateProblem(f"the template does not render: {error}") from error
         return RenderedMessage(
-            subject=self._env.get_template(f"{kind}/{locale}.subject.txt")
-            .render(values)
-            .strip()
-            .replace("\n", " "),
-            text=self._env.get_template(f"{kind}/{locale}.text.txt").render(values),
-            html=self._env.get_template(f"{kind}/{locale}.html").render(values),
+            subject=" ".join(subject.split()), text=text.strip() + "\n", html=html
         )
 
 
-def event_context(event: dict[str, Any], *, locale: str, recipient_zone: str) -> dict[str, Any]:
+def event_context(event: Mapping[str, Any], *, locale: str, recipient_zone: str) -> dict[str, Any]:
     """What templates know of an event, its time given in both zones."""
     starts_at: datetime = event["starts_at"]
     zone = recipient_zone or "Europe/Moscow"
@@ -71,3 +122,8 @@ def event_context(event: dict[str, Any], *, locale: str, recipient_zone: str) ->
             event.get("format", "")
         ),
     }
+
+
+def moment(value: datetime, *, locale: str, recipient_zone: str) -> str:
+    """A deadline or expiry as a person reads it: date and time in both zones."""
+    return datetime_both(value, recipient_zone or "Europe/Moscow", locale)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+import logging
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 
 from etnik.common.settings import ServiceSettings
 
@@ -27,3 +30,23 @@ class NotificationSettings(ServiceSettings):
     retry_base_delay_s: float = Field(default=2.0, gt=0)
     # A message whose recipient or event is not yet known waits this long before it fails.
     wait_for_context_s: float = Field(default=600.0, gt=0)
+
+    # Reminders before an event, in hours (REMINDER_OFFSETS_H='[24, 1]').
+    reminder_offsets_h: list[float] = Field(default_factory=lambda: [24.0, 1.0])
+    # Invitations sent per second at most, across a campaign, so the SMTP relay is not flooded.
+    invitation_rate_per_s: float = Field(default=20.0, gt=0)
+    # Signs unsubscribe links; required in production.
+    unsubscribe_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _production_needs_an_unsubscribe_secret(self) -> Self:
+        if self.is_production and self.unsubscribe_secret is None:
+            raise ValueError("in production UNSUBSCRIBE_SECRET must be set")
+        return self
+
+    def unsubscribe_signing_key(self) -> str:
+        """The configured secret; outside production a fixed development value."""
+        if self.unsubscribe_secret is not None:
+            return self.unsubscribe_secret.get_secret_value()
+        logging.getLogger(__name__).warning("UNSUBSCRIBE_SECRET not set: using the development key")
+        return "etnik-development-unsubscribe-key"

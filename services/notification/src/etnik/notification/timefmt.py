@@ -37,3 +37,10 @@ def time_both_en(moment: datetime, zone: str) -> str:
     if local.utcoffset() == moscow.utcoffset():
         return f"{moscow:%H:%M} Moscow time"
     return f"{moscow:%H:%M} Moscow time / {local:%H:%M} your time ({local:%d %b})"
+
+
+def datetime_both(moment: datetime, zone: str, locale: str) -> str:
+    """«29 ноября 2022 года, 14:00 МСК / 23:00 по местному времени», for deadlines and expiries."""
+    if locale == "en":
+        return f"{moment.astimezone(ZoneInfo(zone)):%d %B %Y}, {time_both_en(moment, zone)}"
+    return f"{date_ru(moment, 'Europe/Moscow')}, {time_both_ru(moment, zone)}"

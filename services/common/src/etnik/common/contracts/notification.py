@@ -7,6 +7,7 @@ from pydantic import AwareDatetime
 from etnik.common.events import IntegrationEvent
 
 MESSAGES_TOPIC = "etnik.notification.messages.v1"
+RECIPIENTS_TOPIC = "etnik.notification.recipients.v1"
 
 
 class NotificationSent(IntegrationEvent):
@@ -38,3 +39,14 @@ class NotificationFailed(IntegrationEvent):
     trigger_event_id: str
     reason: str
     failed_at: AwareDatetime
+
+
+class RecipientUnsubscribed(IntegrationEvent):
+    """A person opted out of invitations through the link in one of them."""
+
+    event_type = "ru.etnik.notification.unsubscribed"
+    topic = RECIPIENTS_TOPIC
+    key_field = "person_id"
+
+    person_id: str
+    unsubscribed_at: AwareDatetime

@@ -14,6 +14,11 @@ PEOPLE_TOPIC = "etnik.registration.people.v1"
 ORGANISATIONS_TOPIC = "etnik.registration.organisations.v1"
 REGISTRATIONS_TOPIC = "etnik.registration.registrations.v1"
 ATTENDANCE_TOPIC = "etnik.registration.attendance.v1"
+PROGRAMMES_TOPIC = "etnik.registration.programmes.v1"
+REFERENCE_TOPIC = "etnik.registration.reference.v1"
+SIGN_IN_LINKS_TOPIC = "etnik.registration.sign_in_links.v1"
+INVITATIONS_TOPIC = "etnik.registration.invitations.v1"
+CAMPAIGNS_TOPIC = "etnik.registration.invitation_campaigns.v1"
 
 
 class EventFormat(StrEnum):
@@ -43,6 +48,7 @@ class RegistrationStatus(StrEnum):
     PENDING_APPROVAL = "pending_approval"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    OFFERED = "offered"
 
 
 class _EventSnapshot(IntegrationEvent):
@@ -62,6 +68,20 @@ class _EventSnapshot(IntegrationEvent):
     region_code: str | None = None
     capacity: int | None = Field(default=None, ge=0)
     status: str
+    programme_id: str | None = None
+    venue: str | None = None
+    online_platform: str | None = Field(
+        default=None,
+        description="vk_video, yandex_telemost, mts_link, zoom or other; the link itself is"
+        " shown only to confirmed participants and never published",
+    )
+    registration_opens_at: AwareDatetime | None = None
+    registration_closes_at: AwareDatetime | None = None
+    requires_approval: bool = False
+    quotas: dict[str, int] = Field(
+        default_factory=dict, description="Places reserved per participant category"
+    )
+    demo: bool = Field(default=False, description="Demonstration data, not a real event")
 
 
 class EventCreated(_EventSnapshot):
@@ -118,6 +138,9 @@ class OrganisationRegistered(IntegrationEvent):
     kind: str = Field(description="ngo, national_cultural_autonomy, authority, media, other")
     region_code: str | None = None
     federal_district: str | None = None
+    inn: str | None = None
+    ogrn: str | None = None
+    demo: bool = False
 
 
 class _RegistrationFacts(IntegrationEvent):
@@ -174,3 +197,105 @@ class AttendanceRecorded(IntegrationEvent):
     method: str = Field(description="qr, code, online or operator")
     minutes_attended: int | None = Field(default=None, ge=0)
     recorded_at: AwareDatetime
+
+
+class RegistrationPendingApproval(_RegistrationFacts):
+    """A registration for an event that needs approval waits for a moderator."""
+
+    event_type = "ru.etnik.registration.pending_approval"
+
+    registered_at: AwareDatetime
+
+
+class RegistrationRejected(_RegistrationFacts):
+    """A moderator rejected a registration, with a reason the person is told."""
+
+    event_type = "ru.etnik.registration.rejected"
+
+    reason: str
+    rejected_at: AwareDatetime
+
+
+class RegistrationOffered(_RegistrationFacts):
+    """A place was freed and is offered to a waitlisted person until the offer expires."""
+
+    event_type = "ru.etnik.registration.offered"
+
+    offer_expires_at: AwareDatetime
+    accept_url: str = Field(description="Signed link that accepts (or cancels) the offer")
+
+
+class ProgrammeChanged(IntegrationEvent):
+    """A programme or one of its tracks was created or changed (the whole programme)."""
+
+    event_type = "ru.etnik.programme.changed"
+    topic = PROGRAMMES_TOPIC
+    key_field = "programme_id"
+
+    programme_id: str
+    title: str
+    tracks: list[dict[str, str]] = Field(
+        default_factory=list, description="Each track: id, title, kind"
+    )
+    changes: list[str] = Field(default_factory=list)
+
+
+class FederalSubjectChanged(IntegrationEvent):
+    """An administrator changed a federal subject's reference data (e.g. its time zone)."""
+
+    event_type = "ru.etnik.federal_subject.changed"
+    topic = REFERENCE_TOPIC
+    key_field = "code"
+
+    code: str
+    name_ru: str
+    federal_district: str | None = None
+    iana_timezone: str
+    changes: list[str] = Field(default_factory=list)
+
+
+class SignInLinkRequested(IntegrationEvent):
+    """A participant asked to sign in: notification emails them this one-time link."""
+
+    event_type = "ru.etnik.sign_in_link.requested"
+    topic = SIGN_IN_LINKS_TOPIC
+    key_field = "person_id"
+
+    person_id: str
+    email: EmailStr
+    locale: str = "ru"
+    link: str = Field(description="One-time sign-in link; a secret for the recipient only")
+    expires_at: AwareDatetime
+
+
+class InvitationIssued(IntegrationEvent):
+    """A personal invitation to an event: notification sends the link to its recipient."""
+
+    event_type = "ru.etnik.invitation.issued"
+    topic = INVITATIONS_TOPIC
+    key_field = "invitation_id"
+
+    invitation_id: str
+    event_id: str
+    person_id: str | None = None
+    organisation_id: str | None = None
+    campaign_id: str | None = None
+    link: str = Field(description="Signed, single-use registration link; a secret")
+    expires_at: AwareDatetime
+
+
+class InvitationCampaignCreated(IntegrationEvent):
+    """An invitation campaign: its audience and how many invitations it issued."""
+
+    event_type = "ru.etnik.invitation_campaign.created"
+    topic = CAMPAIGNS_TOPIC
+    key_field = "campaign_id"
+
+    campaign_id: str
+    event_id: str
+    federal_districts: list[str] = Field(default_factory=list)
+    region_codes: list[str] = Field(default_factory=list)
+    categories: list[ParticipantCategory] = Field(default_factory=list)
+    organisation_kinds: list[str] = Field(default_factory=list)
+    invitations: int = Field(ge=0)
+    created_at: AwareDatetime

@@ -1,0 +1,209 @@
+"""What notification does with each event it consumes: keep its projections, queue messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from etnik.common.consumer import EventConsumer
+from etnik.common.contracts.registration import (
+    EventChanged,
+    EventCreated,
+    InvitationIssued,
+    PersonErased,
+    PersonRegistered,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationOffered,
+    RegistrationPendingApproval,
+    RegistrationRejected,
+    RegistrationWaitlisted,
+    SignInLinkRequested,
+)
+from etnik.common.events import CloudEvent
+from etnik.notification.domain import reminder_times
+from etnik.notification.messages import INVITATION, REMINDER, MessageStore
+from etnik.notification.projections import Projections
+
+RegistrationEvent = (
+    RegistrationConfirmed
+    | RegistrationWaitlisted
+    | RegistrationPendingApproval
+    | RegistrationRejected
+    | RegistrationCancelled
+    | RegistrationOffered
+)
+
+# The message each registration event sends, and the status it leaves the registration in.
+_REGISTRATION_MESSAGES: dict[type[Any], tuple[str, str]] = {
+    RegistrationConfirmed: ("registration_confirmed", "confirmed"),
+    RegistrationWaitlisted: ("registration_waitlisted", "waitlisted"),
+    RegistrationPendingApproval: ("registration_received", "pending_approval"),
+    RegistrationRejected: ("registration_rejected", "rejected"),
+    RegistrationCancelled: ("registration_cancelled", "cancelled"),
+    RegistrationOffered: ("registration_offered", "offered"),
+}
+
+
+class NotificationHandlers:
+    """Registers a handler for every event type notification acts on."""
+
+    def __init__(
+        self,
+        projections: Projections,
+        messages: MessageStore,
+        reminder_offsets: list[timedelta],
+    ) -> None:
+        self._projections = projections
+        self._messages = messages
+        self._reminder_offsets = reminder_offsets
+
+    def register(self, consumer: EventConsumer) -> None:
+        """Attach the handlers to a consumer."""
+        consumer.on(PersonRegistered)(self.on_person)
+        consumer.on(PersonErased)(self.on_person_erased)
+        consumer.on(EventCreated)(self.on_event)
+        consumer.on(EventChanged)(self.on_event)
+        for contract in _REGISTRATION_MESSAGES:
+            consumer.on(contract)(self.on_registration)
+        consumer.on(SignInLinkRequested)(self.on_sign_in_link)
+        consumer.on(InvitationIssued)(self.on_invitation)
+
+    async def on_person(self, envelope: CloudEvent, person: PersonRegistered) -> None:
+        """Keep the recipient's contact details."""
+        await self._projections.upsert_recipient(person)
+
+    async def on_person_erased(self, envelope: CloudEvent, erased: PersonErased) -> None:
+        """Forget the person's contact details and send them nothing more."""
+        await self._projections.erase_recipient(erased.person_id)
+        await self._messages.drop_pending({"person_id": erased.person_id}, "the person was erased")
+
+    async def on_event(self, envelope: CloudEvent, event: EventCreated | EventChanged) -> None:
+        """Keep the event; when it moves or is cancelled, tell its participants."""
+        snapshot = event.model_dump()
+        previous = await self._projections.upsert_event(snapshot)
+        if event.status == "cancelled":
+            if previous is not None and previous.get("status") != "cancelled":
+                await self._messages.drop_pending(
+                    {"context.event_id": event.event_id, "kind": REMINDER},
+                    "the event was cancelled",
+                )
+                await self._tell_participants(envelope, event.event_id, "event_cancelled")
+            return
+        moved = previous is not None and not (
+            _same_moment(previous.get("starts_at"), event.starts_at)
+            and _same_moment(previous.get("ends_at"), event.ends_at)
+        )
+        # Registrations may have arrived before their event: their reminders start now.
+        if previous is None or moved:
+            for registration in await self._projections.confirmed_registrations(event.event_id):
+                await self._schedule_reminders(
+                    registration["_id"], event.event_id, registration["person_id"]
+                )
+        if moved:
+            await self._tell_participants(envelope, event.event_id, "event_changed")
+
+    async def on_registration(self, envelope: CloudEvent, registration: RegistrationEvent) -> None:
+        """Tell the person where their registration stands, and keep its reminders right."""
+        kind, status = _REGISTRATION_MESSAGES[type(registration)]
+        await self._projections.record_registration(
+            registration.registration_id,
+            registration.event_id,
+            registration.person_id,
+            status,
+            envelope.time,
+        )
+        context: dict[str, Any] = {
+            "event_id": registration.event_id,
+            "registration_id": registration.registration_id,
+        }
+        if isinstance(registration, RegistrationRejected | RegistrationCancelled):
+            context["reason"] = registration.reason
+        if isinstance(registration, RegistrationOffered):
+            context["offer_expires_at"] = registration.offer_expires_at.isoformat()
+            context["accept_url"] = registration.accept_url
+        await self._messages.enqueue(
+            trigger=envelope.id, kind=kind, person_id=registration.person_id, context=context
+        )
+        if status == "confirmed":
+            await self._schedule_reminders(
+                registration.registration_id, registration.event_id, registration.person_id
+            )
+        elif status in {"cancelled", "rejected"}:
+            await self._messages.drop_pending(
+                {"context.registration_id": registration.registration_id, "kind": REMINDER},
+                f"the registration was {status}",
+            )
+
+    async def on_sign_in_link(self, envelope: CloudEvent, request: SignInLinkRequested) -> None:
+        """Send the one-time sign-in link to the address that asked for it."""
+        await self._messages.enqueue(
+            trigger=envelope.id,
+            kind="sign_in_link",
+            person_id=request.person_id,
+            context={
+                "email": str(request.email),
+                "locale": request.locale,
+                "link": request.link,
+                "link_expires_at": request.expires_at.isoformat(),
+            },
+        )
+
+    async def on_invitation(self, envelope: CloudEvent, invitation: InvitationIssued) -> None:
+        """Queue a personal invitation; quiet hours and the campaign's pace apply when sending."""
+        if invitation.person_id is None:
+            return  # an organisation's invitation is handed over by the organisers themselves
+        await self._messages.enqueue(
+            trigger=envelope.id,
+            kind=INVITATION,
+            person_id=invitation.person_id,
+            context={
+                "event_id": invitation.event_id,
+                "campaign_id": invitation.campaign_id,
+                "link": invitation.link,
+                "link_expires_at": invitation.expires_at.isoformat(),
+            },
+        )
+
+    async def _schedule_reminders(
+        self, registration_id: str, event_id: str, person_id: str
+    ) -> None:
+        """Reminders at each offset before the event's current start; others are dropped."""
+        event = await self._projections.event(event_id)
+        if event is None:
+            return  # scheduled when the event arrives (on_event reschedules)
+        starts_at: datetime = event["starts_at"]
+        await self._messages.drop_pending(
+            {
+                "context.registration_id": registration_id,
+                "kind": REMINDER,
+                "context.starts_at": {"$ne": starts_at.isoformat()},
+            },
+            "the event moved",
+        )
+        for offset, due_at in reminder_times(starts_at, self._reminder_offsets, datetime.now(UTC)):
+            await self._messages.enqueue(
+                trigger=f"reminder:{registration_id}:{starts_at.isoformat()}:{offset}",
+                kind=REMINDER,
+                person_id=person_id,
+                context={
+                    "event_id": event_id,
+                    "registration_id": registration_id,
+                    "starts_at": starts_at.isoformat(),
+                },
+                due_at=due_at,
+            )
+
+    async def _tell_participants(self, envelope: CloudEvent, event_id: str, kind: str) -> None:
+        for registration in await self._projections.confirmed_registrations(event_id):
+            await self._messages.enqueue(
+                trigger=envelope.id,
+                kind=kind,
+                person_id=registration["person_id"],
+                context={"event_id": event_id, "registration_id": registration["_id"]},
+            )
+
+
+def _same_moment(stored: datetime | None, given: datetime) -> bool:
+    """MongoDB keeps milliseconds: compare at that precision."""
+    return stored is not None and abs(stored - given) < timedelta(milliseconds=1)
