@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import shlex
 import signal
 import sys
@@ -96,8 +98,28 @@ def _describe_infra(stack: Stack) -> None:
     _print(f"Mailpit API: {stack.mailpit_api}/api/v1/messages")
 
 
+DEVELOPMENT_ADMIN_EMAIL = "admin@etnik.local"
+
+
+def _development_admin(stack: Stack) -> tuple[str, str]:
+    """The first administrator of a local run: from ADMIN_EMAIL/ADMIN_PASSWORD, or a password
+    made once and kept in the run directory (the account is created once, so it must stay)."""
+    email = os.environ.get("ADMIN_EMAIL", DEVELOPMENT_ADMIN_EMAIL)
+    password = os.environ.get("ADMIN_PASSWORD")
+    if not password:
+        kept = stack.run_dir / "admin-password"
+        if not kept.exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.touch(mode=0o600)
+            kept.write_text(secrets.token_urlsafe(12), encoding="utf-8")
+        password = kept.read_text(encoding="utf-8").strip()
+    stack.env_overrides.update({"ADMIN_EMAIL": email, "ADMIN_PASSWORD": password})
+    return email, password
+
+
 def _start_everything(stack: Stack) -> None:
     stack.check_ports(stack.all_port_names())
+    _development_admin(stack)
     stack.fetch()
     stack.start_infra()
     stack.start_services()
@@ -116,6 +138,10 @@ def _describe_everything(stack: Stack) -> None:
     _print(f"  Kafka                 {stack.kafka_bootstrap}")
     _print(f"  MongoDB               {stack.mongodb_url}")
     _print(f"  logs                  {stack.logs_dir}/")
+    email = stack.env_overrides.get("ADMIN_EMAIL", "")
+    password = stack.env_overrides.get("ADMIN_PASSWORD", "")
+    _print(f"\nOperator sign-in (development only): {email} / {password}")
+    _print(f"  POST {stack.gateway_url}/api/registration/auth/token")
 
 
 def _infra(_args: argparse.Namespace) -> int:
