@@ -179,4 +179,5 @@ def fetch_all(cache: CacheLayout, *, ferretdb: bool = True) -> None:
     fetch_mailpit(cache)
     tools.nginx()
     tools.promtool()
+    tools.chromium()
     tools.cyrillic_font()

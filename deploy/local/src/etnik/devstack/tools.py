@@ -115,6 +115,12 @@ def promtool() -> str:
 
 
 @functools.cache
+def chromium() -> str:
+    """Debian's Chromium, for the browser tests."""
+    return _find_or_install("chromium", "Chromium")
+
+
+@functools.cache
 def cyrillic_font() -> Path:
     """The TrueType font the services embed in PDFs; installed from Debian when missing."""
     font = Path(versions.CYRILLIC_FONT_FILE)

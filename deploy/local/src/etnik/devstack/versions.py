@@ -26,6 +26,8 @@ DEBIAN_PACKAGES = {
     "nginx": "nginx-light",
     # Checks alert rules and the Prometheus configuration in the tests.
     "promtool": "prometheus",
+    # The browser the end-to-end tests drive with Playwright (its own download cannot work here).
+    "chromium": "chromium",
 }
 
 # Cyrillic TrueType font for the PDFs the services render (reports, strategies, collections).

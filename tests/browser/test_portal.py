@@ -1,0 +1,118 @@
+"""The portal in a real browser (Debian's Chromium driven by Playwright), through the gateway."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from helpers import Mailpit, create_open_event, wait_until
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CFO_SESSION = "Стратегическая онлайн-сессия по Центральному федеральному округу"
+# The flags that keep a headless Chromium quiet on a machine with no internet.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium; Playwright's own browser download cannot work offline."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is not installed: `make test` installs it (Debian package chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A phone-sized page whose clock is in Камчатка, so both times are shown."""
+    context = browser.new_context(
+        locale="ru-RU", timezone_id="Asia/Kamchatka", viewport={"width": 390, "height": 844}
+    )
+    page = context.new_page()
+    yield page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def cfo_session(gateway: httpx.Client, operator_token: str) -> dict[str, Any]:
+    """The Central Federal District's online session, open for registration."""
+    return create_open_event(gateway, operator_token, title=CFO_SESSION)
+
+
+def test_a_participant_registers_on_a_phone_and_finds_the_confirmation_in_mailpit(
+    platform: Any, page: Page, cfo_session: dict[str, Any], mailpit: Mailpit
+) -> None:
+    email = f"browser.{uuid.uuid4().hex[:8]}@example.org"
+    page.goto(platform.gateway_url + "/")
+    page.get_by_role("link", name=CFO_SESSION).first.click()
+    expect(page.get_by_role("heading", name=CFO_SESSION)).to_be_visible()
+    # 14:00 in Moscow is 23:00 in Камчатка: the page says both.
+    expect(page.locator(".when")).to_contain_text("14:00 МСК / 23:00 по вашему времени")
+
+    page.get_by_label("Фамилия, имя, отчество").fill("Ольга Николаевна Смирнова")
+    page.get_by_label("Электронная почта").fill(email)
+    page.get_by_label("Кого вы представляете").select_option("ngo_leader")
+    consent = page.get_by_label(re.compile("обработку моих персональных данных"))
+    expect(consent).not_to_be_checked()  # never ticked in advance
+    consent.check()
+    page.get_by_role("button", name="Зарегистрироваться").click()
+    expect(page.get_by_role("alert")).to_contain_text("Регистрация подтверждена")
+
+    [summary] = wait_until(lambda: mailpit.messages_to(email), timeout=30, what="the email")
+    assert summary["Subject"] == f"Регистрация подтверждена: {CFO_SESSION}"
+
+
+def test_form_errors_appear_next_to_the_field_in_russian_and_nothing_typed_is_lost(
+    platform: Any, page: Page, cfo_session: dict[str, Any]
+) -> None:
+    page.goto(f"{platform.gateway_url}/#/event/{cfo_session['id']}")
+    page.get_by_label("Фамилия, имя, отчество").fill("Иван Петров")
+    page.get_by_label("Электронная почта").fill("не-почта")
+    page.get_by_role("button", name="Зарегистрироваться").click()
+
+    expect(page.locator("#email-error")).to_contain_text("Проверьте адрес электронной почты")
+    expect(page.locator("#consent_personal_data-error")).to_contain_text(
+        "Без согласия на обработку персональных данных"
+    )
+    expect(page.get_by_label("Электронная почта")).to_have_attribute("aria-invalid", "true")
+
+    # A reload (or a lost connection) keeps what was typed.
+    page.reload()
+    expect(page.get_by_label("Фамилия, имя, отчество")).to_have_value("Иван Петров")
+
+
+def test_a_lost_connection_keeps_the_form_and_says_so(
+    platform: Any, page: Page, cfo_session: dict[str, Any]
+) -> None:
+    page.goto(f"{platform.gateway_url}/#/event/{cfo_session['id']}")
+    page.get_by_label("Фамилия, имя, отчество").fill("Мария Иванова")
+    page.get_by_label("Электронная почта").fill(f"offline.{uuid.uuid4().hex[:6]}@example.org")
+    page.get_by_label("Кого вы представляете").select_option("expert")
+    page.get_by_label(re.compile("обработку моих персональных данных")).check()
+    page.route("**/registrations", lambda route: route.abort("internetdisconnected"))
+    page.get_by_role("button", name="Зарегистрироваться").click()
+    expect(page.get_by_role("alert")).to_contain_text("Нет связи с сервером")
+    expect(page.get_by_label("Фамилия, имя, отчество")).to_have_value("Мария Иванова")
+    assert "Traceback" not in page.content()
