@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
+from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox, stage, update_with_outbox
 from etnik.common.publisher import EventPublisher
@@ -298,33 +299,8 @@ class Dispatcher:
 
     async def _record_sent(self, message: Document) -> None:
         now = datetime.now(UTC)
-        staged = stage(
-            [
-                self._publisher.envelope(
-                    NotificationSent(
-                        message_id=message["_id"],
-                        kind=message["kind"],
-                        channel=message["channel"],
-                        person_id=message["person_id"],
-                        trigger_event_id=message["trigger"],
-                        sent_at=now,
-                    )
-                )
-            ]
-        )
-        await self._store.collection.update_one(
-            {"_id": message["_id"]},
-            update_with_outbox(
-                {
-                    "$set": {"status": "sent", "sent_at": now, "lease_until": EPOCH},
-                    "$inc": {"attempts": 1},
-                    "$unset": {f"context.{field}": "" for field in SECRET_FIELDS},
-                },
-                staged,
-            ),
-        )
-        self._outcomes.labels(message["kind"], message["channel"], "sent").inc()
-        await self._outbox.flush(self._store.collection, message["_id"], staged)
+        event = NotificationSent(**_facts(message), sent_at=now)
+        await self._finish(message, {"status": "sent", "sent_at": now}, event, "sent")
 
     async def _record_failure(self, message: Document, reason: str, *, permanent: bool) -> None:
         attempts = int(message.get("attempts", 0)) + 1
@@ -345,37 +321,37 @@ class Dispatcher:
             self._outcomes.labels(message["kind"], message["channel"], "retried").inc()
             log.warning("send failed (attempt %d), retrying in %.0fs: %s", attempts, delay, reason)
             return
-        staged = stage(
-            [
-                self._publisher.envelope(
-                    NotificationFailed(
-                        message_id=message["_id"],
-                        kind=message["kind"],
-                        channel=message["channel"],
-                        person_id=message["person_id"],
-                        trigger_event_id=message["trigger"],
-                        reason=reason,
-                        failed_at=now,
-                    )
-                )
-            ]
-        )
+        event = NotificationFailed(**_facts(message), reason=reason, failed_at=now)
+        fields = {"status": "failed", "failed_at": now, "last_error": reason}
+        await self._finish(message, fields, event, "failed")
+        log.error("message %s failed: %s", message["_id"], reason)
+
+    async def _finish(
+        self, message: Document, fields: dict[str, Any], event: IntegrationEvent, outcome: str
+    ) -> None:
+        """Record a final outcome and its event in one write; secrets are removed with it."""
+        staged = stage([self._publisher.envelope(event)])
         await self._store.collection.update_one(
             {"_id": message["_id"]},
             update_with_outbox(
                 {
-                    "$set": {
-                        "status": "failed",
-                        "failed_at": now,
-                        "last_error": reason,
-                        "attempts": attempts,
-                        "lease_until": EPOCH,
-                    },
+                    "$set": {**fields, "lease_until": EPOCH},
+                    "$inc": {"attempts": 1},
                     "$unset": {f"context.{field}": "" for field in SECRET_FIELDS},
                 },
                 staged,
             ),
         )
-        self._outcomes.labels(message["kind"], message["channel"], "failed").inc()
-        log.error("message %s failed: %s", message["_id"], reason)
+        self._outcomes.labels(message["kind"], message["channel"], outcome).inc()
         await self._outbox.flush(self._store.collection, message["_id"], staged)
+
+
+def _facts(message: Document) -> dict[str, Any]:
+    """What every notification event says of its message."""
+    return {
+        "message_id": message["_id"],
+        "kind": message["kind"],
+        "channel": message["channel"],
+        "person_id": message["person_id"],
+        "trigger_event_id": message["trigger"],
+    }

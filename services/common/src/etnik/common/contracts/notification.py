@@ -10,33 +10,32 @@ MESSAGES_TOPIC = "etnik.notification.messages.v1"
 RECIPIENTS_TOPIC = "etnik.notification.recipients.v1"
 
 
-class NotificationSent(IntegrationEvent):
+class _MessageFacts(IntegrationEvent):
+    """What every event about a message says of it (no content, no address)."""
+
+    topic = MESSAGES_TOPIC
+    key_field = "message_id"
+
+    message_id: str
+    kind: str
+    channel: str
+    person_id: str
+    trigger_event_id: str
+
+
+class NotificationSent(_MessageFacts):
     """A message was handed to its channel and accepted."""
 
     event_type = "ru.etnik.notification.sent"
-    topic = MESSAGES_TOPIC
-    key_field = "message_id"
 
-    message_id: str
-    kind: str
-    channel: str
-    person_id: str
-    trigger_event_id: str
     sent_at: AwareDatetime
 
 
-class NotificationFailed(IntegrationEvent):
+class NotificationFailed(_MessageFacts):
     """A message could not be delivered after its retries."""
 
     event_type = "ru.etnik.notification.failed"
-    topic = MESSAGES_TOPIC
-    key_field = "message_id"
 
-    message_id: str
-    kind: str
-    channel: str
-    person_id: str
-    trigger_event_id: str
     reason: str
     failed_at: AwareDatetime
 
