@@ -1,0 +1,86 @@
+"""Events published by the content service."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, Field
+
+from etnik.common.events import IntegrationEvent
+
+MATERIALS_TOPIC = "etnik.content.materials.v1"
+STRATEGIES_TOPIC = "etnik.content.strategies.v1"
+
+
+class _MaterialFacts(IntegrationEvent):
+    """What every event about a material says of it (no personal data)."""
+
+    topic = MATERIALS_TOPIC
+    key_field = "material_id"
+
+    material_id: str
+    version: int = Field(ge=1, description="The material's version after the change")
+    kind: str = Field(description="methodological_collection, recommendation, presentation, …")
+    title: str
+    access: str = Field(description="public, participants or operators")
+    language: str
+    federal_district: str | None = None
+    track: str | None = None
+    event_id: str | None = None
+    organisation_id: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class MaterialPublished(_MaterialFacts):
+    """A reviewer approved a material: it is now visible at its access level."""
+
+    event_type = "ru.etnik.material.published"
+
+    published_at: AwareDatetime
+
+
+class MaterialUpdated(_MaterialFacts):
+    """A published material changed: its details or its file."""
+
+    event_type = "ru.etnik.material.updated"
+
+    changes: list[str] = Field(description="Names of the fields that changed, e.g. file, title")
+    updated_at: AwareDatetime
+
+
+class MaterialArchived(_MaterialFacts):
+    """A published material was withdrawn from publication."""
+
+    event_type = "ru.etnik.material.archived"
+
+    archived_at: AwareDatetime
+
+
+class MaterialDownloaded(IntegrationEvent):
+    """A material's file was downloaded (for statistics; the reader is a pseudonym only)."""
+
+    event_type = "ru.etnik.material.downloaded"
+    topic = MATERIALS_TOPIC
+    key_field = "material_id"
+
+    material_id: str
+    file_version: int = Field(ge=1, description="The material version whose file was read")
+    kind: str
+    reader: str = Field(
+        description="Pseudonymous id of the reader (keyed hash), or 'anonymous'; never a person id"
+    )
+    reader_kind: str = Field(description="anonymous, participant or operator")
+    partial: bool = Field(description="True when only a byte range was requested")
+    downloaded_at: AwareDatetime
+
+
+class StrategyUpdated(IntegrationEvent):
+    """An organisation's development strategy was created or changed."""
+
+    event_type = "ru.etnik.strategy.updated"
+    topic = STRATEGIES_TOPIC
+    key_field = "strategy_id"
+
+    strategy_id: str
+    organisation_id: str
+    version: int = Field(ge=1)
+    sections: list[str] = Field(description="Names of the sections that changed")
+    updated_at: AwareDatetime

@@ -1,0 +1,158 @@
+"""NGO development strategies: one versioned document per organisation, exported as PDF."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from etnik.common.contracts.content import StrategyUpdated
+from etnik.common.mongo import Document
+from etnik.common.outbox import Outbox, stage, update_with_outbox, with_outbox
+from etnik.common.publisher import EventPublisher
+from etnik.content.access import ParticipantAccess
+from etnik.content.domain import RuleViolation
+from etnik.content.pdf import FontMissing, StrategySection, register_fonts, strategy_pdf
+from etnik.content.repository import new_id, now_utc
+from etnik.content.strategy_template import SECTIONS, changed_sections, initial_sections
+
+STRATEGIES = "strategies"
+
+
+class StrategyService:
+    """Creating, editing and exporting development strategies."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        access: ParticipantAccess,
+        publisher: EventPublisher,
+        outbox: Outbox,
+        *,
+        fonts: tuple[Path, Path],
+    ) -> None:
+        self.strategies = db[STRATEGIES]
+        self._access = access
+        self._publisher = publisher
+        self._outbox = outbox
+        self._fonts = fonts
+
+    async def ensure_indexes(self) -> None:
+        """One strategy per organisation."""
+        await self.strategies.create_index("organisation_id", unique=True)
+
+    async def create(self, organisation_id: str, *, by: str) -> Document:
+        """Start an organisation's strategy from the template, prefilled with its participation."""
+        organisation = await self._access.organisation(organisation_id)
+        if organisation is None:
+            raise RuleViolation(422, f"unknown organisation {organisation_id}")
+        sections = initial_sections(
+            organisation, await self._access.participation_of(organisation_id)
+        )
+        now = now_utc()
+        strategy: Document = {
+            "_id": new_id(),
+            "organisation_id": organisation_id,
+            "organisation_name": organisation.get("name"),
+            "sections": sections,
+            "version": 1,
+            "created_by": by,
+            "created_at": now,
+            "updated_at": now,
+            "history": [_entry(1, by, now, list(SECTIONS), sections)],
+        }
+        staged = stage([self._publisher.envelope(_updated(strategy, list(SECTIONS)))])
+        try:
+            await self.strategies.insert_one(with_outbox(strategy, staged))
+        except DuplicateKeyError:
+            raise RuleViolation(409, "this organisation already has a strategy") from None
+        await self._outbox.flush(self.strategies, strategy["_id"], staged)
+        return _public(strategy)
+
+    async def get(self, organisation_id: str, *, with_history: bool = False) -> Document:
+        """An organisation's strategy; 404 when it has none."""
+        projection: Document = {"outbox": 0, "outbox_since": 0}
+        if not with_history:
+            projection["history"] = 0
+        strategy = await self.strategies.find_one({"organisation_id": organisation_id}, projection)
+        if strategy is None:
+            raise RuleViolation(404, "this organisation has no strategy yet")
+        return strategy
+
+    async def edit(
+        self,
+        organisation_id: str,
+        sections: dict[str, str],
+        *,
+        by: str,
+        expected_version: int | None,
+    ) -> Document:
+        """Change sections: a new version and a StrategyUpdated event."""
+        current = await self.get(organisation_id)
+        if expected_version is not None and expected_version != current["version"]:
+            raise RuleViolation(409, "the strategy changed meanwhile; reload it and try again")
+        proposed = {**current["sections"], **sections}
+        changes = changed_sections(current["sections"], proposed)
+        if not changes:
+            return _public(current)
+        version = int(current["version"]) + 1
+        now = now_utc()
+        after = {**current, "sections": proposed, "version": version, "updated_at": now}
+        staged = stage([self._publisher.envelope(_updated(after, changes))])
+        result = await self.strategies.update_one(
+            {"_id": current["_id"], "version": current["version"]},
+            update_with_outbox(
+                {
+                    "$set": {"sections": proposed, "version": version, "updated_at": now},
+                    "$push": {"history": _entry(version, by, now, changes, proposed)},
+                },
+                staged,
+            ),
+        )
+        if result.modified_count != 1:
+            raise RuleViolation(409, "the strategy changed meanwhile; reload it and try again")
+        await self._outbox.flush(self.strategies, current["_id"], staged)
+        return _public(after)
+
+    async def pdf(self, organisation_id: str) -> tuple[Document, bytes]:
+        """The strategy and its PDF; 503 with what to install when the font is missing."""
+        strategy = await self.get(organisation_id)
+        sections = [
+            StrategySection(heading, strategy["sections"].get(key, ""))
+            for key, heading in SECTIONS.items()
+        ]
+        try:
+            register_fonts(*self._fonts)
+        except FontMissing as error:
+            raise RuleViolation(503, str(error)) from error
+        content = await asyncio.to_thread(
+            strategy_pdf,
+            strategy.get("organisation_name") or organisation_id,
+            sections,
+            version=strategy["version"],
+            updated_at=strategy["updated_at"],
+        )
+        return strategy, content
+
+
+def _entry(
+    version: int, by: str, at: Any, changes: list[str], sections: dict[str, str]
+) -> Document:
+    return {"version": version, "by": by, "at": at, "changes": changes, "sections": sections}
+
+
+def _updated(strategy: Document, changes: list[str]) -> StrategyUpdated:
+    return StrategyUpdated(
+        strategy_id=strategy["_id"],
+        organisation_id=strategy["organisation_id"],
+        version=strategy["version"],
+        sections=changes,
+        updated_at=strategy["updated_at"],
+    )
+
+
+def _public(strategy: Document) -> Document:
+    return {k: v for k, v in strategy.items() if k not in {"history", "outbox", "outbox_since"}}
