@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=IntegrationEvent)
 Handler = Callable[[CloudEvent, Any], Awaitable[None]]
+# Told where each message came from (topic, partition, offset, key) and how it ended.
+MessageListener = Callable[[dict[str, Any], str], Awaitable[None]]
 
 PROCESSED_COLLECTION = "processed_events"
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -66,6 +68,7 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._backoff_s = retry_backoff_s
         self._handlers: dict[str, Handler] = {}
+        self._listeners: list[MessageListener] = []
         self._topics: list[str] = []
         self._subscribed = False
         self._outcomes = Counter(
@@ -98,6 +101,14 @@ class EventConsumer:
             return handler
 
         return register
+
+    def after_each_message(self, listener: MessageListener) -> None:
+        """Call listener(origin, outcome) once a message is done with, whatever its outcome.
+
+        Read models use it to record how far they have consumed each partition (skipped and
+        duplicate messages included); an exception from it has the message redelivered.
+        """
+        self._listeners.append(listener)
 
     def subscribe(self, broker: KafkaBroker, *, description: str = "") -> None:
         """Attach one Kafka subscriber for all registered topics, with commit-after-success."""
@@ -135,6 +146,14 @@ class EventConsumer:
 
     async def process(self, body: bytes, *, headers: dict[str, Any], origin: dict[str, Any]) -> str:
         """Handle one message; returns the outcome, raises only to have it redelivered."""
+        outcome = await self._process(body, headers=headers, origin=origin)
+        for listener in self._listeners:
+            await listener(origin, outcome)
+        return outcome
+
+    async def _process(
+        self, body: bytes, *, headers: dict[str, Any], origin: dict[str, Any]
+    ) -> str:
         traceparent_var.set(continue_trace(headers.get("traceparent")))
         attempt = 0
         while True:

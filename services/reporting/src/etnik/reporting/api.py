@@ -1,29 +1,246 @@
-"""HTTP entrypoints of the reporting service."""
+"""HTTP entrypoints of the reporting service: thin, each builds filters and calls the service."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from etnik.common.auth import Principal, Role, require_roles
+from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
+from etnik.reporting import domain, exports
+from etnik.reporting.rebuild import RebuildBusy
+from etnik.reporting.service import ReportingService, UnknownReport
 
 router = APIRouter()
 
 Reader = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.MODERATOR))]
+Operator = Annotated[Principal, Depends(require_roles(Role.OPERATOR))]
+ExportFormat = Literal["csv", "xlsx", "pdf"]
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def reporting(request: Request) -> ReportingService:
+    """The service the app was built with."""
+    service: ReportingService = request.app.state.reporting
+    return service
+
+
+Reporting = Annotated[ReportingService, Depends(reporting)]
+
+
+def _period(start: date | None, end: date | None) -> domain.Period:
+    try:
+        return domain.Period(start, end)
+    except domain.InvalidPeriod as error:
+        raise RequestValidationError(
+            [{"loc": ("query", "end"), "msg": str(error), "type": "value_error"}]
+        ) from error
+
+
+def filters(
+    start: Annotated[date | None, Query(description="First day, included (UTC)")] = None,
+    end: Annotated[date | None, Query(description="Last day, included (UTC)")] = None,
+    district: Annotated[str | None, Query(max_length=50)] = None,
+    track: Annotated[str | None, Query(max_length=100)] = None,
+    event_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> domain.Filters:
+    """The console's filters; a period ending before it starts is refused with 422."""
+    return domain.Filters(_period(start, end), district, track, event_id)
+
+
+def report_period(
+    start: Annotated[date, Query(description="First day of the report, included")],
+    end: Annotated[date, Query(description="Last day of the report, included")],
+) -> domain.Period:
+    """The period of a grant report: both days are required."""
+    return _period(start, end)
+
+
+Filtered = Annotated[domain.Filters, Depends(filters)]
+ReportPeriod = Annotated[domain.Period, Depends(report_period)]
+
+
+class PeriodBody(BaseModel):
+    """A report period in a request body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> PeriodBody:
+        domain.Period(self.start, self.end)  # raises InvalidPeriod, a ValueError: 422
+        return self
+
+    @property
+    def period(self) -> domain.Period:
+        """As the domain's period."""
+        return domain.Period(self.start, self.end)
+
+
+class QualitativeBody(PeriodBody):
+    """The qualitative results of a period, written by operators."""
+
+    text: str = Field(max_length=20_000)
 
 
 @router.get("/stats/registrations", tags=["statistics"])
 async def registration_stats(
-    request: Request, reader: Reader, event_id: str | None = None
+    reader: Reader, service: Reporting, event_id: str | None = None
 ) -> dict[str, Any]:
     """Registrations in total and by status, for one event or the whole programme."""
-    counts: dict[str, Any] = await request.app.state.projections.registration_counts(event_id)
-    return counts
+    return await service.registration_counts(event_id)
 
 
 @router.get("/stats/notifications", tags=["statistics"])
-async def notification_stats(request: Request, reader: Reader) -> dict[str, int]:
+async def notification_stats(reader: Reader, service: Reporting) -> dict[str, int]:
     """Messages sent and failed."""
-    counts: dict[str, int] = await request.app.state.projections.notification_counts()
-    return counts
+    return await service.notification_counts()
+
+
+@router.get("/dashboard/registrations-per-day", tags=["dashboard"])
+async def registrations_per_day(
+    reader: Reader, service: Reporting, view: Filtered
+) -> dict[str, Any]:
+    """Registrations per day, by their current status, within the filters."""
+    return await service.time_series(view)
+
+
+@router.get("/dashboard/breakdown", tags=["dashboard"])
+async def breakdown(
+    reader: Reader,
+    service: Reporting,
+    view: Filtered,
+    by: domain.Breakdown = "district",
+) -> dict[str, Any]:
+    """Registrations, attendance, no-shows and unique participants per slice."""
+    return await service.breakdown(view, by)
+
+
+@router.get("/reports/grant", tags=["grant report"])
+async def grant_report(reader: Reader, service: Reporting, period: ReportPeriod) -> dict[str, Any]:
+    """The grant report for a period, as it stands now."""
+    return await service.grant_report(period)
+
+
+@router.get("/reports/grant/export", tags=["grant report"])
+async def export_grant_report(
+    request: Request,
+    reader: Reader,
+    service: Reporting,
+    period: ReportPeriod,
+    format: ExportFormat = "xlsx",
+) -> Response:
+    """The grant report for a period as CSV, XLSX or PDF."""
+    report = await service.grant_report(period)
+    name = f"etnik-grant-report-{period.start}-{period.end}"
+    return _export(request, report, format, name)
+
+
+@router.put("/reports/grant/qualitative", tags=["grant report"])
+async def save_qualitative(
+    operator: Operator, service: Reporting, body: QualitativeBody
+) -> dict[str, Any]:
+    """Write the qualitative results of a period (replacing the previous text)."""
+    return await service.save_qualitative(body.period, body.text)
+
+
+@router.post("/reports/frozen", tags=["grant report"], status_code=status.HTTP_201_CREATED)
+async def freeze_report(
+    request: Request,
+    operator: Operator,
+    service: Reporting,
+    body: PeriodBody,
+    idempotency_key: Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)] = None,
+) -> JSONResponse:
+    """Freeze the grant report of a period: stored with its offsets and announced on Kafka."""
+
+    async def freeze() -> tuple[int, Any]:
+        return status.HTTP_201_CREATED, await service.freeze(body.period)
+
+    return await request.app.state.runtime.idempotency.run(  # type: ignore[no-any-return]
+        scope="reporting.freeze",
+        key=idempotency_key,
+        request_fingerprint=fingerprint(body.model_dump(mode="json")),
+        action=freeze,
+    )
+
+
+@router.get("/reports/frozen", tags=["grant report"])
+async def frozen_reports(reader: Reader, service: Reporting) -> list[dict[str, Any]]:
+    """The latest frozen reports, without their contents."""
+    return await service.frozen_list()
+
+
+@router.get("/reports/frozen/{report_id}", tags=["grant report"])
+async def frozen_report(reader: Reader, service: Reporting, report_id: str) -> dict[str, Any]:
+    """A frozen report, exactly as it was when frozen."""
+    return await _frozen(service, report_id)
+
+
+@router.get("/reports/frozen/{report_id}/export", tags=["grant report"])
+async def export_frozen_report(
+    request: Request,
+    reader: Reader,
+    service: Reporting,
+    report_id: str,
+    format: ExportFormat = "xlsx",
+) -> Response:
+    """A frozen report as CSV, XLSX or PDF."""
+    snapshot = await _frozen(service, report_id)
+    return _export(request, snapshot["report"], format, f"etnik-grant-report-{report_id}")
+
+
+@router.post("/rebuild", tags=["operations"], status_code=status.HTTP_202_ACCEPTED)
+async def start_rebuild(operator: Operator, service: Reporting) -> dict[str, Any]:
+    """Replay every topic into a new generation; reads switch over once it has caught up."""
+    try:
+        return await service.start_rebuild()
+    except RebuildBusy as busy:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(busy)) from busy
+
+
+@router.get("/rebuild", tags=["operations"])
+async def rebuild_progress(operator: Operator, service: Reporting) -> dict[str, Any] | None:
+    """The latest rebuild: status, and per partition consumed against end offset."""
+    return await service.rebuild_progress()
+
+
+async def _frozen(service: ReportingService, report_id: str) -> dict[str, Any]:
+    try:
+        return await service.frozen(report_id)
+    except UnknownReport as unknown:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no frozen report has this id") from unknown
+
+
+def _export(request: Request, report: dict[str, Any], format: str, name: str) -> Response:
+    settings = request.app.state.runtime.settings
+    if format == "csv":
+        content = exports.to_csv(report)
+    elif format == "xlsx":
+        content = exports.to_xlsx(report)
+    else:
+        try:
+            content = exports.to_pdf(
+                report,
+                font=Path(settings.reporting_pdf_font),
+                bold_font=Path(settings.reporting_pdf_bold_font),
+            )
+        except exports.FontMissing as missing:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(missing)) from missing
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+    )

@@ -7,62 +7,81 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from etnik.common.app import ServiceRuntime, create_service_app
-from etnik.common.contracts.notification import NotificationFailed, NotificationSent
-from etnik.common.contracts.registration import RegistrationConfirmed, RegistrationWaitlisted
-from etnik.common.events import CloudEvent
-from etnik.common.settings import ServiceSettings
+from etnik.common.contracts.reporting import ReportFrozen
+from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.reporting.api import router
-from etnik.reporting.projections import ReportingProjections
+from etnik.reporting.metrics import LagMonitor
+from etnik.reporting.projections import PROJECTED_EVENTS, Generations, Projector
+from etnik.reporting.rebuild import REPLAYED_TOPICS, Rebuilder
+from etnik.reporting.repository import FROZEN_REPORTS, ReportRepository
+from etnik.reporting.service import ReportingService
+from etnik.reporting.settings import ReportingSettings
 
-
-class ReportingSettings(ServiceSettings):
-    """Settings of the reporting service."""
-
-    service_name: str = "reporting"
+__all__ = ["ReportingParts", "ReportingSettings", "build", "create_app"]
 
 
 @dataclass(frozen=True)
 class ReportingParts:
-    """The runtime with the projections its consumers feed."""
+    """The runtime with the projections its consumer feeds and the use cases on top."""
 
     runtime: ServiceRuntime
-    projections: ReportingProjections
+    generations: Generations
+    service: ReportingService
+    lag: LagMonitor
 
 
 def build(settings: ReportingSettings) -> ReportingParts:
-    """The runtime and its consumers: used by the app and by the AsyncAPI generator."""
-    runtime = ServiceRuntime(settings)
-    projections = ReportingProjections(runtime.db)
+    """The runtime and its consumer: used by the app and by the AsyncAPI generator."""
+    runtime = ServiceRuntime(
+        settings, publishes=(ReportFrozen,), outbox_collections=(FROZEN_REPORTS,)
+    )
+    generations = Generations(
+        runtime.db, settings.pseudonym_key, cache_s=settings.reporting_generation_cache_s
+    )
+    projector = Projector(generations)
     consumer = runtime.consumer()
 
-    @consumer.on(RegistrationConfirmed)
-    async def on_confirmed(envelope: CloudEvent, event: RegistrationConfirmed) -> None:
-        await projections.record_registration(event, "confirmed", envelope.time)
+    async def project(envelope: CloudEvent, event: IntegrationEvent) -> None:
+        await projector.apply(envelope, event)
 
-    @consumer.on(RegistrationWaitlisted)
-    async def on_waitlisted(envelope: CloudEvent, event: RegistrationWaitlisted) -> None:
-        await projections.record_registration(event, "waitlisted", envelope.time)
+    for contract in PROJECTED_EVENTS:
+        consumer.on(contract)(project)
+    consumer.after_each_message(projector.record_position)
 
-    @consumer.on(NotificationSent)
-    async def on_sent(envelope: CloudEvent, event: NotificationSent) -> None:
-        await projections.record_notification(event.message_id, event.kind, "sent")
-
-    @consumer.on(NotificationFailed)
-    async def on_failed(envelope: CloudEvent, event: NotificationFailed) -> None:
-        await projections.record_notification(event.message_id, event.kind, "failed")
-
-    return ReportingParts(runtime, projections)
+    reports = ReportRepository(runtime.db)
+    rebuilder = Rebuilder(
+        generations,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        stale_after_s=settings.reporting_rebuild_stale_s,
+    )
+    service = ReportingService(
+        generations,
+        reports,
+        publisher=runtime.publisher,
+        outbox=runtime.outbox,
+        rebuilder=rebuilder,
+    )
+    lag = LagMonitor(
+        generations,
+        runtime.registry,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics=REPLAYED_TOPICS,
+        interval_s=settings.reporting_metrics_interval_s,
+    )
+    runtime.on_database_ready(generations.ensure_initialised)
+    runtime.on_database_ready(reports.ensure_indexes)
+    runtime.run_in_background(lag.run)
+    return ReportingParts(runtime, generations, service, lag)
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     """The reporting service's ASGI app."""
     parts = build(settings or ReportingSettings())
-    parts.runtime.on_database_ready(parts.projections.ensure_indexes)
     app = create_service_app(
         parts.runtime,
         title="EtNik reporting",
         description="Programme statistics and grant-fund reports built from the event streams.",
         routers=[router],
     )
-    app.state.projections = parts.projections
+    app.state.reporting = parts.service
     return app

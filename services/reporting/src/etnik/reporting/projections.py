@@ -1,73 +1,378 @@
-"""Read models built from events: pseudonymous ids and categories only, no personal data."""
+"""Read models built from events: pseudonymous ids and categories only, no personal data.
+
+Each fact is one document keyed by its aggregate id (a registration, a programme event, a
+message), and every write is commutative and idempotent: statuses only move up a rank
+(`$max`), dates are kept by `$min`/`$max` or by event time, so replays, duplicates and
+events arriving out of order all end in the same state.
+
+Projections live in generations (`<name>_g<N>`): the live consumer writes to the active
+generation and, during a rebuild, also to the one being built; the read side follows the
+active one. The `generations` collection holds which is which and the rebuild's progress.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import ASCENDING, UpdateMany, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from etnik.common.contracts.registration import RegistrationConfirmed, RegistrationWaitlisted
+from etnik.common.contracts.notification import NotificationFailed, NotificationSent
+from etnik.common.contracts.registration import (
+    AttendanceRecorded,
+    EventChanged,
+    EventCreated,
+    PersonErased,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationWaitlisted,
+)
+from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.common.mongo import Document
+from etnik.reporting import domain
+
+PROJECTED_EVENTS: tuple[type[IntegrationEvent], ...] = (
+    EventCreated,
+    EventChanged,
+    RegistrationConfirmed,
+    RegistrationWaitlisted,
+    RegistrationCancelled,
+    AttendanceRecorded,
+    PersonErased,
+    NotificationSent,
+    NotificationFailed,
+)
+STATE_ID = "state"
 
 
-class ReportingProjections:
-    """One document per fact (a registration, a message), so replays and duplicates count once."""
+@dataclass(frozen=True)
+class Write:
+    """One projection write: run against MongoDB live, or folded in memory by a rebuild."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.registrations = db["registrations"]
-        self.notifications = db["notifications"]
+    filter: Document
+    update: Document
+    upsert: bool = False
+    many: bool = False
+
+    def operation(self) -> UpdateOne | UpdateMany:
+        """As a PyMongo bulk operation."""
+        if self.many:
+            return UpdateMany(self.filter, self.update, upsert=self.upsert)
+        return UpdateOne(self.filter, self.update, upsert=self.upsert)
+
+
+# Below every real event time: a new document's snapshot is older than any event's.
+BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _event_snapshot_writes(envelope: CloudEvent, event: EventCreated | EventChanged) -> list[Write]:
+    """Create the event's document if needed, then keep the newest snapshot by event time."""
+    if isinstance(event, EventCreated):
+        # The plan is what the event was created with; later changes are what happened.
+        first = Write(
+            {"_id": event.event_id},
+            {
+                "$set": {"planned_starts_at": event.starts_at, "planned_ends_at": event.ends_at},
+                "$setOnInsert": {"snapshot_at": BEGINNING},
+            },
+            upsert=True,
+        )
+    else:
+        # A change seen before its creation: the plan stays unknown until that arrives.
+        first = Write(
+            {"_id": event.event_id},
+            {
+                "$setOnInsert": {
+                    "planned_starts_at": None,
+                    "planned_ends_at": None,
+                    "snapshot_at": BEGINNING,
+                }
+            },
+            upsert=True,
+        )
+    newest = Write(
+        {"_id": event.event_id, "snapshot_at": {"$lte": envelope.time}},
+        {
+            "$set": {
+                "title": event.title,
+                "track": event.track,
+                "format": event.format.value,
+                "starts_at": event.starts_at,
+                "ends_at": event.ends_at,
+                "federal_district": event.federal_district,
+                "region_code": event.region_code,
+                "status": event.status,
+                "snapshot_at": envelope.time,
+            }
+        },
+    )
+    return [first, newest]
+
+
+def _notification_write(message_id: str, kind: str, outcome: str, at: datetime) -> Write:
+    return Write(
+        {"_id": message_id},
+        {
+            "$set": {"kind": kind, f"{outcome}_at": at},
+            "$max": {"rank": domain.NOTIFICATION_RANKS[outcome]},
+        },
+        upsert=True,
+    )
+
+
+class ProjectionStore:
+    """The projection collections of one generation."""
+
+    def __init__(self, db: AsyncDatabase[Document], generation: int, pseudonym_key: bytes) -> None:
+        self.generation = generation
+        self._key = pseudonym_key
+        self.registrations = db[f"registrations_g{generation}"]
+        self.events = db[f"events_g{generation}"]
+        self.notifications = db[f"notifications_g{generation}"]
+        self.positions = db[f"positions_g{generation}"]
+
+    @property
+    def collections(self) -> list[AsyncCollection[Document]]:
+        """Every collection of this generation."""
+        return [self.registrations, self.events, self.notifications, self.positions]
 
     async def ensure_indexes(self) -> None:
-        """Counts by event and status."""
-        await self.registrations.create_index([("event_id", 1), ("status", 1)])
-        await self.notifications.create_index([("kind", 1), ("outcome", 1)])
+        """Indexes of the filters the dashboard and the report use."""
+        await self.registrations.create_index([("registered_at", ASCENDING)])
+        # No more: FerretDB v1 (SQLite) uses no secondary index to read and pays for each on
+        # every write; the period filter is the one worth it on MongoDB.
 
-    async def record_registration(
-        self, event: RegistrationConfirmed | RegistrationWaitlisted, status: str, at: datetime
-    ) -> None:
-        """Keep the latest known status of a registration; an older event changes nothing."""
-        # A newer event for this registration may be in already: then this one is stale.
-        with contextlib.suppress(DuplicateKeyError):
-            await self.registrations.update_one(
-                {"_id": event.registration_id, "at": {"$lte": at}},
+    async def drop(self) -> None:
+        """Remove this generation."""
+        for collection in self.collections:
+            await collection.drop()
+
+    # --- Writes ------------------------------------------------------------------------
+
+    async def apply(self, envelope: CloudEvent, event: IntegrationEvent) -> None:
+        """Apply one event to this generation's facts."""
+        for name, write in self.writes_for(envelope, event):
+            await self._collection(name).bulk_write([write.operation()])
+
+    async def apply_many(self, events: Iterable[tuple[CloudEvent, IntegrationEvent]]) -> None:
+        """Apply a batch of events with one bulk write per collection (the rebuild's path)."""
+        by_collection: dict[str, list[UpdateOne | UpdateMany]] = {}
+        for envelope, event in events:
+            for name, write in self.writes_for(envelope, event):
+                by_collection.setdefault(name, []).append(write.operation())
+        # Writes to one collection keep their order; collections do not depend on each other.
+        for name, writes in by_collection.items():
+            await self._collection(name).bulk_write(writes, ordered=True)
+
+    async def load(self, documents: dict[str, list[Document]], chunk: int = 2000) -> None:
+        """Insert whole documents folded in memory into this generation's empty collections."""
+        for name, rows in documents.items():
+            for start in range(0, len(rows), chunk):
+                await self._collection(name).insert_many(rows[start : start + chunk], ordered=False)
+
+    def _collection(self, name: str) -> AsyncCollection[Document]:
+        return {
+            "registrations": self.registrations,
+            "events": self.events,
+            "notifications": self.notifications,
+        }[name]
+
+    def writes_for(self, envelope: CloudEvent, event: IntegrationEvent) -> list[tuple[str, Write]]:
+        """The writes one event causes, each commutative and idempotent.
+
+        No filter uses $or or a missing field: FerretDB answers those by scanning the whole
+        collection, while an _id lookup stays cheap however large the projection grows.
+        """
+        if isinstance(event, EventCreated | EventChanged):
+            return [("events", write) for write in _event_snapshot_writes(envelope, event)]
+        if isinstance(event, RegistrationConfirmed | RegistrationWaitlisted):
+            status = "confirmed" if isinstance(event, RegistrationConfirmed) else "waitlisted"
+            dates = {"$min": {"registered_at": event.registered_at}}
+            return [("registrations", self._registration_write(event, status, dates))]
+        if isinstance(event, RegistrationCancelled):
+            dates = {"$min": {"cancelled_at": event.cancelled_at}}
+            return [("registrations", self._registration_write(event, "cancelled", dates))]
+        if isinstance(event, AttendanceRecorded):
+            return [("registrations", self._attendance_write(event))]
+        if isinstance(event, PersonErased):
+            # Counts keep the pseudonymous facts; the mark tells that the person left.
+            erased = Write(
+                {"person_ref": domain.pseudonym(self._key, event.person_id)},
+                {"$set": {"person_erased": True}},
+                many=True,
+            )
+            return [("registrations", erased)]
+        if isinstance(event, NotificationSent):
+            return [
+                (
+                    "notifications",
+                    _notification_write(event.message_id, event.kind, "sent", event.sent_at),
+                )
+            ]
+        if isinstance(event, NotificationFailed):
+            return [
+                (
+                    "notifications",
+                    _notification_write(event.message_id, event.kind, "failed", event.failed_at),
+                )
+            ]
+        return []  # fmt: skip
+
+    def _registration_write(
+        self,
+        event: RegistrationConfirmed | RegistrationWaitlisted | RegistrationCancelled,
+        status: str,
+        dates: Document,
+    ) -> Write:
+        return Write(
+            {"_id": event.registration_id},
+            {
+                "$set": {
+                    "event_id": event.event_id,
+                    "person_ref": domain.pseudonym(self._key, event.person_id),
+                    "category": event.category.value,
+                    "organisation_id": event.organisation_id,
+                    "region_code": event.region_code,
+                    "federal_district": event.federal_district,
+                },
+                "$max": {"rank": domain.REGISTRATION_RANKS[status]},
+                **dates,
+            },
+            upsert=True,
+        )
+
+    def _attendance_write(self, event: AttendanceRecorded) -> Write:
+        # The latest record wins through $max on a sortable mark; an older one changes nothing.
+        return Write(
+            {"_id": event.registration_id},
+            {
+                "$set": {
+                    "event_id": event.event_id,
+                    "person_ref": domain.pseudonym(self._key, event.person_id),
+                },
+                "$max": {"attendance": domain.attendance_mark(event.recorded_at, event.attended)},
+            },
+            upsert=True,
+        )
+
+    async def record_positions(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Remember the highest offset applied per topic-partition, and when."""
+        now = datetime.now(UTC)
+        for (topic, partition), offset in offsets.items():
+            await self.positions.update_one(
+                {"_id": f"{topic}:{partition}"},
                 {
-                    "$set": {
-                        "event_id": event.event_id,
-                        "person_ref": event.person_id,
-                        "status": status,
-                        "category": event.category.value,
-                        "region_code": event.region_code,
-                        "federal_district": event.federal_district,
-                        "at": at,
-                    }
+                    "$set": {"topic": topic, "partition": partition},
+                    "$max": {"offset": offset, "applied_at": now},
                 },
                 upsert=True,
             )
 
-    async def record_notification(self, message_id: str, kind: str, outcome: str) -> None:
-        """Keep the outcome of a message."""
-        await self.notifications.update_one(
-            {"_id": message_id}, {"$set": {"kind": kind, "outcome": outcome}}, upsert=True
-        )
+    # --- Reads -------------------------------------------------------------------------
 
-    async def registration_counts(self, event_id: str | None) -> dict[str, Any]:
-        """Registrations in total and by status, for one event or for all."""
-        match: dict[str, Any] = {"event_id": event_id} if event_id else {}
-        by_status: dict[str, int] = {}
-        async for row in await self.registrations.aggregate(
-            [{"$match": match}, {"$group": {"_id": "$status", "count": {"$sum": 1}}}]
-        ):
-            by_status[str(row["_id"])] = int(row["count"])
-        return {"event_id": event_id, "total": sum(by_status.values()), "by_status": by_status}
+    async def positions_by_partition(self) -> dict[str, Document]:
+        """The last applied offset and time per "topic:partition"."""
+        return {str(row["_id"]): row async for row in self.positions.find({})}
 
-    async def notification_counts(self) -> dict[str, int]:
-        """Messages by outcome."""
-        counts: dict[str, int] = {}
-        async for row in await self.notifications.aggregate(
-            [{"$group": {"_id": "$outcome", "count": {"$sum": 1}}}]
-        ):
-            counts[str(row["_id"])] = int(row["count"])
-        return counts
+    async def offsets(self) -> dict[str, int]:
+        """The last applied offset per "topic:partition"."""
+        return {
+            key: int(row["offset"]) for key, row in (await self.positions_by_partition()).items()
+        }
+
+    async def all_events(self) -> list[Document]:
+        """Every programme event known."""
+        return [event async for event in self.events.find({})]
+
+    async def registrations_for(
+        self, filters: domain.Filters, event_ids: Iterable[str] | None
+    ) -> list[Document]:
+        """Registrations narrowed in the database by period, district and events."""
+        query: Document = {"rank": {"$exists": True}}
+        if filters.district is not None:
+            query["federal_district"] = filters.district
+        if event_ids is not None:
+            query["event_id"] = {"$in": sorted(event_ids)}
+        made: Document = {}
+        if filters.period.from_time is not None:
+            made["$gte"] = filters.period.from_time
+        if filters.period.until_time is not None:
+            made["$lt"] = filters.period.until_time
+        if made:
+            query["registered_at"] = made
+        return [fact async for fact in self.registrations.find(query)]
+
+    async def all_notifications(self) -> list[Document]:
+        """Every message outcome known."""
+        return [fact async for fact in self.notifications.find({})]
+
+
+class Generations:
+    """Which projection generation the reads use and which ones the consumer writes."""
+
+    def __init__(
+        self, db: AsyncDatabase[Document], pseudonym_key: bytes, *, cache_s: float = 1.0
+    ) -> None:
+        self._db = db
+        self.state = db["generations"]
+        self._key = pseudonym_key
+        self.cache_s = cache_s
+        self._cached: tuple[float, Document] | None = None
+
+    def store(self, generation: int) -> ProjectionStore:
+        """The collections of one generation."""
+        return ProjectionStore(self._db, generation, self._key)
+
+    async def ensure_initialised(self) -> None:
+        """Start with generation 1 the first time, with its indexes."""
+        with contextlib.suppress(DuplicateKeyError):
+            await self.state.insert_one(
+                {"_id": STATE_ID, "active": 1, "latest": 1, "building": None}
+            )
+        await self.store((await self.read_state(fresh=True))["active"]).ensure_indexes()
+
+    async def read_state(self, *, fresh: bool = False) -> Document:
+        """The generations document; cached briefly, since every event needs it."""
+        now = time.monotonic()
+        if not fresh and self._cached is not None and now - self._cached[0] < self.cache_s:
+            return self._cached[1]
+        state = await self.state.find_one({"_id": STATE_ID}) or {"active": 1, "building": None}
+        self._cached = (now, state)
+        return state
+
+    async def active(self) -> ProjectionStore:
+        """The generation reads use."""
+        return self.store(int((await self.read_state())["active"]))
+
+    async def writable(self) -> list[ProjectionStore]:
+        """The active generation and, while a rebuild runs, the one being built."""
+        state = await self.read_state()
+        numbers = [int(state["active"])]
+        if state.get("building"):
+            numbers.append(int(state["building"]))
+        return [self.store(number) for number in numbers]
+
+
+class Projector:
+    """Applies consumed events to every generation being written."""
+
+    def __init__(self, generations: Generations) -> None:
+        self._generations = generations
+
+    async def apply(self, envelope: CloudEvent, event: IntegrationEvent) -> None:
+        """Apply one event wherever it is needed."""
+        for store in await self._generations.writable():
+            await store.apply(envelope, event)
+
+    async def record_position(self, origin: dict[str, Any], outcome: str) -> None:
+        """Note how far a partition has been consumed, whatever became of the message."""
+        offsets = {(str(origin["topic"]), int(origin["partition"])): int(origin["offset"])}
+        for store in await self._generations.writable():
+            await store.record_positions(offsets)

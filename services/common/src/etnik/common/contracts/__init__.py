@@ -1,5 +1,5 @@
 """Event contracts, one module per producing service; importing this package registers them all."""
 
-from etnik.common.contracts import content, notification, registration
+from etnik.common.contracts import content, notification, registration, reporting
 
-__all__ = ["content", "notification", "registration"]
+__all__ = ["content", "notification", "registration", "reporting"]

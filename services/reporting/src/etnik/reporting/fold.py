@@ -1,0 +1,77 @@
+"""Projection writes applied to documents in memory: the rebuild's fast path.
+
+FerretDB v1 (SQLite) answers every update by scanning its collection, so replaying a long
+history write by write grows with the square of its length. A rebuild therefore folds the
+history into documents here, with the same writes and the same operator semantics as the
+live path ($set, $setOnInsert, $max, $min; filters of equality and $lte), and inserts the
+result in bulk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from etnik.common.mongo import Document
+from etnik.reporting.projections import Write
+
+
+class ProjectionFold:
+    """Documents by collection and id, changed by projection writes."""
+
+    def __init__(self) -> None:
+        self._collections: dict[str, dict[Any, Document]] = {}
+
+    def apply(self, collection: str, write: Write) -> None:
+        """Apply one write as MongoDB would."""
+        documents = self._collections.setdefault(collection, {})
+        if write.many:
+            for document in documents.values():
+                if _matches(document, write.filter):
+                    _update(document, write.update, inserted=False)
+            return
+        key = write.filter["_id"]
+        existing = documents.get(key)
+        if existing is None:
+            if write.upsert:
+                documents[key] = _update({"_id": key}, write.update, inserted=True)
+            return
+        if _matches(existing, write.filter):
+            _update(existing, write.update, inserted=False)
+
+    def documents(self) -> dict[str, list[Document]]:
+        """Every document, by collection."""
+        return {name: list(rows.values()) for name, rows in self._collections.items()}
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self._collections.values())
+
+
+def _matches(document: Document, conditions: Document) -> bool:
+    for field, condition in conditions.items():
+        value = document.get(field)
+        if isinstance(condition, dict):
+            for operator, operand in condition.items():
+                if operator != "$lte":
+                    raise ValueError(f"the fold does not know {operator}")
+                if value is None or value > operand:
+                    return False
+        elif value != condition:
+            return False
+    return True
+
+
+def _update(document: Document, update: Document, *, inserted: bool) -> Document:
+    for operator, fields in update.items():
+        for field, value in fields.items():
+            current = document.get(field)
+            if operator == "$set" or (operator == "$setOnInsert" and inserted):
+                document[field] = value
+            elif operator == "$max":
+                if current is None or value > current:
+                    document[field] = value
+            elif operator == "$min":
+                if field not in document or value < current:
+                    document[field] = value
+            elif operator != "$setOnInsert":
+                raise ValueError(f"the fold does not know {operator}")
+    return document

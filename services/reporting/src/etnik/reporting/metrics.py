@@ -1,0 +1,155 @@
+"""Lag and freshness of the projections, per topic-partition, on /metrics.
+
+A background loop reads the end offset of every consumed partition from Kafka and the last
+applied offset from the active generation; the collector turns them into gauges when
+Prometheus scrapes, so the age of the last applied event is exact at scrape time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from pymongo.errors import PyMongoError
+
+from etnik.reporting.projections import Generations
+from etnik.reporting.rebuild import cancelled_from_outside, stop_quietly, topic_partitions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    """How far one partition's projection is behind Kafka."""
+
+    topic: str
+    partition: int
+    end_offset: int
+    last_applied: int | None
+    applied_at: float | None  # seconds since the epoch
+
+    @property
+    def lag(self) -> int:
+        """Messages on the partition that the projection has not applied yet."""
+        consumed = -1 if self.last_applied is None else self.last_applied
+        return max(self.end_offset - consumed - 1, 0)
+
+
+def partition_lags(
+    ends: dict[tuple[str, int], int], positions: dict[str, dict[str, object]]
+) -> list[PartitionLag]:
+    """Join Kafka's end offsets with the projection's positions ("topic:partition" keys)."""
+    rows = []
+    for (topic, partition), end in sorted(ends.items()):
+        position = positions.get(f"{topic}:{partition}")
+        offset = position.get("offset") if position else None
+        applied_at = position.get("applied_at") if position else None
+        rows.append(
+            PartitionLag(
+                topic,
+                partition,
+                end,
+                int(offset) if isinstance(offset, int) else None,
+                applied_at.timestamp() if isinstance(applied_at, datetime) else None,
+            )
+        )
+    return rows
+
+
+class LagCollector(Collector):
+    """Exposes the last measured lags; age is computed when scraped."""
+
+    def __init__(self) -> None:
+        self.lags: list[PartitionLag] = []
+        self.generation = 0
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Gauges for Prometheus."""
+        lag = GaugeMetricFamily(
+            "etnik_reporting_projection_lag_messages",
+            "End offset minus the next offset to apply, per topic-partition",
+            labels=["topic", "partition"],
+        )
+        age = GaugeMetricFamily(
+            "etnik_reporting_projection_last_applied_age_seconds",
+            "Seconds since the projection last applied a message of this topic-partition",
+            labels=["topic", "partition"],
+        )
+        now = time.time()
+        for row in self.lags:
+            labels = [row.topic, str(row.partition)]
+            lag.add_metric(labels, row.lag)
+            if row.applied_at is not None:
+                age.add_metric(labels, max(now - row.applied_at, 0.0))
+        generation = GaugeMetricFamily(
+            "etnik_reporting_projection_generation", "The projection generation reads use"
+        )
+        generation.add_metric([], self.generation)
+        yield lag
+        yield age
+        yield generation
+
+
+class LagMonitor:
+    """Measures lag periodically for the collector."""
+
+    def __init__(
+        self,
+        generations: Generations,
+        registry: CollectorRegistry,
+        *,
+        bootstrap_servers: str,
+        topics: Sequence[str],
+        interval_s: float,
+    ) -> None:
+        self._generations = generations
+        self._bootstrap = bootstrap_servers
+        self._topics = list(topics)
+        self._interval_s = interval_s
+        self.collector = LagCollector()
+        registry.register(self.collector)
+
+    async def run(self) -> None:
+        """Measure forever; an outage leaves the last values in place."""
+        while True:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                client_id="etnik-reporting-lag",
+                request_timeout_ms=5000,
+            )
+            try:
+                await asyncio.wait_for(consumer.start(), 10)
+                while True:
+                    await self.measure(consumer)
+                    await asyncio.sleep(self._interval_s)
+            except (KafkaError, OSError, TimeoutError, PyMongoError) as error:
+                log.warning("lag not measured (%s); retrying", error)
+            except asyncio.CancelledError:
+                if cancelled_from_outside():
+                    raise
+                log.warning("lag not measured (Kafka connection dropped); retrying")
+            finally:
+                await stop_quietly(consumer, 10)
+            await asyncio.sleep(self._interval_s)
+
+    async def measure(self, consumer: AIOKafkaConsumer) -> None:
+        """One measurement of every partition of the consumed topics."""
+        partitions = await topic_partitions(self._bootstrap, self._topics, timeout_s=10)
+        ends = await asyncio.wait_for(consumer.end_offsets(partitions), 10) if partitions else {}
+        store = await self._generations.active()
+        positions = await store.positions_by_partition()
+        self.collector.lags = partition_lags(
+            {(tp.topic, tp.partition): int(end) for tp, end in ends.items()}, positions
+        )
+        self.collector.generation = store.generation

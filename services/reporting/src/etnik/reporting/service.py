@@ -1,0 +1,191 @@
+"""Use cases of the reporting service: dashboard views, the grant report, freezing, rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from etnik.common.contracts.reporting import PartitionOffset, ReportFrozen
+from etnik.common.outbox import Outbox, stage
+from etnik.common.publisher import EventPublisher
+from etnik.reporting import domain
+from etnik.reporting.projections import Generations
+from etnik.reporting.rebuild import Rebuilder, RebuildProgress
+from etnik.reporting.repository import ReportRepository
+
+
+class UnknownReport(LookupError):
+    """No frozen report has this id."""
+
+
+class ReportingService:
+    """Reads the active projections and writes what operators add to them."""
+
+    def __init__(
+        self,
+        generations: Generations,
+        reports: ReportRepository,
+        *,
+        publisher: EventPublisher,
+        outbox: Outbox,
+        rebuilder: Rebuilder,
+    ) -> None:
+        self._generations = generations
+        self._reports = reports
+        self._publisher = publisher
+        self._outbox = outbox
+        self._rebuilder = rebuilder
+        self._rebuild_task: asyncio.Task[RebuildProgress] | None = None
+
+    async def _registrations(
+        self, filters: domain.Filters
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        store = await self._generations.active()
+        events = await store.all_events()
+        allowed = domain.event_ids_matching(events, filters)
+        facts = await store.registrations_for(filters, allowed)
+        return facts, {str(event["_id"]): event for event in events}
+
+    async def registration_counts(self, event_id: str | None) -> dict[str, Any]:
+        """Registrations in total and by status, for one event or for all."""
+        facts, _ = await self._registrations(domain.Filters(event_id=event_id))
+        by_status: dict[str, int] = {}
+        for fact in facts:
+            status = domain.registration_status(fact)
+            if status is not None:
+                by_status[status] = by_status.get(status, 0) + 1
+        return {"event_id": event_id, "total": sum(by_status.values()), "by_status": by_status}
+
+    async def notification_counts(self) -> dict[str, int]:
+        """Messages by outcome."""
+        store = await self._generations.active()
+        counts = {"sent": 0, "failed": 0}
+        for fact in await store.all_notifications():
+            outcome = domain.notification_outcome(fact)
+            if outcome is not None:
+                counts[outcome] += 1
+        return counts
+
+    async def time_series(self, filters: domain.Filters) -> dict[str, Any]:
+        """Registrations per day."""
+        facts, _ = await self._registrations(filters)
+        return {"series": domain.daily_series(facts, filters.period)}
+
+    async def breakdown(self, filters: domain.Filters, by: str) -> dict[str, Any]:
+        """Registrations, attendance and unique participants per slice."""
+        facts, events = await self._registrations(filters)
+        return {"by": by, "rows": domain.breakdown(facts, events, by)}
+
+    async def grant_report(self, period: domain.Period) -> dict[str, Any]:
+        """The grant report for a period, built from the active projections now."""
+        report, _ = await self._build(period)
+        return report
+
+    async def _build(self, period: domain.Period) -> tuple[dict[str, Any], dict[str, Any]]:
+        store = await self._generations.active()
+        # Offsets first: the report holds at least what they say, and perhaps a little more.
+        offsets = await store.offsets()
+        report = domain.grant_report(
+            period=period,
+            registrations=await store.registrations_for(domain.Filters(period=period), None),
+            events=await store.all_events(),
+            notifications=await store.all_notifications(),
+            qualitative=await self._reports.qualitative_text(period),
+        )
+        return report, {"generation": store.generation, "offsets": offsets}
+
+    async def save_qualitative(self, period: domain.Period, text: str) -> dict[str, Any]:
+        """Store the operators' qualitative results for a period."""
+        saved_at = await self._reports.save_qualitative_text(period, text)
+        return {"period": _period_json(period), "text": text, "updated_at": saved_at.isoformat()}
+
+    async def freeze(self, period: domain.Period) -> dict[str, Any]:
+        """Store the report as it is now, with its offsets, and announce it."""
+        report, origin = await self._build(period)
+        report_id = str(uuid.uuid4())
+        now = datetime.now(UTC)
+        # MongoDB keeps milliseconds: cut here, so the stored snapshot reads back the same.
+        frozen_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        offsets = [
+            PartitionOffset(topic=key.rsplit(":", 1)[0], partition=int(key.rsplit(":", 1)[1]),
+                            offset=offset)
+            for key, offset in sorted(origin["offsets"].items())
+        ]  # fmt: skip
+        digest = domain.report_digest(report)
+        event = ReportFrozen(
+            report_id=report_id,
+            period_start=period.start or frozen_at.date(),
+            period_end=period.end or frozen_at.date(),
+            generation=origin["generation"],
+            offsets=offsets,
+            digest=digest,
+            frozen_at=frozen_at,
+        )
+        staged = stage([self._publisher.envelope(event)])
+        snapshot = {
+            "_id": report_id,
+            "period": _period_json(period),
+            "generation": origin["generation"],
+            "offsets": [offset.model_dump() for offset in offsets],
+            "digest": digest,
+            "frozen_at": frozen_at,
+            # Kept as text: stored and returned byte for byte, whatever the keys contain.
+            "report_json": json.dumps(report, ensure_ascii=False, sort_keys=True),
+        }
+        await self._reports.insert_frozen(snapshot, staged)
+        await self._outbox.flush(self._reports.frozen, report_id, staged)
+        return _frozen_json(snapshot)
+
+    async def frozen(self, report_id: str) -> dict[str, Any]:
+        """A frozen report exactly as it was stored."""
+        snapshot = await self._reports.frozen_report(report_id)
+        if snapshot is None:
+            raise UnknownReport(report_id)
+        return _frozen_json(snapshot)
+
+    async def frozen_list(self) -> list[dict[str, Any]]:
+        """The latest frozen reports, without their contents."""
+        return [_frozen_json(row) for row in await self._reports.frozen_reports()]
+
+    async def start_rebuild(self) -> dict[str, Any]:
+        """Claim a new generation and replay into it in the background."""
+        progress = await self._rebuilder.claim()
+        # Held here so the task is not collected while it runs.
+        self._rebuild_task = asyncio.create_task(
+            self._rebuilder.run(progress), name=f"rebuild-g{progress.generation}"
+        )
+        return progress.as_document()
+
+    async def rebuild_progress(self) -> dict[str, Any] | None:
+        """The latest rebuild's progress and which generation reads use."""
+        progress = await self._rebuilder.progress()
+        state = await self._generations.read_state(fresh=True)
+        return {"active_generation": int(state["active"]), "rebuild": progress}
+
+
+def _period_json(period: domain.Period) -> dict[str, str | None]:
+    return {
+        "start": period.start.isoformat() if period.start else None,
+        "end": period.end.isoformat() if period.end else None,
+    }
+
+
+def _frozen_json(snapshot: dict[str, Any]) -> dict[str, Any]:
+    body = {
+        "id": snapshot["_id"],
+        "period": snapshot["period"],
+        "generation": snapshot["generation"],
+        "offsets": snapshot["offsets"],
+        "digest": snapshot["digest"],
+        "frozen_at": _utc(snapshot["frozen_at"]).isoformat(),
+    }
+    if "report_json" in snapshot:
+        body["report"] = json.loads(snapshot["report_json"])
+    return body
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

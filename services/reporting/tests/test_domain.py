@@ -1,0 +1,217 @@
+"""Reporting rules with plain values: precedence, periods, series, breakdowns, the report."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from etnik.reporting import domain
+from etnik.reporting.metrics import partition_lags
+
+
+def at(day: int, hour: int = 12) -> datetime:
+    return datetime(2026, 3, day, hour, tzinfo=UTC)
+
+
+PRESENT = domain.attendance_mark(datetime(2026, 3, 12, 15, tzinfo=UTC), attended=True)
+
+
+def test_the_latest_attendance_record_has_the_highest_mark() -> None:
+    earlier = domain.attendance_mark(datetime(2026, 3, 12, 9, tzinfo=UTC), attended=False)
+    later_elsewhere = domain.attendance_mark(
+        datetime(2026, 3, 12, 12, 30, tzinfo=timezone(timedelta(hours=3))), attended=False
+    )  # 09:30 UTC
+    assert max(earlier, PRESENT, later_elsewhere) == PRESENT
+    assert max(earlier, later_elsewhere) == later_elsewhere
+    assert domain.attended({"attendance": PRESENT}) is True
+    assert domain.attended({"attendance": earlier}) is False
+    assert domain.attended({}) is None
+
+
+def registration(rid: str, status: str, **facts: Any) -> dict[str, Any]:
+    base = {
+        "_id": rid,
+        "event_id": "e1",
+        "person_ref": f"p-{rid}",
+        "category": "ngo_leader",
+        "region_code": "41",
+        "federal_district": "ДФО",
+        "organisation_id": None,
+        "rank": domain.REGISTRATION_RANKS[status],
+        "registered_at": at(1),
+    }
+    return {**base, **facts}
+
+
+EVENTS = {
+    "e1": {
+        "_id": "e1",
+        "title": "Стратегическая онлайн-сессия по ДФО",
+        "track": "online_sessions",
+        "format": "online",
+        "federal_district": "ДФО",
+        "status": "completed",
+        "planned_starts_at": at(10),
+        "planned_ends_at": at(10, 15),
+        "starts_at": at(12),
+        "ends_at": at(12, 15),
+    },
+    "e2": {
+        "_id": "e2",
+        "title": "Стажировка",
+        "track": "internships",
+        "format": "in_person",
+        "status": "registration_open",
+        "planned_starts_at": at(20),
+        "planned_ends_at": at(21),
+        "starts_at": at(20),
+        "ends_at": at(21),
+    },
+}
+
+
+def test_a_registration_keeps_its_highest_status_whatever_the_order() -> None:
+    ranks = [domain.REGISTRATION_RANKS[s] for s in ("cancelled", "waitlisted", "confirmed")]
+    # What $max leaves after the events arrive in this order (or any other).
+    assert domain.registration_status({"rank": max(ranks)}) == "cancelled"
+    assert domain.registration_status({"rank": max(ranks[1:])}) == "confirmed"
+    assert domain.registration_status({"attendance": PRESENT}) is None
+
+
+def test_sent_beats_failed_for_a_message() -> None:
+    rank = max(domain.NOTIFICATION_RANKS["sent"], domain.NOTIFICATION_RANKS["failed"])
+    assert domain.notification_outcome({"rank": rank}) == "sent"
+
+
+def test_a_period_that_ends_before_it_starts_is_refused_with_the_reason() -> None:
+    with pytest.raises(domain.InvalidPeriod, match=r"ends \(2026-03-01\) before it starts"):
+        domain.Period(date(2026, 3, 5), date(2026, 3, 1))
+    one_day = domain.Period(date(2026, 3, 5), date(2026, 3, 5))
+    assert one_day.contains(datetime(2026, 3, 5, 23, 59, tzinfo=UTC))
+    assert not one_day.contains(datetime(2026, 3, 6, 0, 0, tzinfo=UTC))
+    assert not one_day.contains(None)
+
+
+def test_pseudonyms_are_stable_keyed_and_not_the_id() -> None:
+    first = domain.pseudonym(b"key-one-0123456789", "person-1")
+    assert first == domain.pseudonym(b"key-one-0123456789", "person-1")
+    assert first != domain.pseudonym(b"key-two-0123456789", "person-1")
+    assert "person-1" not in first
+
+
+def test_breakdown_counts_statuses_attendance_no_shows_and_unique_people() -> None:
+    facts = [
+        registration("r1", "confirmed", attendance=PRESENT),
+        registration("r2", "confirmed"),  # held, no attendance recorded: a no-show
+        registration("r3", "cancelled"),
+        registration("r4", "confirmed", person_ref="p-r1", event_id="e2", federal_district="ЦФО"),
+        registration("r5", "waitlisted", event_id="e2", federal_district="ЦФО"),
+    ]
+    by_event = {row["key"]: row for row in domain.breakdown(facts, EVENTS, "event")}
+    assert by_event["e1"] == {
+        "key": "e1",
+        "participants": 2,
+        "registrations": 3,
+        "confirmed": 2,
+        "waitlisted": 0,
+        "cancelled": 1,
+        "attended": 1,
+        "no_shows": 1,
+    }
+    # e2 is not held yet, so nobody there is a no-show.
+    assert by_event["e2"]["no_shows"] == 0
+    by_track = {row["key"]: row["participants"] for row in domain.breakdown(facts, EVENTS, "track")}
+    assert by_track == {"online_sessions": 2, "internships": 1}
+    # The same person in two events is one participant overall.
+    assert domain.unique_participants(facts, "category") == {"ngo_leader": 2}
+
+
+def test_filters_narrow_by_district_track_event_and_period() -> None:
+    facts = [
+        registration("r1", "confirmed"),
+        registration("r2", "confirmed", event_id="e2", registered_at=at(15)),
+        {"_id": "r3", "attendance": PRESENT, "event_id": "e1"},  # attendance before registration
+    ]
+    only_track = domain.Filters(track="internships")
+    allowed = domain.event_ids_matching(EVENTS.values(), only_track)
+    assert allowed == {"e2"}
+    assert [f["_id"] for f in facts if domain.registration_matches(f, only_track, allowed)] == [
+        "r2"
+    ]
+    march_first = domain.Filters(period=domain.Period(date(2026, 3, 1), date(2026, 3, 1)))
+    assert [f["_id"] for f in facts if domain.registration_matches(f, march_first, None)] == ["r1"]
+    district = domain.Filters(district="ЦФО")
+    assert not any(domain.registration_matches(f, district, None) for f in facts)
+
+
+def test_the_daily_series_fills_empty_days() -> None:
+    facts = [
+        registration("r1", "confirmed", registered_at=at(2)),
+        registration("r2", "cancelled", registered_at=at(2, 20)),
+        registration("r3", "waitlisted", registered_at=at(4)),
+    ]
+    series = domain.daily_series(facts, domain.Period(date(2026, 3, 1), date(2026, 3, 4)))
+    assert [(row["day"], row["registrations"]) for row in series] == [
+        ("2026-03-01", 0),
+        ("2026-03-02", 2),
+        ("2026-03-03", 0),
+        ("2026-03-04", 1),
+    ]
+    assert series[1]["cancelled"] == 1
+    assert domain.daily_series([], domain.Period()) == []
+
+
+def test_the_grant_report_lists_plans_results_and_the_qualitative_text() -> None:
+    facts = [
+        registration("r1", "confirmed", attendance=PRESENT),
+        registration("r2", "confirmed", category="expert", region_code="77"),
+        registration("r3", "confirmed", registered_at=datetime(2026, 4, 2, tzinfo=UTC)),
+    ]
+    notifications = [
+        {"_id": "m1", "rank": 2, "sent_at": at(2)},
+        {"_id": "m2", "rank": 1, "failed_at": at(3)},
+        {"_id": "m3", "rank": 2, "sent_at": datetime(2026, 4, 2, tzinfo=UTC)},
+    ]
+    report = domain.grant_report(
+        period=domain.Period(date(2026, 3, 1), date(2026, 3, 31)),
+        registrations=facts,
+        events=list(EVENTS.values()),
+        notifications=notifications,
+        qualitative="Сформировано сообщество лидеров НКО.",
+    )
+    results = report["results"]
+    assert results["events_planned"] == 2
+    assert results["events_held"] == 1
+    assert results["participants"] == 2  # r3 registered in April
+    assert results["participants_by_category"] == {"expert": 1, "ngo_leader": 1}
+    assert results["participants_by_region"] == {"41": 1, "77": 1}
+    assert results["attendance"]["attended"] == 1
+    assert results["attendance"]["no_shows"] == 1
+    assert results["notifications"] == {"sent": 1, "failed": 1}
+    held = next(row for row in report["events"] if row["event_id"] == "e1")
+    assert held["planned_starts_at"].startswith("2026-03-10")
+    assert held["actual_starts_at"].startswith("2026-03-12")
+    assert held["rescheduled"] is True
+    assert report["milestones"][1] == {
+        "track": "online_sessions",
+        "planned": 1,
+        "held": 1,
+        "first_held": "2026-03-12",
+        "last_held": "2026-03-12",
+        "complete": True,
+    }
+    assert report["qualitative"] == "Сформировано сообщество лидеров НКО."
+    assert domain.report_digest(report) == domain.report_digest(dict(report))
+
+
+def test_lag_is_what_kafka_has_beyond_the_last_applied_offset() -> None:
+    applied = datetime(2026, 3, 1, tzinfo=UTC)
+    lags = partition_lags(
+        {("t", 0): 10, ("t", 1): 5, ("t", 2): 0},
+        {"t:0": {"offset": 9, "applied_at": applied}, "t:1": {"offset": 2, "applied_at": applied}},
+    )
+    assert [row.lag for row in lags] == [0, 2, 0]
+    assert lags[0].applied_at == applied.timestamp()
+    assert lags[2].last_applied is None

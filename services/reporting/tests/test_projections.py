@@ -1,0 +1,220 @@
+"""Projections on the real FerretDB: redelivery, out-of-order arrival and erasure end right."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from etnik.common.contracts.notification import NotificationFailed, NotificationSent
+from etnik.common.contracts.registration import (
+    AttendanceRecorded,
+    EventChanged,
+    EventCreated,
+    EventFormat,
+    ParticipantCategory,
+    PersonErased,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationWaitlisted,
+)
+from etnik.common.events import CloudEvent, IntegrationEvent
+from etnik.devstack import Stack
+from etnik.reporting import domain
+from etnik.reporting.projections import Generations, ProjectionStore
+
+T0 = datetime(2026, 2, 2, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+async def generations(infra: Stack) -> AsyncIterator[Generations]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    db = client[f"test_reporting_{uuid.uuid4().hex[:10]}"]
+    generations = Generations(db, b"test-pseudonym-key-0123", cache_s=0.01)
+    await generations.ensure_initialised()
+    try:
+        yield generations
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+def envelope(event: IntegrationEvent, at: datetime = T0) -> CloudEvent:
+    return CloudEvent.wrap(event, source="/etnik/test", time=at)
+
+
+async def apply_all(store: ProjectionStore, *envelopes: CloudEvent) -> None:
+    for item in envelopes:
+        await store.apply(item, item.payload())
+
+
+def facts(**overrides: Any) -> dict[str, Any]:
+    return {
+        "registration_id": "r1",
+        "event_id": "e1",
+        "person_id": "person-1",
+        "category": ParticipantCategory.NGO_LEADER,
+        "region_code": "41",
+        "federal_district": "ДФО",
+        **overrides,
+    }
+
+
+async def statuses(store: ProjectionStore) -> dict[str, str | None]:
+    rows = await store.registrations_for(domain.Filters(), None)
+    return {str(row["_id"]): domain.registration_status(row) for row in rows}
+
+
+async def test_a_cancel_before_its_create_ends_cancelled_and_redelivery_changes_nothing(
+    generations: Generations,
+) -> None:
+    store = await generations.active()
+    cancelled = envelope(RegistrationCancelled(**facts(), cancelled_at=T0 + timedelta(hours=2)))
+    waitlisted = envelope(RegistrationWaitlisted(**facts(), registered_at=T0))
+    confirmed = envelope(RegistrationConfirmed(**facts(), registered_at=T0 + timedelta(hours=1)))
+    await apply_all(store, cancelled, confirmed, waitlisted)
+    assert await statuses(store) == {"r1": "cancelled"}
+    await apply_all(store, confirmed, cancelled, waitlisted)  # redelivered, in any order
+    [row] = await store.registrations_for(domain.Filters(), None)
+    assert row["registered_at"] == T0  # the earliest, whichever came first
+    assert domain.registration_status(row) == "cancelled"
+
+    other = facts(registration_id="r2")
+    await apply_all(
+        store,
+        envelope(RegistrationConfirmed(**other, registered_at=T0)),  # promoted from the list...
+        envelope(RegistrationWaitlisted(**other, registered_at=T0)),  # ...whose event came late
+    )
+    assert await statuses(store) == {"r1": "cancelled", "r2": "confirmed"}
+
+
+async def test_attendance_before_its_registration_and_a_late_older_record(
+    generations: Generations,
+) -> None:
+    store = await generations.active()
+
+    def attendance(attended: bool, minutes: int) -> CloudEvent:
+        return envelope(
+            AttendanceRecorded(
+                registration_id="r1",
+                event_id="e1",
+                person_id="person-1",
+                attended=attended,
+                method="operator",
+                recorded_at=T0 + timedelta(minutes=minutes),
+            )
+        )
+
+    await apply_all(store, attendance(True, 30))
+    assert await statuses(store) == {}  # not a registration until its registration arrives
+    await apply_all(
+        store,
+        envelope(RegistrationConfirmed(**facts(), registered_at=T0)),
+        attendance(False, 10),  # older correction arriving late: ignored
+        attendance(True, 30),
+    )
+    [row] = await store.registrations_for(domain.Filters(), None)
+    assert domain.attended(row) is True
+    assert domain.registration_status(row) == "confirmed"
+
+
+async def test_planned_dates_come_from_creation_and_actual_from_the_latest_change(
+    generations: Generations,
+) -> None:
+    store = await generations.active()
+    planned = T0 + timedelta(days=10)
+    snapshot: dict[str, Any] = {
+        "event_id": "e1",
+        "title": "Стратегическая сессия",
+        "track": "strategic_session",
+        "format": EventFormat.IN_PERSON,
+        "timezone": "Europe/Moscow",
+        "federal_district": "ЦФО",
+    }
+    created = envelope(
+        EventCreated(
+            **snapshot, starts_at=planned, ends_at=planned + timedelta(hours=3), status="published"
+        ),
+        T0,
+    )
+    moved = envelope(
+        EventChanged(
+            **snapshot,
+            starts_at=planned + timedelta(days=2),
+            ends_at=planned + timedelta(days=2, hours=3),
+            status="registration_open",
+            changes=["starts_at", "ends_at", "status"],
+        ),
+        T0 + timedelta(days=1),
+    )
+    held = envelope(
+        EventChanged(
+            **snapshot,
+            starts_at=planned + timedelta(days=2),
+            ends_at=planned + timedelta(days=2, hours=3),
+            status="completed",
+            changes=["status"],
+        ),
+        T0 + timedelta(days=13),
+    )
+    # The change arrives first and the older change last: the outcome is the same.
+    await apply_all(store, held, created, moved)
+    [event] = await store.all_events()
+    row = domain.event_row(event)
+    assert row["planned_starts_at"] == planned.isoformat()
+    assert row["actual_starts_at"] == (planned + timedelta(days=2)).isoformat()
+    assert row["held"] is True
+    assert row["rescheduled"] is True
+
+
+async def test_erasure_keeps_the_counts_and_no_person_id_is_stored(
+    generations: Generations,
+) -> None:
+    store = await generations.active()
+    await apply_all(
+        store,
+        envelope(RegistrationConfirmed(**facts(), registered_at=T0)),
+        envelope(
+            RegistrationConfirmed(**facts(registration_id="r2", event_id="e2"), registered_at=T0)
+        ),
+        envelope(
+            RegistrationConfirmed(
+                **facts(registration_id="r3", person_id="person-2"), registered_at=T0
+            )
+        ),
+    )
+    before = domain.unique_participants(
+        await store.registrations_for(domain.Filters(), None), "district"
+    )
+    assert before == {"ДФО": 2}
+    await apply_all(store, envelope(PersonErased(person_id="person-1", erased_at=T0)))
+    rows = await store.registrations_for(domain.Filters(), None)
+    assert domain.unique_participants(rows, "district") == before
+    assert sorted(bool(row.get("person_erased")) for row in rows) == [False, True, True]
+    for collection in store.collections:
+        async for document in collection.find({}):
+            assert "person-1" not in repr(document)
+
+
+async def test_a_message_sent_after_a_failure_counts_as_sent(generations: Generations) -> None:
+    store = await generations.active()
+    common = {"kind": "confirmation", "channel": "email", "person_id": "p", "trigger_event_id": "x"}
+    sent = envelope(NotificationSent(message_id="m1", sent_at=T0, **common))
+    failed = envelope(NotificationFailed(message_id="m1", reason="550", failed_at=T0, **common))
+    other = envelope(NotificationFailed(message_id="m2", reason="550", failed_at=T0, **common))
+    await apply_all(store, sent, failed, other, failed)
+    outcomes = sorted(
+        str(domain.notification_outcome(row)) for row in await store.all_notifications()
+    )
+    assert outcomes == ["failed", "sent"]
+
+
+async def test_positions_keep_the_highest_offset_per_partition(generations: Generations) -> None:
+    store = await generations.active()
+    await store.record_positions({("t.v1", 0): 7, ("t.v1", 1): 3})
+    await store.record_positions({("t.v1", 0): 5})  # a redelivered, older message
+    assert await store.offsets() == {"t.v1:0": 7, "t.v1:1": 3}

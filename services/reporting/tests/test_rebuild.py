@@ -1,0 +1,252 @@
+"""A rebuild on the real Kafka and FerretDB: it replays, pauses while Kafka is away, resumes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pymongo import AsyncMongoClient, MongoClient
+
+from etnik.common.contracts.registration import (
+    ParticipantCategory,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+)
+from etnik.common.events import CloudEvent, IntegrationEvent
+from etnik.devstack import Stack
+from etnik.reporting import domain
+from etnik.reporting.projections import Generations, ProjectionStore
+from etnik.reporting.rebuild import RebuildBusy, Rebuilder, RebuildProgress
+
+T0 = datetime(2026, 2, 2, 9, tzinfo=UTC)
+SERVICES = ("registration", "notification", "content", "reporting")
+
+
+@pytest.fixture
+async def generations(infra: Stack) -> AsyncIterator[Generations]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    db = client[f"test_rebuild_{uuid.uuid4().hex[:10]}"]
+    generations = Generations(db, b"test-pseudonym-key-0123", cache_s=0.05)
+    await generations.ensure_initialised()
+    try:
+        yield generations
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+async def publish(
+    stack: Stack, topic: str, events: list[IntegrationEvent], *, create: bool = True
+) -> None:
+    if create:
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
+        finally:
+            await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for event in events:
+            body = CloudEvent.wrap(event, source="/etnik/test", time=T0).model_dump(mode="json")
+            await producer.send_and_wait(topic, json.dumps(body).encode(), key=event.key.encode())
+        await producer.send_and_wait(topic, b"not json", key=b"garbage")
+    finally:
+        await producer.stop()
+
+
+def registrations(count: int) -> list[IntegrationEvent]:
+    """Confirmed registrations; every third is cancelled, its cancel published first."""
+    events: list[IntegrationEvent] = []
+    for number in range(count):
+        facts = {
+            "registration_id": f"r{number}",
+            "event_id": f"e{number % 3}",
+            "person_id": f"person-{number % 7}",
+            "category": ParticipantCategory.EXPERT,
+            "federal_district": "СЗФО",
+        }
+        confirmed = RegistrationConfirmed(**facts, registered_at=T0)
+        if number % 3 == 0:
+            events.append(RegistrationCancelled(**facts, cancelled_at=T0 + timedelta(hours=1)))
+        events.append(confirmed)
+    return events
+
+
+async def counts(store: ProjectionStore) -> list[dict[str, Any]]:
+    rows = await store.registrations_for(domain.Filters(), None)
+    return domain.breakdown(rows, {}, "event")
+
+
+class GatedGenerations(Generations):
+    """Holds the rebuild before it loads what it folded, until the test opens the gate."""
+
+    def __init__(self, inner: Generations, gate: asyncio.Event) -> None:
+        super().__init__(inner._db, inner._key, cache_s=inner.cache_s)
+        self._gate = gate
+
+    def store(self, generation: int) -> ProjectionStore:
+        store = super().store(generation)
+        gate = self._gate
+        load = store.load
+
+        async def gated(documents: dict[str, list[dict[str, Any]]]) -> None:
+            await gate.wait()
+            await load(documents)
+
+        store.load = gated  # type: ignore[method-assign]
+        return store
+
+
+async def test_a_rebuild_replays_into_a_new_generation_and_switches(
+    infra: Stack, generations: Generations
+) -> None:
+    topic = f"test.reporting.rebuild.{uuid.uuid4().hex[:8]}"
+    await publish(infra, topic, registrations(30))
+    rebuilder = Rebuilder(generations, bootstrap_servers=infra.kafka_bootstrap, topics=[topic])
+    progress = await rebuilder.run(await rebuilder.claim())
+    assert progress.status == "completed"
+    assert (progress.applied, progress.skipped) == (40, 1)  # the garbage is skipped
+    assert sum(p.end for p in progress.partitions) == 41
+    assert all(p.consumed == p.end for p in progress.partitions)
+    active = await generations.active()
+    assert active.generation == 2
+    rows = await counts(active)
+    assert [(row["key"], row["confirmed"], row["cancelled"]) for row in rows] == [
+        ("e0", 0, 10),
+        ("e1", 10, 0),
+        ("e2", 10, 0),
+    ]
+    # A rebuild whose heartbeat is fresh holds its claim.
+    await generations.state.update_one({"_id": "state"}, {"$set": {"rebuild.status": "running"}})
+    with pytest.raises(RebuildBusy, match="under way"):
+        await rebuilder.claim()
+
+
+async def test_kafka_away_during_a_rebuild_pauses_it_and_it_resumes(
+    infra: Stack, generations: Generations
+) -> None:
+    topic = f"test.reporting.pause.{uuid.uuid4().hex[:8]}"
+    await publish(infra, topic, registrations(30))
+    gate = asyncio.Event()
+    rebuilder = Rebuilder(
+        GatedGenerations(generations, gate),
+        bootstrap_servers=infra.kafka_bootstrap,
+        topics=[topic],
+        retry_s=0.5,
+        request_timeout_s=3.0,
+    )
+    claimed: RebuildProgress = await rebuilder.claim()
+    running = asyncio.create_task(rebuilder.run(claimed))
+    try:
+        loading = await wait_for_status(rebuilder, {"running"}, within=60, phase="loading")
+        assert loading["applied"] == 40  # the whole history is folded, not yet stored
+        await asyncio.to_thread(infra.stop_kafka)
+        gate.set()
+        paused = await wait_for_status(rebuilder, {"paused"}, within=60)
+        assert paused["reason"]
+        assert not running.done()
+    finally:
+        gate.set()
+        await asyncio.to_thread(infra.start_kafka)
+        await asyncio.to_thread(wait_for_services, infra)
+    progress = await asyncio.wait_for(running, timeout=120)
+    assert progress.status == "completed"
+    assert progress.applied == 40
+    rows = await counts(await generations.active())
+    assert sum(row["confirmed"] for row in rows) == 20
+    assert sum(row["cancelled"] for row in rows) == 10
+
+
+async def test_events_that_arrive_while_the_fold_is_stored_are_caught_up(
+    infra: Stack, generations: Generations
+) -> None:
+    topic = f"test.reporting.catchup.{uuid.uuid4().hex[:8]}"
+    await publish(infra, topic, registrations(9))
+    gate = asyncio.Event()
+    rebuilder = Rebuilder(
+        GatedGenerations(generations, gate), bootstrap_servers=infra.kafka_bootstrap, topics=[topic]
+    )
+    running = asyncio.create_task(rebuilder.run(await rebuilder.claim()))
+    await wait_for_status(rebuilder, {"running"}, within=60, phase="loading")
+    later = [
+        RegistrationConfirmed(
+            registration_id=f"late-{number}",
+            event_id="e-late",
+            person_id=f"person-late-{number}",
+            category=ParticipantCategory.MEDIA,
+            registered_at=T0,
+        )
+        for number in range(4)
+    ]
+    await publish(infra, topic, later, create=False)
+    gate.set()
+    progress = await asyncio.wait_for(running, timeout=60)
+    assert progress.phase == "catching_up"
+    assert progress.applied == 12 + 4
+    rows = {row["key"]: row for row in await counts(await generations.active())}
+    assert rows["e-late"]["confirmed"] == 4
+
+
+def test_the_rebuild_command_replays_and_switches(infra: Stack) -> None:
+    database = f"test_rebuild_cli_{uuid.uuid4().hex[:10]}"
+    env = {**os.environ, **infra.infra_env(), "MONGODB_DATABASE": database}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "etnik.reporting.rebuild"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "generation 2 active" in result.stdout
+        with MongoClient(infra.mongodb_url) as client:
+            state = client[database]["generations"].find_one({"_id": "state"})
+    finally:
+        with MongoClient(infra.mongodb_url) as client:
+            client.drop_database(database)
+    assert state is not None
+    assert (state["active"], state["building"]) == (2, None)
+    assert state["rebuild"]["status"] == "completed"
+
+
+async def wait_for_status(
+    rebuilder: Rebuilder, wanted: set[str], within: float, phase: str | None = None
+) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        progress = await rebuilder.progress()
+        if progress and progress["status"] in wanted and phase in (None, progress["phase"]):
+            return progress
+        await asyncio.sleep(0.2)
+    pytest.fail(f"the rebuild never reached {wanted}")
+
+
+def wait_for_services(stack: Stack) -> None:
+    """The shared stack's services reconnect by themselves; wait so later tests find them up."""
+    deadline = datetime.now(UTC) + timedelta(seconds=90)
+    running = [name for name in SERVICES if stack.is_running(name)]
+    while datetime.now(UTC) < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if all(
+                httpx.get(f"{stack.service_url(name)}/readyz", timeout=5).status_code == 200
+                for name in running
+            ):
+                return
+        time.sleep(0.5)
