@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -19,14 +20,29 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from etnik.common.auth import ALGORITHMS, KeyLoader, Role
+from etnik.common.contracts.registration import SignInLinkRequested
 from etnik.common.mongo import Document
+from etnik.common.outbox import with_outbox
 from etnik.registration.settings import RegistrationSettings
+from etnik.registration.staging import EventStaging
 
 log = logging.getLogger(__name__)
 
 _hasher = PasswordHasher()
 # Verified against when an account does not exist, so that timing does not reveal which exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+LINK_ISSUER = "etnik-registration-links"
+LINK_AUDIENCE_PREFIX = "etnik:link:"
+
+
+class LinkInvalid(Exception):
+    """A link token that is malformed, forged or meant for another purpose."""
+
+
+class LinkExpired(LinkInvalid):
+    """A link token past its expiry."""
 
 
 class SigningKey:
@@ -64,9 +80,42 @@ class SigningKey:
         """A key loader for this process's own verifier."""
 
         async def load() -> dict[str, Any]:
+            """This process's public keys."""
             return self.jwks()
 
         return load
+
+    def sign_link(self, *, purpose: str, subject: str, ttl_s: int, **claims: Any) -> str:
+        """A signed link token (manage, invitation): its own audience, never an access token."""
+        now = int(time.time())
+        body = {
+            "iss": LINK_ISSUER,
+            "aud": f"{LINK_AUDIENCE_PREFIX}{purpose}",
+            "sub": subject,
+            "iat": now,
+            "exp": now + ttl_s,
+            **claims,
+        }
+        return jwt.encode(
+            body, self._private_key, algorithm=ALGORITHMS[0], headers={"kid": self.key_id}
+        )
+
+    def verify_link(self, token: str, *, purpose: str) -> dict[str, Any]:
+        """The claims of a link token; LinkExpired or LinkInvalid when it cannot be used."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=self._private_key.public_key(),
+                algorithms=ALGORITHMS,
+                audience=f"{LINK_AUDIENCE_PREFIX}{purpose}",
+                issuer=LINK_ISSUER,
+                options={"require": ["exp", "sub", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise LinkExpired("this link has expired") from error
+        except jwt.PyJWTError as error:
+            raise LinkInvalid("this link is not valid") from error
+        return claims
 
     def issue(
         self,
@@ -106,31 +155,97 @@ class OperatorAccounts:
         """One account per email."""
         await self._collection.create_index("email", unique=True)
 
-    async def create(self, email: str, password: str, roles: list[Role]) -> bool:
-        """Create an account; False when one with this email exists."""
+    async def create(self, email: str, password: str, roles: list[Role]) -> str | None:
+        """Create an account and return its id; None when one with this email exists."""
+        account_id = secrets.token_hex(12)
+        password_hash = await asyncio.to_thread(_hasher.hash, password)
         try:
             await self._collection.insert_one(
                 {
-                    "_id": secrets.token_hex(12),
+                    "_id": account_id,
                     "email": email.strip().lower(),
-                    "password_hash": _hasher.hash(password),
+                    "password_hash": password_hash,
                     "roles": [role.value for role in roles],
                     "created_at": datetime.now(UTC),
                     "active": True,
                 }
             )
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        return account_id
 
     async def authenticate(self, email: str, password: str) -> Document | None:
         """The account when the password matches, else None (in constant-ish time)."""
         account = await self._collection.find_one({"email": email.strip().lower(), "active": True})
-        try:
-            _hasher.verify(account["password_hash"] if account else _DUMMY_HASH, password)
-        except (VerificationError, InvalidHashError):
+        stored_hash = account["password_hash"] if account else _DUMMY_HASH
+        # argon2 takes tens of milliseconds of CPU: off the event loop, so requests keep flowing.
+        if not await asyncio.to_thread(_password_matches, stored_hash, password):
             return None
         return account
+
+    async def get(self, account_id: str) -> Document | None:
+        """An active account by id (without its password hash)."""
+        return await self._collection.find_one(
+            {"_id": account_id, "active": True}, {"password_hash": 0}
+        )
+
+    async def list(self) -> list[Document]:
+        """Every account, without password hashes."""
+        return await self._collection.find({}, {"password_hash": 0}).sort("email", 1).to_list()
+
+
+def _password_matches(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(raw: str) -> str:
+    """What is stored of a bearer secret (refresh token, sign-in link): never the secret itself."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class RefreshTokens:
+    """Long-lived, revocable refresh tokens; each use rotates the token."""
+
+    def __init__(self, collection: AsyncCollection[Document], ttl_s: int) -> None:
+        self._collection = collection
+        self._ttl = timedelta(seconds=ttl_s)
+
+    async def ensure_indexes(self) -> None:
+        """Look-ups by subject (sign-out everywhere, erasure)."""
+        await self._collection.create_index("subject")
+
+    async def issue(self, *, subject: str, kind: str) -> str:
+        """A new refresh token for a subject."""
+        raw = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        await self._collection.insert_one(
+            {
+                "_id": token_digest(raw),
+                "subject": subject,
+                "kind": kind,
+                "created_at": now,
+                "expires_at": now + self._ttl,
+                "revoked_at": None,
+            }
+        )
+        return raw
+
+    async def consume(self, raw: str) -> Document | None:
+        """Revoke a live token and return it (for rotation); None if unknown, used or expired."""
+        now = datetime.now(UTC)
+        return await self._collection.find_one_and_update(
+            {"_id": token_digest(raw), "revoked_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"revoked_at": now}},
+        )
+
+    async def revoke_subject(self, subject: str) -> None:
+        """Revoke every token of a subject."""
+        await self._collection.update_many(
+            {"subject": subject, "revoked_at": None}, {"$set": {"revoked_at": datetime.now(UTC)}}
+        )
 
 
 async def bootstrap_admin(accounts: OperatorAccounts, settings: RegistrationSettings) -> None:
@@ -143,3 +258,114 @@ async def bootstrap_admin(accounts: OperatorAccounts, settings: RegistrationSett
         settings.admin_email, settings.admin_password.get_secret_value(), [Role.ADMIN]
     ):
         log.info("created the administrator account from ADMIN_EMAIL")
+
+
+class IdentityService:
+    """Sign-in of operators (password) and participants (one-time email link); tokens."""
+
+    def __init__(
+        self,
+        *,
+        settings: RegistrationSettings,
+        signing_key: SigningKey,
+        accounts: OperatorAccounts,
+        refresh_tokens: RefreshTokens,
+        sign_in_links: AsyncCollection[Document],
+        people: AsyncCollection[Document],
+        person_emails: AsyncCollection[Document],
+        staging: EventStaging,
+    ) -> None:
+        self._settings = settings
+        self._key = signing_key
+        self._accounts = accounts
+        self._refresh = refresh_tokens
+        self._links = sign_in_links
+        self._people = people
+        self._person_emails = person_emails
+        self._staging = staging
+
+    async def _tokens(self, *, subject: str, kind: str, roles: list[str]) -> dict[str, Any]:
+        access, ttl = self._key.issue(self._settings, subject=subject, kind=kind, roles=roles)
+        refresh = await self._refresh.issue(subject=subject, kind=kind)
+        return {"access_token": access, "expires_in": ttl, "refresh_token": refresh}
+
+    async def operator_sign_in(self, email: str, password: str) -> dict[str, Any] | None:
+        """Tokens for an operator whose password matches, else None."""
+        account = await self._accounts.authenticate(email, password)
+        if account is None:
+            return None
+        return await self._tokens(subject=account["_id"], kind="operator", roles=account["roles"])
+
+    async def request_sign_in_link(self, email: str) -> None:
+        """Stage a one-time link for notification to email; silent for unknown addresses."""
+        key = await self._person_emails.find_one({"_id": email.strip().lower()})
+        person = await self._people.find_one({"_id": key["person_id"]}) if key else None
+        if person is None or person.get("erased"):
+            return  # the answer is the same either way: no way to learn who is registered
+        raw = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        expires = now + timedelta(seconds=self._settings.sign_in_link_ttl_s)
+        link_id = token_digest(raw)
+        base = self._settings.public_base_url.rstrip("/")
+        staged = self._staging.stage(
+            SignInLinkRequested(
+                person_id=person["_id"],
+                email=person["email"],
+                locale=person.get("locale", "ru"),
+                link=f"{base}/sign-in?token={raw}",
+                expires_at=expires,
+            )
+        )
+        await self._links.insert_one(
+            with_outbox(
+                {
+                    "_id": link_id,
+                    "person_id": person["_id"],
+                    "created_at": now,
+                    "expires_at": expires,
+                    "used_at": None,
+                },
+                staged,
+            )
+        )
+        await self._staging.flush(self._links, link_id, staged)
+
+    async def participant_sign_in(self, raw: str) -> dict[str, Any] | None:
+        """Tokens for the person a one-time link belongs to; None if unknown, used or expired."""
+        now = datetime.now(UTC)
+        link = await self._links.find_one_and_update(
+            {"_id": token_digest(raw), "used_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"used_at": now}},
+        )
+        if link is None:
+            return None
+        person = await self._people.find_one({"_id": link["person_id"]})
+        if person is None or person.get("erased"):
+            return None
+        return await self._tokens(subject=person["_id"], kind="participant", roles=[])
+
+    async def refresh(self, raw: str) -> dict[str, Any] | None:
+        """New tokens for a live refresh token, which is spent; None if it cannot be used."""
+        spent = await self._refresh.consume(raw)
+        if spent is None:
+            return None
+        if spent["kind"] == "operator":
+            # Roles are read again, so a changed or deactivated account takes effect here.
+            account = await self._accounts.get(spent["subject"])
+            if account is None:
+                return None
+            return await self._tokens(
+                subject=account["_id"], kind="operator", roles=account["roles"]
+            )
+        person = await self._people.find_one({"_id": spent["subject"]})
+        if person is None or person.get("erased"):
+            return None
+        return await self._tokens(subject=person["_id"], kind="participant", roles=[])
+
+    async def sign_out(self, raw: str) -> None:
+        """Revoke a refresh token (access tokens end by themselves within minutes)."""
+        await self._refresh.consume(raw)
+
+    async def sign_out_everywhere(self, subject: str) -> None:
+        """Revoke every refresh token of a subject."""
+        await self._refresh.revoke_subject(subject)

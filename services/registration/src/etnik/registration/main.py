@@ -2,22 +2,74 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pymongo.errors import PyMongoError
 
 from etnik.common.app import ServiceRuntime, create_service_app
 from etnik.common.contracts.registration import (
+    AttendanceRecorded,
+    EventChanged,
     EventCreated,
+    FederalSubjectChanged,
+    InvitationCampaignCreated,
+    InvitationIssued,
+    OrganisationRegistered,
+    PersonErased,
     PersonRegistered,
+    ProgrammeChanged,
+    RegistrationCancelled,
     RegistrationConfirmed,
+    RegistrationOffered,
+    RegistrationPendingApproval,
+    RegistrationRejected,
     RegistrationWaitlisted,
+    SignInLinkRequested,
 )
 from etnik.registration.api import router
-from etnik.registration.identity import OperatorAccounts, SigningKey, bootstrap_admin
+from etnik.registration.catalogue import CatalogueService
+from etnik.registration.container import Services
+from etnik.registration.demo import load_demo_data
+from etnik.registration.directory import DirectoryService
+from etnik.registration.errors import DomainError
+from etnik.registration.identity import (
+    IdentityService,
+    OperatorAccounts,
+    RefreshTokens,
+    SigningKey,
+    bootstrap_admin,
+)
+from etnik.registration.invitations import InvitationService
+from etnik.registration.privacy import PrivacyService
+from etnik.registration.reference import seed_reference_data
 from etnik.registration.repository import OUTBOX_COLLECTIONS, RegistrationRepository
 from etnik.registration.service import RegistrationService
 from etnik.registration.settings import RegistrationSettings
+from etnik.registration.staging import EventStaging
 
-PUBLISHES = (EventCreated, PersonRegistered, RegistrationConfirmed, RegistrationWaitlisted)
+log = logging.getLogger(__name__)
+
+PUBLISHES = (
+    EventCreated,
+    EventChanged,
+    ProgrammeChanged,
+    FederalSubjectChanged,
+    PersonRegistered,
+    PersonErased,
+    OrganisationRegistered,
+    RegistrationConfirmed,
+    RegistrationWaitlisted,
+    RegistrationPendingApproval,
+    RegistrationRejected,
+    RegistrationOffered,
+    RegistrationCancelled,
+    AttendanceRecorded,
+    SignInLinkRequested,
+    InvitationIssued,
+    InvitationCampaignCreated,
+)
 
 
 def build_runtime(
@@ -33,27 +85,100 @@ def build_runtime(
     )
 
 
+def build_services(
+    runtime: ServiceRuntime, settings: RegistrationSettings, key: SigningKey
+) -> Services:
+    """Every handler, wired to one runtime."""
+    repository = RegistrationRepository(runtime.db)
+    staging = EventStaging(runtime.publisher, runtime.outbox)
+    accounts = OperatorAccounts(runtime.db["operators"])
+    identity = IdentityService(
+        settings=settings,
+        signing_key=key,
+        accounts=accounts,
+        refresh_tokens=RefreshTokens(runtime.db["refresh_tokens"], settings.refresh_token_ttl_s),
+        sign_in_links=repository.sign_in_links,
+        people=repository.people,
+        person_emails=repository.person_emails,
+        staging=staging,
+    )
+    catalogue = CatalogueService(repository, staging)
+    directory = DirectoryService(repository, staging, catalogue)
+    invitations = InvitationService(repository, staging, catalogue, key, settings)
+    registrations = RegistrationService(
+        repository, staging, catalogue, directory, invitations, key, settings
+    )
+    privacy = PrivacyService(repository, staging, registrations, identity)
+    return Services(
+        runtime=runtime,
+        settings=settings,
+        repository=repository,
+        signing_key=key,
+        accounts=accounts,
+        identity=identity,
+        catalogue=catalogue,
+        directory=directory,
+        registrations=registrations,
+        invitations=invitations,
+        privacy=privacy,
+    )
+
+
 def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     """The registration service's ASGI app."""
     settings = settings or RegistrationSettings()
     signing_key = SigningKey.load(settings)
     runtime = build_runtime(settings, signing_key)
-    repository = RegistrationRepository(runtime.db)
-    accounts = OperatorAccounts(runtime.db["operators"])
+    app_services = build_services(runtime, settings, signing_key)
+    repository = app_services.repository
+
+    async def setup_identity() -> None:
+        """Indexes of the identity collections and the first administrator."""
+        await app_services.accounts.ensure_indexes()
+        await runtime.db["refresh_tokens"].create_index("subject")
+        await bootstrap_admin(app_services.accounts, settings)
+
+    async def seed() -> None:
+        """Reference data and the programme structure; the demo programme in development."""
+        await seed_reference_data(repository)
+        await app_services.catalogue.seed_default_programme()
+        if settings.loads_demo_data:
+            await load_demo_data(
+                repository, app_services.catalogue, app_services.directory, app_services.accounts
+            )
 
     runtime.on_database_ready(repository.ensure_indexes)
-    runtime.on_database_ready(accounts.ensure_indexes)
-    runtime.on_database_ready(lambda: bootstrap_admin(accounts, settings))
+    runtime.on_database_ready(setup_identity)
+    runtime.on_database_ready(seed)
+    runtime.run_in_background(app_services.registrations.run_offer_expiry)
 
     app = create_service_app(
         runtime,
         title="EtNik registration",
-        description="Programme, events, people, identity and registrations.",
+        description="Programme, events, organisations, people, identity, registrations, "
+        "waitlist and attendance.",
         routers=[router],
     )
+
+    @app.exception_handler(DomainError)
+    async def refused(request: Request, error: DomainError) -> JSONResponse:
+        """A use case's refusal as the HTTP error it names."""
+        return JSONResponse({"detail": error.reason}, status_code=error.status_code)
+
+    @app.exception_handler(PyMongoError)
+    async def storage_failed(request: Request, error: PyMongoError) -> JSONResponse:
+        """A storage error that is not an outage (FerretDB's SQLite busy under load): 503.
+
+        Every write is safe to repeat with the same Idempotency-Key (people and
+        registrations are found again by their natural keys), so the client is told to retry.
+        """
+        log.warning("storage error: %s", error)
+        return JSONResponse(
+            {"detail": "storage did not finish; retry with the same Idempotency-Key"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
     app.state.settings = settings
-    app.state.repository = repository
-    app.state.accounts = accounts
-    app.state.signing_key = signing_key
-    app.state.service = RegistrationService(repository, runtime.publisher, runtime.outbox)
+    app.state.services = app_services
     return app

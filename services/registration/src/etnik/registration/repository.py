@@ -1,22 +1,85 @@
-"""Storage of events, people and registrations; every state change carries its events."""
+"""Storage of the registration service; every state change carries its events (the outbox).
+
+FerretDB v1 has no multi-document transactions and no projection in find_one_and_update, so
+each change is one atomic single-document write. Nor does it apply `$inc` atomically under
+concurrent writers (it reads, changes and writes back the document), so capacity is not a
+counter: each registration holding a place carries a numbered seat, and a unique index on
+(event, seat) makes two registrations on one seat impossible. Freeing a seat is part of the
+same single-document write that cancels the registration.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from etnik.common.contracts.registration import RegistrationStatus
 from etnik.common.mongo import Document
-from etnik.common.outbox import StagedEvent, with_outbox
+from etnik.common.outbox import (
+    OUTBOX_FIELD,
+    OUTBOX_SINCE_FIELD,
+    StagedEvent,
+    update_with_outbox,
+    with_outbox,
+)
 
 EVENTS = "events"
+PROGRAMMES = "programmes"
 PEOPLE = "people"
+ORGANISATIONS = "organisations"
 REGISTRATIONS = "registrations"
-OUTBOX_COLLECTIONS = (EVENTS, PEOPLE, REGISTRATIONS)
+SUBJECTS = "federal_subjects"
+DISTRICTS = "federal_districts"
+CONSENTS = "consents"
+CONSENT_TEXTS = "consent_texts"
+SIGN_IN_LINKS = "sign_in_links"
+INVITATIONS = "invitations"
+CAMPAIGNS = "invitation_campaigns"
+# Natural keys as document ids: FerretDB v1 answers only _id look-ups from an index (any other
+# filter scans the collection), so the hot path finds people and registrations through these.
+PERSON_EMAILS = "person_emails"
+REGISTRATION_KEYS = "registration_keys"
+OUTBOX_COLLECTIONS = (
+    EVENTS,
+    PROGRAMMES,
+    PEOPLE,
+    ORGANISATIONS,
+    REGISTRATIONS,
+    SUBJECTS,
+    SIGN_IN_LINKS,
+    INVITATIONS,
+    CAMPAIGNS,
+)
+
+WITHOUT_OUTBOX = {OUTBOX_FIELD: 0, OUTBOX_SINCE_FIELD: 0}
+# Registrations that hold or wait for a place (what a cancellation may end).
+ACTIVE_STATUSES = (
+    RegistrationStatus.CONFIRMED.value,
+    RegistrationStatus.WAITLISTED.value,
+    RegistrationStatus.PENDING_APPROVAL.value,
+    RegistrationStatus.OFFERED.value,
+)
+# Registrations that hold a place on the event's seat counter.
+SEAT_HOLDING_STATUSES = (RegistrationStatus.CONFIRMED.value, RegistrationStatus.OFFERED.value)
+
+
+SEAT_INDEX = "one_registration_per_seat"
+QUOTA_INDEX = "one_registration_per_quota_place"
+
+
+class PlaceTaken(Exception):
+    """Another registration took the numbered place meanwhile: pick another one."""
+
+
+def unseated(registration_id: str) -> str:
+    """The seat value of a registration without a numbered place (unique, so never clashing)."""
+    return f"none:{registration_id}"
 
 
 def new_id() -> str:
@@ -24,93 +87,228 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def now_utc() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(UTC)
+
+
+def without_outbox(document: Document) -> Document:
+    """A stored document without its outbox bookkeeping."""
+    return {k: v for k, v in document.items() if k not in (OUTBOX_FIELD, OUTBOX_SINCE_FIELD)}
+
+
 class RegistrationRepository:
-    """The registration service's collections."""
+    """The registration service's collections and their atomic writes."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.events = db[EVENTS]
+        self.programmes = db[PROGRAMMES]
         self.people = db[PEOPLE]
+        self.organisations = db[ORGANISATIONS]
         self.registrations = db[REGISTRATIONS]
+        self.subjects = db[SUBJECTS]
+        self.districts = db[DISTRICTS]
+        self.consents = db[CONSENTS]
+        self.consent_texts = db[CONSENT_TEXTS]
+        self.sign_in_links = db[SIGN_IN_LINKS]
+        self.invitations = db[INVITATIONS]
+        self.campaigns = db[CAMPAIGNS]
+        self.person_emails = db[PERSON_EMAILS]
+        self.registration_keys = db[REGISTRATION_KEYS]
 
     async def ensure_indexes(self) -> None:
-        """One person per email; one registration per person and event; lists by event."""
+        """Uniqueness that the domain relies on, and the indexes of the lists."""
         await self.people.create_index("email", unique=True)
+        await self.organisations.create_index("inn", unique=True, sparse=True)
         await self.registrations.create_index([("event_id", 1), ("person_id", 1)], unique=True)
-        await self.registrations.create_index([("event_id", 1), ("created_at", 1)])
-        await self.events.create_index("starts_at")
-
-    async def insert_event(self, event: Document, staged: list[StagedEvent]) -> None:
-        """Store a new event with its events."""
-        await self.events.insert_one(with_outbox(event, staged))
-
-    async def get_event(self, event_id: str) -> Document | None:
-        """An event by id, without its outbox."""
-        return await self.events.find_one({"_id": event_id}, {"outbox": 0, "outbox_since": 0})
-
-    async def list_events(
-        self, *, statuses: list[str] | None, limit: int, offset: int
-    ) -> list[Document]:
-        """Events by start time."""
-        query: dict[str, Any] = {"status": {"$in": statuses}} if statuses else {}
-        cursor = (
-            self.events.find(query, {"outbox": 0, "outbox_since": 0})
-            .sort("starts_at", 1)
-            .skip(offset)
-            .limit(limit)
+        await self.registrations.create_index(
+            [("event_id", 1), ("seat", 1)], unique=True, name=SEAT_INDEX
         )
+        await self.registrations.create_index(
+            [("event_id", 1), ("quota_place", 1)], unique=True, name=QUOTA_INDEX
+        )
+        await self.registrations.create_index([("event_id", 1), ("created_at", 1)])
+        await self.registrations.create_index(
+            [("event_id", 1), ("status", 1), ("waitlisted_at", 1)]
+        )
+        await self.registrations.create_index("check_in_code", unique=True, sparse=True)
+        await self.registrations.create_index("person_id")
+        await self.registrations.create_index([("status", 1), ("offer_expires_at", 1)])
+        await self.events.create_index("starts_at")
+        await self.consents.create_index("person_id")
+        await self.invitations.create_index("person_id")
+
+    # --- Generic writes that carry events ------------------------------------------------
+
+    async def insert(
+        self, collection: AsyncCollection[Document], document: Document, staged: list[StagedEvent]
+    ) -> None:
+        """Store a new aggregate with its events (DuplicateKeyError if it exists)."""
+        await collection.insert_one(with_outbox(document, staged))
+
+    async def update(
+        self,
+        collection: AsyncCollection[Document],
+        query: Document,
+        update: Document,
+        staged: list[StagedEvent],
+    ) -> Document | None:
+        """Apply an update with its events to the one document matching; that document after."""
+        updated = await collection.find_one_and_update(
+            query, update_with_outbox(update, staged), return_document=ReturnDocument.AFTER
+        )
+        return without_outbox(updated) if updated is not None else None
+
+    async def get(self, collection: AsyncCollection[Document], document_id: str) -> Document | None:
+        """One document by id, without its outbox."""
+        return await collection.find_one({"_id": document_id}, WITHOUT_OUTBOX)
+
+    async def find(
+        self,
+        collection: AsyncCollection[Document],
+        query: Document,
+        *,
+        sort: Sequence[tuple[str, int]] = (("_id", ASCENDING),),
+        limit: int = 0,
+        offset: int = 0,
+    ) -> list[Document]:
+        """Documents matching a query, without outboxes."""
+        cursor = collection.find(query, WITHOUT_OUTBOX).sort(list(sort)).skip(offset)
+        if limit:
+            cursor = cursor.limit(limit)
         return await cursor.to_list()
 
-    # FerretDB v1 supports no projection in findAndModify, so these return whole documents.
-    async def find_or_create_person(
-        self, person: Document, staged: list[StagedEvent]
+    # --- Places ---------------------------------------------------------------------------
+
+    async def seat_holders(self, event_id: str, *, category: str | None = None) -> list[Document]:
+        """Registrations that hold a place at the event now (of one category, if given)."""
+        query: Document = {"event_id": event_id, "status": {"$in": list(SEAT_HOLDING_STATUSES)}}
+        if category is not None:
+            query["category"] = category
+        return await self.registrations.find(
+            query, {"seat": 1, "quota_place": 1, "category": 1}
+        ).to_list()
+
+    async def seats_taken(self, event_id: str) -> int:
+        """How many places are held now."""
+        return await self.registrations.count_documents(
+            {"event_id": event_id, "status": {"$in": list(SEAT_HOLDING_STATUSES)}}
+        )
+
+    async def take_place(
+        self, registration_id: str, from_status: str, update: Document, staged: list[StagedEvent]
+    ) -> Document | None:
+        """Move a registration onto a numbered place; PlaceTaken if another one got there."""
+        try:
+            return await self.update(
+                self.registrations, {"_id": registration_id, "status": from_status}, update, staged
+            )
+        except DuplicateKeyError as error:
+            # The only unique keys an existing registration can change are its places.
+            raise PlaceTaken from error
+
+    async def waitlist_rank(self, registration: Document) -> int:
+        """1 for the first in line: arrival order, ties broken by id."""
+        earlier = await self.registrations.count_documents(
+            {
+                "event_id": registration["event_id"],
+                "status": RegistrationStatus.WAITLISTED.value,
+                "$or": [
+                    {"waitlisted_at": {"$lt": registration["waitlisted_at"]}},
+                    {
+                        "waitlisted_at": registration["waitlisted_at"],
+                        "_id": {"$lt": registration["_id"]},
+                    },
+                ],
+            }
+        )
+        return earlier + 1
+
+    # --- Natural keys -------------------------------------------------------------------
+
+    async def claim_key(
+        self, collection: AsyncCollection[Document], key: str, field: str, value: str
+    ) -> tuple[str, bool]:
+        """The value stored under a natural key, and whether this call stored it.
+
+        An insert with a unique _id is atomic on FerretDB v1 too, so exactly one of several
+        concurrent claims wins and the others read the winner's value.
+        """
+        for _ in range(3):
+            try:
+                await collection.insert_one({"_id": key, field: value, "claimed_at": now_utc()})
+            except DuplicateKeyError:
+                existing = await collection.find_one({"_id": key})
+                if existing is not None:
+                    return str(existing[field]), False
+                continue  # released meanwhile (an erasure): claim again
+            return value, True
+        raise RuntimeError(f"could not claim {key}")
+
+    async def release_key(self, collection: AsyncCollection[Document], key: str) -> None:
+        """Forget a natural key (its value may be claimed again)."""
+        await collection.delete_one({"_id": key})
+
+    # --- People and organisations ---------------------------------------------------------
+
+    async def find_or_create(
+        self,
+        collection: AsyncCollection[Document],
+        key: Document,
+        document: Document,
+        staged: list[StagedEvent],
     ) -> tuple[Document, bool]:
-        """The person with this email, created with its events if new; (person, created)."""
+        """The document with this unique key, created with its events if new; (doc, created)."""
+        # Most look-ups find someone already known: a read spares a write.
+        existing = await collection.find_one(key, WITHOUT_OUTBOX)
+        if existing is not None:
+            return existing, False
         for _ in range(2):
             try:
-                stored = await self.people.find_one_and_update(
-                    {"email": person["email"]},
-                    {"$setOnInsert": with_outbox(person, staged)},
+                stored = await collection.find_one_and_update(
+                    key,
+                    {"$setOnInsert": with_outbox(document, staged)},
                     upsert=True,
                     return_document=ReturnDocument.AFTER,
                 )
             except DuplicateKeyError:
-                # Two first registrations with one email raced; the other one created the person.
+                # Two first writes with one key raced; the other one created it.
                 continue
             assert stored is not None
-            return stored, stored["_id"] == person["_id"]
-        existing = await self.people.find_one({"email": person["email"]})
+            return without_outbox(stored), stored["_id"] == document["_id"]
+        existing = await collection.find_one(key, WITHOUT_OUTBOX)
         assert existing is not None
         return existing, False
 
-    async def take_seat(self, event_id: str, capacity: int) -> bool:
-        """Take one place if any is left; atomic, so concurrent registrations never overbook."""
-        taken = await self.events.find_one_and_update(
-            {"_id": event_id, "seats_taken": {"$lt": capacity}},
-            {"$inc": {"seats_taken": 1}},
-        )
-        return taken is not None
-
-    async def release_seat(self, event_id: str) -> None:
-        """Give back a place taken for a registration that was not stored."""
-        await self.events.update_one(
-            {"_id": event_id, "seats_taken": {"$gt": 0}}, {"$inc": {"seats_taken": -1}}
-        )
+    # --- Registrations ---------------------------------------------------------------------
 
     async def find_registration(self, event_id: str, person_id: str) -> Document | None:
-        """The registration of a person for an event, if any."""
+        """The registration of a person for an event, if any (a scan on FerretDB: rare paths)."""
         return await self.registrations.find_one(
-            {"event_id": event_id, "person_id": person_id}, {"outbox": 0, "outbox_since": 0}
+            {"event_id": event_id, "person_id": person_id}, WITHOUT_OUTBOX
         )
 
     async def insert_registration(self, registration: Document, staged: list[StagedEvent]) -> bool:
-        """Store a registration with its events; False when the person already has one."""
+        """Store a registration with its events; False when the person already has one,
+        PlaceTaken when its numbered place was taken meanwhile."""
         try:
             await self.registrations.insert_one(with_outbox(registration, staged))
-        except DuplicateKeyError:
-            return False
+        except DuplicateKeyError as error:
+            # FerretDB's message names no index: the id says whether it was stored already.
+            if await self.get(self.registrations, registration["_id"]) is not None:
+                return False
+            raise PlaceTaken from error
         return True
 
+    async def waiting(self, event_id: str, limit: int = 500) -> list[Document]:
+        """Waitlisted registrations of an event in arrival order."""
+        return await self.find(
+            self.registrations,
+            {"event_id": event_id, "status": RegistrationStatus.WAITLISTED.value},
+            sort=(("waitlisted_at", ASCENDING), ("_id", ASCENDING)),
+            limit=limit,
+        )
 
-def now_utc() -> datetime:
-    """The current time, in UTC."""
-    return datetime.now(UTC)
+    async def count(self, collection: AsyncCollection[Document], query: Document) -> int:
+        """How many documents match."""
+        return await collection.count_documents(query)

@@ -7,18 +7,33 @@ from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from etnik.common.settings import ServiceSettings
+from etnik.common.settings import Environment, ServiceSettings
 
 
 class RegistrationSettings(ServiceSettings):
-    """Identity keys, token lifetimes and the first administrator."""
+    """Identity keys, token and link lifetimes, offers, and the first administrator."""
 
     service_name: str = "registration"
     # PEM file of the EC P-256 key that signs tokens; generated per process in development.
     jwt_private_key_file: Path | None = None
     access_token_ttl_s: int = Field(default=900, ge=60, le=3600)
+    refresh_token_ttl_s: int = Field(default=30 * 86400, ge=300)
+    sign_in_link_ttl_s: int = Field(default=900, ge=60, le=86400)
+    # The link in a registration answer that lets its owner view or cancel it.
+    manage_link_ttl_s: int = Field(default=180 * 86400, ge=3600)
+    invitation_ttl_s: int = Field(default=30 * 86400, ge=60)
+    # How long a freed place stays offered to the next waitlisted person.
+    offer_ttl_s: int = Field(default=48 * 3600, ge=1)
+    offer_check_interval_s: float = Field(default=30.0, gt=0)
     admin_email: str = "admin@etnik.local"
     admin_password: SecretStr | None = None
+    # Demo programme on an empty database; only ever in development.
+    demo_data: bool = True
+
+    @property
+    def loads_demo_data(self) -> bool:
+        """Demo data only in development, never in test or production."""
+        return self.demo_data and self.environment is Environment.DEVELOPMENT
 
     @model_validator(mode="after")
     def _production_needs_a_signing_key(self) -> Self:

@@ -1,0 +1,204 @@
+"""Registration POSTs through the gateway against a bare FastAPI endpoint doing one insert.
+
+Starts Kafka, FerretDB and Mailpit on free ports, the registration service and the nginx
+gateway (its rate limit raised out of the way), and the bare app of registration_bare.py on
+the same FerretDB. In the same run:
+- maximum throughput of each, closed loop with --concurrency requests in flight;
+- latency of ours at half its maximum rate, open loop (requests sent on a fixed schedule).
+Targets: our throughput at least half the baseline's; p99 under 100 ms at half our maximum.
+
+    uv run python bench/registration_throughput.py [--seconds 15] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from etnik.devstack import Stack
+from etnik.devstack.gateway import GatewayOptions
+
+ROOT = Path(__file__).resolve().parent
+ADMIN = {"email": "bench-admin@example.org", "password": "bench-admin-password-3c9d"}
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def form(number: int) -> dict[str, Any]:
+    """One participant's registration form."""
+    return {
+        "full_name": f"Участник Нагрузочный {number}",
+        "email": f"bench.{uuid.uuid4().hex[:12]}@example.org",
+        "category": "ngo_activist",
+        "region_code": "16",
+        "consent_personal_data": True,
+    }
+
+
+async def closed_loop(url: str, seconds: float, concurrency: int) -> tuple[float, list[float]]:
+    """Requests per second with `concurrency` in flight, and each request's latency (ms)."""
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal failures
+            number = 0
+            while time.perf_counter() < deadline:
+                number += 1
+                started = time.perf_counter()
+                response = await client.post(
+                    url, json=form(number), headers={"Idempotency-Key": uuid.uuid4().hex}
+                )
+                if response.status_code != 201:
+                    failures += 1
+                    continue
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    if failures:
+        print(f"  {failures} requests failed at {url}", file=sys.stderr)
+    return len(latencies) / elapsed, latencies
+
+
+async def open_loop(url: str, rate: float, seconds: float) -> tuple[list[float], int]:
+    """Latencies (ms) of requests sent at a fixed rate, and how many failed."""
+    latencies: list[float] = []
+    failures = 0
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+
+        async def one(number: int) -> None:
+            nonlocal failures
+            started = time.perf_counter()
+            response = await client.post(
+                url, json=form(number), headers={"Idempotency-Key": uuid.uuid4().hex}
+            )
+            if response.status_code == 201:
+                latencies.append((time.perf_counter() - started) * 1000)
+            else:
+                failures += 1
+
+        tasks = []
+        began = time.perf_counter()
+        for number in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, began + number / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(number)))
+        await asyncio.gather(*tasks)
+    return latencies, failures
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """The value below which `fraction` of the samples fall."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def create_event(stack: Stack) -> str:
+    """An open event without a capacity limit, created through the gateway."""
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
+        token = client.post("/api/registration/auth/token", json=ADMIN).json()["access_token"]
+        event = client.post(
+            "/api/registration/events",
+            json={
+                "title": "Нагрузочная онлайн-сессия",
+                "format": "online",
+                "starts_at": "2027-03-01T11:00:00Z",
+                "ends_at": "2027-03-01T14:00:00Z",
+                "status": "registration_open",
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        event.raise_for_status()
+        event_id: str = event.json()["id"]
+        return event_id
+
+
+def main() -> int:
+    """Measure both paths, print throughput, ratio and p99; exit 1 when a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    unlimited = GatewayOptions(rate_api="100000r/s", rate_api_burst=100000)
+    env = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
+    with (
+        tempfile.TemporaryDirectory() as run_dir,
+        Stack.for_tests(Path(run_dir), env_overrides=env, gateway_options=unlimited) as stack,
+    ):
+        stack.fetch()
+        stack.start_infra()
+        stack.start_service("registration")
+        stack.start_gateway()
+        port = free_port()
+        bare = subprocess.Popen(
+            [sys.executable, str(ROOT / "registration_bare.py"), "--port", str(port),
+             "--mongodb-url", stack.mongodb_url],
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    ready = httpx.get(f"{stack.service_url('registration')}/readyz", timeout=2)
+                    if ready.status_code == 200 and httpx.get(f"http://127.0.0.1:{port}/docs"):
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5)
+            event_id = create_event(stack)
+            ours_url = f"{stack.gateway_url}/api/registration/events/{event_id}/registrations"
+            bare_url = f"http://127.0.0.1:{port}/events/{event_id}/registrations"
+            asyncio.run(closed_loop(ours_url, 2, 4))  # warm-up
+            asyncio.run(closed_loop(bare_url, 2, 4))
+            bare_rate, bare_latency = asyncio.run(
+                closed_loop(bare_url, args.seconds, args.concurrency)
+            )
+            ours_rate, ours_latency = asyncio.run(
+                closed_loop(ours_url, args.seconds, args.concurrency)
+            )
+            half = ours_rate / 2
+            paced, failed = asyncio.run(open_loop(ours_url, half, args.seconds))
+        finally:
+            bare.terminate()
+            bare.wait(timeout=10)
+    ratio = ours_rate / bare_rate
+    p99 = percentile(paced, 0.99)
+    print(f"concurrency {args.concurrency}, {args.seconds:.0f} s per run")
+    print(
+        f"bare FastAPI, one insert     {bare_rate:7.1f} req/s   "
+        f"p50 {statistics.median(bare_latency):6.1f} ms"
+    )
+    print(
+        f"ours through the gateway     {ours_rate:7.1f} req/s   "
+        f"p50 {statistics.median(ours_latency):6.1f} ms"
+    )
+    print(f"ratio ours/bare: {ratio:.2f} (target >= 0.5)")
+    print(
+        f"at half our maximum ({half:.1f} req/s): p50 {statistics.median(paced):.1f} ms, "
+        f"p99 {p99:.1f} ms (target < 100 ms), {failed} failed"
+    )
+    return 0 if ratio >= 0.5 and p99 < 100 and not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Personal data (152-FZ): a person's export of everything held, and erasure on withdrawal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from etnik.common.contracts.registration import PersonErased
+from etnik.common.mongo import Document
+from etnik.registration.errors import DomainError
+from etnik.registration.identity import IdentityService
+from etnik.registration.repository import ACTIVE_STATUSES, RegistrationRepository, now_utc
+from etnik.registration.service import RegistrationService
+from etnik.registration.staging import EventStaging
+
+ERASED_NAME = "(данные удалены)"
+
+
+def _public(document: Document) -> Document:
+    return {("id" if k == "_id" else k): v for k, v in document.items()}
+
+
+class PrivacyService:
+    """Export and erasure of one person's data."""
+
+    def __init__(
+        self,
+        repository: RegistrationRepository,
+        staging: EventStaging,
+        registrations: RegistrationService,
+        identity: IdentityService,
+    ) -> None:
+        self._repo = repository
+        self._staging = staging
+        self._registrations = registrations
+        self._identity = identity
+
+    async def export(self, person_id: str) -> dict[str, Any]:
+        """Everything held about a person: profile, registrations, consents, invitations."""
+        person = await self._repo.get(self._repo.people, person_id)
+        if person is None:
+            raise DomainError(404, "unknown person")
+        organisation = None
+        if person.get("organisation_id"):
+            organisation = await self._repo.get(self._repo.organisations, person["organisation_id"])
+        registrations = await self._repo.find(self._repo.registrations, {"person_id": person_id})
+        consents = await self._repo.find(self._repo.consents, {"person_id": person_id})
+        invitations = await self._repo.find(self._repo.invitations, {"person_id": person_id})
+        return {
+            "exported_at": now_utc(),
+            "person": _public(person),
+            "organisation": _public(organisation) if organisation else None,
+            "registrations": [_public(r) for r in registrations],
+            "consents": [_public(c) for c in consents],
+            "invitations": [_public(i) for i in invitations],
+        }
+
+    async def erase(self, person_id: str, *, by: str) -> Document:
+        """Withdraw consent: anonymise the person, publish PersonErased, end their registrations.
+
+        Repeating it finishes a previous run that stopped half way, without a second event.
+        """
+        person = await self._repo.get(self._repo.people, person_id)
+        if person is None:
+            raise DomainError(404, "unknown person")
+        now = now_utc()
+        if not person.get("erased"):
+            # First: the address may register again later, as a new person. (Were this run
+            # to stop right here, the email index still leads a new form to this person.)
+            await self._repo.release_key(self._repo.person_emails, str(person["email"]))
+            staged = self._staging.stage(PersonErased(person_id=person_id, erased_at=now))
+            anonymised = {
+                "full_name": ERASED_NAME,
+                # The email index is unique: a placeholder that can never be anyone's address.
+                "email": f"erased+{person_id}@erased.invalid",
+                "phone": None,
+                "position": None,
+                "organisation_id": None,
+                "erased": True,
+                "erased_at": now,
+                "erased_by": by,
+            }
+            updated = await self._repo.update(
+                self._repo.people,
+                {"_id": person_id, "erased": {"$ne": True}},
+                {"$set": anonymised, "$inc": {"version": 1}},
+                staged,
+            )
+            if updated is not None:
+                await self._staging.flush(self._repo.people, person_id, staged)
+        await self._repo.consents.update_many(
+            {"person_id": person_id, "withdrawn_at": None}, {"$set": {"withdrawn_at": now}}
+        )
+        for registration in await self._repo.find(
+            self._repo.registrations,
+            {"person_id": person_id, "status": {"$in": list(ACTIVE_STATUSES)}},
+        ):
+            try:
+                await self._registrations.cancel(
+                    registration["_id"], "consent withdrawn", by="privacy"
+                )
+            except DomainError:
+                continue  # cancelled meanwhile
+        # Answers may hold personal data; the registration stays as a pseudonymous fact.
+        await self._repo.registrations.update_many(
+            {"person_id": person_id}, {"$set": {"answers": {}, "online_sessions": []}}
+        )
+        await self._identity.sign_out_everywhere(person_id)
+        erased = await self._repo.get(self._repo.people, person_id)
+        assert erased is not None
+        return erased
