@@ -83,18 +83,7 @@ class ParticipantAccess:
             {"$set": {f"events.{_field(registration.registration_id)}": registration.event_id}},
             upsert=True,
         )
-        await self.registrations.update_one(
-            {"_id": registration.registration_id},
-            {
-                "$set": {
-                    "event_id": registration.event_id,
-                    "person_id": registration.person_id,
-                    "organisation_id": registration.organisation_id,
-                    "status": CONFIRMED,
-                }
-            },
-            upsert=True,
-        )
+        await self._record_registration(registration, CONFIRMED)
 
     async def revoke(self, registration: RegistrationCancelled) -> None:
         """A cancelled registration no longer opens the event's material."""
@@ -102,6 +91,11 @@ class ParticipantAccess:
             {"_id": registration.person_id},
             {"$unset": {f"events.{_field(registration.registration_id)}": ""}},
         )
+        await self._record_registration(registration, CANCELLED)
+
+    async def _record_registration(
+        self, registration: RegistrationConfirmed | RegistrationCancelled, status: str
+    ) -> None:
         await self.registrations.update_one(
             {"_id": registration.registration_id},
             {
@@ -109,7 +103,7 @@ class ParticipantAccess:
                     "event_id": registration.event_id,
                     "person_id": registration.person_id,
                     "organisation_id": registration.organisation_id,
-                    "status": CANCELLED,
+                    "status": status,
                 }
             },
             upsert=True,
