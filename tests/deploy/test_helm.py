@@ -80,6 +80,9 @@ SECRET_VALUES = {
     "secrets.values.adminPassword": "test-only",
     "secrets.values.smtpUsername": "test-only",
     "secrets.values.smtpPassword": "test-only",
+    "secrets.values.unsubscribeSecret": "test-only",
+    "secrets.values.contentPseudonymKey": "test-only",
+    "secrets.values.reportingPseudonymKey": "test-only",
     **{f"secrets.values.mongodbPasswords.{user}": "test-only" for user in (*SERVICES, "backup")},
 }
 
@@ -1005,3 +1008,20 @@ def test_grafana_dashboard_shows_what_operators_need() -> None:
     for panel in panels:
         assert panel["targets"], panel["title"]
         assert panel["datasource"]["uid"] == "${datasource}", "the data source is a variable"
+
+
+def test_services_get_the_keys_they_need_in_production() -> None:
+    rendered = render("default")
+    wanted = {
+        "notification": "UNSUBSCRIBE_SECRET",
+        "content": "PSEUDONYM_KEY",
+        "reporting": "REPORTING_PSEUDONYM_KEY",
+    }
+    for service, variable in wanted.items():
+        [deployment] = [
+            r
+            for r in rendered
+            if r["kind"] == "Deployment" and r["metadata"]["name"].endswith(f"-{service}")
+        ]
+        env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env[variable]["valueFrom"]["secretKeyRef"]["name"].endswith("-service-keys")
