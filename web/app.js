@@ -45,7 +45,9 @@ function describeTime(iso) {
 function show(...children) {
   const main = document.getElementById("main");
   main.replaceChildren(...children);
-  main.focus();
+  // Screen readers start at the new content; the page itself starts at the top.
+  main.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
 }
 
 async function getJson(path) {
