@@ -30,6 +30,13 @@ class Mailpit:
         messages: list[dict[str, Any]] = response.json()["messages"]
         return messages
 
+    def headers(self, message_id: str) -> dict[str, list[str]]:
+        """A message's headers, each with all its values."""
+        response = self._client.get(f"/api/v1/message/{message_id}/headers")
+        response.raise_for_status()
+        headers: dict[str, list[str]] = response.json()
+        return headers
+
     def message(self, message_id: str) -> dict[str, Any]:
         """One message whole: headers, text, HTML, attachments."""
         response = self._client.get(f"/api/v1/message/{message_id}")
@@ -163,3 +170,8 @@ def registration_count(gateway: httpx.Client, token: str, event_id: str) -> int:
     )
     assert response.status_code == 200, response.text
     return int(response.json()["total"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}

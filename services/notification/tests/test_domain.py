@@ -61,3 +61,24 @@ def test_unsubscribe_links_are_bound_to_their_person() -> None:
     assert links.person_id(token) == "p1"
     assert links.person_id(token[:-2] + "xx") is None
     assert UnsubscribeLinks("other", "https://x").person_id(token) is None
+
+
+def test_a_long_list_unsubscribe_url_stays_a_plain_header() -> None:
+    from etnik.notification.channels import EmailChannel, OutgoingMessage
+    from etnik.notification.settings import NotificationSettings
+
+    url = "https://etnik.example/api/notification/unsubscribe/" + "x" * 120
+    from etnik.notification.channels import _WIRE_POLICY
+
+    email = EmailChannel(NotificationSettings())._build(
+        OutgoingMessage(
+            message_id="m1",
+            to_address="anna@example.org",
+            to_name="Анна Иванова",
+            subject="Приглашение: стратегическая сессия",
+            text="Текст",
+            headers={"List-Unsubscribe": f"<{url}>"},
+        )
+    )
+    wire = email.as_bytes(policy=_WIRE_POLICY).decode()
+    assert f"List-Unsubscribe: <{url}>\r\n" in wire

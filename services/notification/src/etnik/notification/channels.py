@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, make_msgid, parseaddr
 from typing import Protocol
 
 import aiosmtplib
@@ -14,6 +15,11 @@ import aiosmtplib
 from etnik.notification.settings import NotificationSettings
 
 log = logging.getLogger(__name__)
+
+# The SMTP policy folds a header over 78 characters and, for a long URL with nothing to fold
+# at, encodes it as an RFC 2047 word: a List-Unsubscribe that no mail client could use. Lines
+# may be 998 characters long (RFC 5322), so they are flattened here with that limit.
+_WIRE_POLICY = email_policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -110,11 +116,13 @@ class EmailChannel:
     async def send(self, message: OutgoingMessage) -> None:
         """Send one email; a dropped connection is reopened once before giving up."""
         email = self._build(message)
+        wire = email.as_bytes(policy=_WIRE_POLICY)
+        sender = parseaddr(self._settings.mail_from)[1]
         async with self._lock:
             for attempt in (1, 2):
                 try:
                     client = await self._connected()
-                    await client.send_message(email)
+                    await client.sendmail(sender, [message.to_address], wire)
                     return
                 except aiosmtplib.SMTPRecipientsRefused as error:
                     raise DeliveryError(f"recipient refused: {error}", permanent=True) from error
