@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -175,3 +176,22 @@ def registration_count(gateway: httpx.Client, token: str, event_id: str) -> int:
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+RUSSIAN_ZONES = ("Europe/Kaliningrad", "Europe/Moscow", "Europe/Samara", "Asia/Yekaterinburg",
+                 "Asia/Omsk", "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Yakutsk",
+                 "Asia/Vladivostok", "Asia/Magadan", "Asia/Kamchatka")  # fmt: skip
+
+
+def zones_now() -> tuple[str | None, str | None]:
+    """A Russian zone where it is day, and one where it is night (quiet hours), if any now."""
+    now = datetime.now(UTC)
+
+    def local_minutes(zone: str) -> int:
+        local = now.astimezone(ZoneInfo(zone))
+        return local.hour * 60 + local.minute
+
+    # Margins keep the zone on the same side of 08:00 and 22:00 for the length of the test.
+    day = [z for z in RUSSIAN_ZONES if 8 * 60 + 5 <= local_minutes(z) < 21 * 60 + 50]
+    night = [z for z in RUSSIAN_ZONES if not 7 * 60 + 50 <= local_minutes(z) < 22 * 60 + 5]
+    return (day[0] if day else None), (night[0] if night else None)

@@ -99,7 +99,7 @@ function checkbox(name, labelText) {
   return el("div", {}, el("div", { class: "check" }, input, el("label", { for: name, text: labelText })), error);
 }
 
-function registrationForm(event) {
+function registrationForm(event, invitationToken) {
   const draftKey = `etnik-registration-draft-${event.id}`;
   const category = el("select", { id: "category", name: "category", required: "" },
     el("option", { value: "", text: "— выберите —" }),
@@ -123,6 +123,7 @@ function registrationForm(event) {
   }
   form.addEventListener("input", () => localStorage.setItem(draftKey, JSON.stringify(values(form))));
   form.addEventListener("submit", (submit) => { submit.preventDefault(); send(form, event, draftKey); });
+  if (invitationToken) form.dataset.invitation = invitationToken;
   return form;
 }
 
@@ -158,6 +159,7 @@ async function send(form, event, draftKey) {
   const status = document.getElementById("form-status");
   const button = form.querySelector("button");
   const body = { ...values(form), timezone: visitorZone };
+  if (form.dataset.invitation) body.invitation_token = form.dataset.invitation;
   for (const name of Object.keys(FIELD_MESSAGES)) setError(form, name, "");
   const problems = checkLocally(form, body);
   if (Object.keys(problems).length) {
@@ -180,6 +182,7 @@ async function send(form, event, draftKey) {
     const answer = await response.json().catch(() => ({}));
     if (response.ok) {
       localStorage.removeItem(draftKey);
+      sessionStorage.removeItem(`etnik-invitation-${event.id}`);
       sessionStorage.removeItem(draftKey + "-key");
       const text = answer.status === "waitlisted"
         ? "Все места заняты: вы в листе ожидания. Мы напишем, как только место освободится."
@@ -218,7 +221,7 @@ function translate(detail) {
   return known[detail] || "проверьте введённые данные и попробуйте ещё раз.";
 }
 
-async function showEvent(id) {
+async function showEvent(id, invitationToken) {
   try {
     const event = await getJson(`${API}/events/${encodeURIComponent(id)}`);
     document.title = `${event.title} — ЭтНик`;
@@ -232,7 +235,9 @@ async function showEvent(id) {
       el("p", {}, calendar),
       el("section", { class: "card", "aria-labelledby": "form-title" },
         el("h2", { id: "form-title", text: "Регистрация" }),
-        open ? registrationForm(event) : el("p", { text: "Регистрация на это мероприятие сейчас закрыта." })),
+        invitationToken ? el("p", { class: "notice", text: "Вы регистрируетесь по персональному приглашению." }) : "",
+        open || invitationToken ? registrationForm(event, invitationToken)
+          : el("p", { text: "Регистрация на это мероприятие сейчас закрыта." })),
     );
   } catch {
     show(el("p", { class: "notice problem", role: "alert", text: "Мероприятие не найдено." }),
@@ -240,9 +245,126 @@ async function showEvent(id) {
   }
 }
 
+const STATUSES = {
+  confirmed: "Подтверждена",
+  waitlisted: "В листе ожидания",
+  pending_approval: "На рассмотрении",
+  rejected: "Отклонена",
+  cancelled: "Отменена",
+  offered: "Вам предложено место",
+};
+const ACCESS_TOKEN = "etnik-access-token";
+
+function authorised() {
+  const token = sessionStorage.getItem(ACCESS_TOKEN);
+  return token ? { Authorization: `Bearer ${token}` } : null;
+}
+
+function showSignIn(note) {
+  document.title = "Вход — ЭтНик";
+  const email = el("input", { type: "email", id: "sign-in-email", name: "email", autocomplete: "email", required: "" });
+  const status = el("div", { role: "status", "aria-live": "polite" });
+  const form = el("form", { novalidate: "" },
+    field("sign-in-email", "Электронная почта, указанная при регистрации", email),
+    el("button", { type: "submit", text: "Получить ссылку для входа" }), status);
+  form.addEventListener("submit", async (submit) => {
+    submit.preventDefault();
+    const address = email.value.trim();
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) {
+      setError(form, "sign-in-email", FIELD_MESSAGES.email);
+      return;
+    }
+    setError(form, "sign-in-email", "");
+    try {
+      const response = await fetch(`${API}/auth/sign-in-link`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: address }),
+      });
+      status.replaceChildren(el("p", { class: response.ok ? "notice" : "notice problem", role: "alert",
+        text: response.ok ? "Если этот адрес зарегистрирован, мы отправили на него ссылку для входа. Она действует недолго и только один раз."
+          : "Не удалось отправить ссылку. Попробуйте ещё раз через минуту." }));
+    } catch {
+      status.replaceChildren(el("p", { class: "notice problem", role: "alert", text: "Нет связи с сервером. Попробуйте ещё раз." }));
+    }
+  });
+  show(el("h1", { text: "Вход для участников" }),
+    note ? el("p", { class: "notice problem", role: "alert", text: note }) : "", form);
+}
+
+async function signInWithLink(token) {
+  history.replaceState(null, "", "/#/me");  // the one-time token leaves the address bar at once
+  try {
+    const response = await fetch(`${API}/auth/sign-in`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token }),
+    });
+    if (!response.ok) {
+      showSignIn("Ссылка для входа устарела или уже использована. Запросите новую.");
+      return;
+    }
+    sessionStorage.setItem(ACCESS_TOKEN, (await response.json()).access_token);
+    showMine();
+  } catch {
+    showSignIn("Нет связи с сервером. Откройте ссылку из письма ещё раз чуть позже.");
+  }
+}
+
+async function showMine() {
+  document.title = "Мои регистрации — ЭтНик";
+  const headers = authorised();
+  if (!headers) { showSignIn(); return; }
+  const response = await fetch(`${API}/me/registrations`, { headers });
+  if (response.status === 401) {
+    sessionStorage.removeItem(ACCESS_TOKEN);
+    showSignIn("Сеанс истёк. Войдите ещё раз.");
+    return;
+  }
+  if (!response.ok) {
+    show(el("p", { class: "notice problem", role: "alert", text: "Не удалось загрузить регистрации. Обновите страницу чуть позже." }));
+    return;
+  }
+  const registrations = await response.json();
+  const items = await Promise.all(registrations.map(async (registration) => {
+    const event = await getJson(`${API}/events/${registration.event_id}`).catch(() => null);
+    const item = el("li", {},
+      el("h2", { text: event ? event.title : "Мероприятие" }),
+      event ? el("p", { class: "when", text: describeTime(event.starts_at) }) : "",
+      el("p", { class: "meta", text: `Статус: ${STATUSES[registration.status] || registration.status}` }));
+    if (!["cancelled", "rejected"].includes(registration.status)) {
+      const cancel = el("button", { type: "button", class: "secondary", text: "Отменить регистрацию" });
+      cancel.addEventListener("click", async () => {
+        if (!confirm("Отменить регистрацию? Ваше место перейдёт следующему в листе ожидания.")) return;
+        cancel.disabled = true;
+        const answer = await fetch(`${API}/registrations/${registration.id}/cancel`, {
+          method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: "{}",
+        }).catch(() => null);
+        if (answer && answer.ok) showMine();
+        else { cancel.disabled = false; item.append(el("p", { class: "error", role: "alert", text: "Не удалось отменить. Попробуйте ещё раз." })); }
+      });
+      item.append(cancel);
+    }
+    return item;
+  }));
+  const signOut = el("button", { type: "button", class: "secondary", text: "Выйти" });
+  signOut.addEventListener("click", () => { sessionStorage.removeItem(ACCESS_TOKEN); location.hash = "#/"; });
+  show(el("h1", { text: "Мои регистрации" }),
+    items.length ? el("ul", { class: "registrations" }, ...items) : el("p", { text: "У вас пока нет регистраций." }),
+    signOut);
+}
+
 function route() {
+  const query = new URLSearchParams(location.search);
+  // Links from emails arrive as real paths: /sign-in?token=… and /events/<id>/register?invitation=….
+  if (location.pathname === "/sign-in" && query.get("token")) { signInWithLink(query.get("token")); return; }
+  const invited = location.pathname.match(/^\/events\/([A-Za-z0-9_-]+)\/register$/);
+  if (invited && query.get("invitation")) {
+    // Kept for this tab only, and out of the address bar, which other pages would inherit.
+    sessionStorage.setItem(`etnik-invitation-${invited[1]}`, query.get("invitation"));
+    history.replaceState(null, "", `/#/event/${invited[1]}`);
+  }
   const match = location.hash.match(/^#\/event\/([A-Za-z0-9_-]+)$/);
-  if (match) showEvent(match[1]); else showEvents();
+  if (match) showEvent(match[1], sessionStorage.getItem(`etnik-invitation-${match[1]}`));
+  else if (location.hash === "#/me") showMine();
+  else if (location.hash === "#/sign-in") showSignIn();
+  else showEvents();
 }
 
 window.addEventListener("hashchange", route);

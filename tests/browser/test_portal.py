@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from helpers import Mailpit, create_open_event, wait_until
+from helpers import Mailpit, bearer, create_open_event, register, wait_until, zones_now
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CFO_SESSION = "Стратегическая онлайн-сессия по Центральному федеральному округу"
@@ -117,3 +117,89 @@ def test_a_lost_connection_keeps_the_form_and_says_so(
     expect(page.get_by_role("alert")).to_contain_text("Нет связи с сервером")
     expect(page.get_by_label("Фамилия, имя, отчество")).to_have_value("Мария Иванова")
     assert "Traceback" not in page.content()
+
+
+def test_a_participant_signs_in_by_email_link_and_cancels_in_my_registrations(
+    platform: Any,
+    page: Page,
+    gateway: httpx.Client,
+    cfo_session: dict[str, Any],
+    mailpit: Mailpit,
+) -> None:
+    email = f"signin.{uuid.uuid4().hex[:8]}@example.org"
+    registered = register(gateway, cfo_session["id"], email)
+    assert registered.status_code == 201, registered.text
+
+    page.goto(f"{platform.gateway_url}/#/sign-in")
+    page.get_by_label("Электронная почта, указанная при регистрации").fill(email)
+    page.get_by_role("button", name="Получить ссылку для входа").click()
+    expect(page.get_by_role("alert")).to_contain_text("мы отправили на него ссылку для входа")
+
+    def sign_in_link() -> str | None:
+        for summary in mailpit.messages_to(email):
+            if summary["Subject"].startswith("Вход на портал"):
+                found = re.search(
+                    r"https?://\S+/sign-in\?token=\S+", mailpit.message(summary["ID"])["Text"]
+                )
+                return found.group(0) if found else None
+        return None
+
+    link = wait_until(sign_in_link, timeout=30, what="the sign-in email")
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1, name="Мои регистрации")).to_be_visible()
+    assert "token=" not in page.url  # the one-time token left the address bar
+    entry = page.locator(".registrations li").filter(has_text=CFO_SESSION)
+    expect(entry).to_contain_text("Статус: Подтверждена")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    entry.get_by_role("button", name="Отменить регистрацию").click()
+    expect(page.locator(".registrations li").filter(has_text=CFO_SESSION)).to_contain_text(
+        "Статус: Отменена"
+    )
+
+    # The link works once.
+    page.goto(link)
+    expect(page.get_by_role("alert")).to_contain_text("устарела или уже использована")
+
+
+def test_an_invited_person_registers_through_the_link_in_the_invitation(
+    platform: Any, page: Page, gateway: httpx.Client, operator_token: str, mailpit: Mailpit
+) -> None:
+    day_zone, _ = zones_now()
+    if day_zone is None:
+        pytest.skip("it is night in every Russian zone: invitations wait for 08:00 (quiet hours)")
+    event = create_open_event(gateway, operator_token, title="Стажировка для лидеров НКО")
+    email = f"invited.{uuid.uuid4().hex[:8]}@example.org"
+    person = gateway.post(
+        "/api/registration/people",
+        json={"full_name": "Тимур Рашидович Ахметов", "email": email, "category": "ngo_leader",
+              "timezone": day_zone},
+        headers=bearer(operator_token),
+    )  # fmt: skip
+    assert person.status_code == 201, person.text
+    invited = gateway.post(
+        f"/api/registration/events/{event['id']}/invitations",
+        json={"person_id": person.json()["id"]},
+        headers=bearer(operator_token),
+    )
+    assert invited.status_code == 201, invited.text
+
+    def invitation_link() -> str | None:
+        for summary in mailpit.messages_to(email):
+            text = mailpit.message(summary["ID"])["Text"]
+            found = re.search(r"https?://\S+/register\?invitation=\S+", text)
+            if found:
+                return found.group(0)
+        return None
+
+    link = wait_until(invitation_link, timeout=30, what="the invitation email")
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1, name=event["title"])).to_be_visible()
+    expect(page.get_by_text("по персональному приглашению")).to_be_visible()
+    assert "invitation=" not in page.url
+    page.get_by_label("Фамилия, имя, отчество").fill("Тимур Рашидович Ахметов")
+    page.get_by_label("Электронная почта").fill(email)
+    page.get_by_label("Кого вы представляете").select_option("ngo_leader")
+    page.get_by_label(re.compile("обработку моих персональных данных")).check()
+    page.get_by_role("button", name="Зарегистрироваться").click()
+    expect(page.get_by_role("alert")).to_contain_text("Регистрация подтверждена")

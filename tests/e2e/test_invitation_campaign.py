@@ -4,31 +4,11 @@ invitations, notification sends them with an unsubscribe link and reports progre
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 
-from helpers import Mailpit, bearer, create_open_event, wait_until
-
-RUSSIAN_ZONES = ("Europe/Kaliningrad", "Europe/Moscow", "Europe/Samara", "Asia/Yekaterinburg",
-                 "Asia/Omsk", "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Yakutsk",
-                 "Asia/Vladivostok", "Asia/Magadan", "Asia/Kamchatka")  # fmt: skip
-
-
-def _zones_now() -> tuple[str | None, str | None]:
-    """A Russian zone where it is day, and one where it is night (quiet hours), if any now."""
-    now = datetime.now(UTC)
-
-    def local_minutes(zone: str) -> int:
-        local = now.astimezone(ZoneInfo(zone))
-        return local.hour * 60 + local.minute
-
-    # Margins keep the zone on the same side of 08:00 and 22:00 for the length of the test.
-    day = [z for z in RUSSIAN_ZONES if 8 * 60 + 5 <= local_minutes(z) < 21 * 60 + 50]
-    night = [z for z in RUSSIAN_ZONES if not 7 * 60 + 50 <= local_minutes(z) < 22 * 60 + 5]
-    return (day[0] if day else None), (night[0] if night else None)
+from helpers import Mailpit, bearer, create_open_event, wait_until, zones_now
 
 
 def test_a_campaign_reaches_its_audience_with_an_unsubscribe_link_and_reports_progress(
@@ -37,7 +17,7 @@ def test_a_campaign_reaches_its_audience_with_an_unsubscribe_link_and_reports_pr
     event = create_open_event(gateway, operator_token, title="Выездная бизнес-программа")
     category = "media"
     region = "87"  # Чукотский автономный округ
-    day_zone, night_zone = _zones_now()
+    day_zone, night_zone = zones_now()
     people: dict[str, str] = {}  # email -> zone
     for number, zone in enumerate(z for z in (day_zone, day_zone, night_zone) if z):
         email = f"campaign.{uuid.uuid4().hex[:8]}@example.org"
