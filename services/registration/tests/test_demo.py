@@ -46,7 +46,7 @@ async def test_the_demo_programme_loads_once_and_is_marked(registration: Registr
     repository = RegistrationRepository(
         runtime.mongo[f"etnik_registration_demo_{uuid.uuid4().hex[:8]}"]
     )
-    staging = EventStaging(runtime.publisher, runtime.outbox)
+    staging = EventStaging(runtime.outbox)
     catalogue = CatalogueService(repository, staging)
     directory = DirectoryService(repository, staging, catalogue)
     accounts = OperatorAccounts(repository.events.database["operators"])

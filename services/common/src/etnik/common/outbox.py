@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
-from etnik.common.events import CloudEvent
+from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.common.mongo import Document
 from etnik.common.publisher import EventPublisher, PublishFailed
 
@@ -74,6 +74,10 @@ class Outbox:
             "Documents with unpublished events found by the last relay pass",
             registry=registry,
         )
+
+    def stage(self, *events: IntegrationEvent) -> list[StagedEvent]:
+        """Wrap events in this service's envelopes, ready to be written with their change."""
+        return stage([self._publisher.envelope(event) for event in events])
 
     async def flush(
         self,

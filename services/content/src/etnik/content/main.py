@@ -86,13 +86,12 @@ def build(settings: ContentSettings, *, jwks_loader: KeyLoader | None = None) ->
         repository,
         files,
         access,
-        runtime.publisher,
         runtime.outbox,
         index,
         pseudonym_key=settings.pseudonym_key_bytes(),
         fonts=fonts,
     )
-    strategies = StrategyService(runtime.db, access, runtime.publisher, runtime.outbox, fonts=fonts)
+    strategies = StrategyService(runtime.db, access, runtime.outbox, fonts=fonts)
     consumer = runtime.consumer()
 
     @consumer.on(EventCreated)

@@ -22,8 +22,7 @@ from etnik.common.contracts.content import (
 )
 from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
-from etnik.common.outbox import Outbox, StagedEvent, stage
-from etnik.common.publisher import EventPublisher
+from etnik.common.outbox import Outbox, StagedEvent
 from etnik.content import search
 from etnik.content.access import ParticipantAccess
 from etnik.content.domain import (
@@ -70,7 +69,6 @@ class MaterialService:
         repository: MaterialRepository,
         files: FileStore,
         access: ParticipantAccess,
-        publisher: EventPublisher,
         outbox: Outbox,
         index: SearchIndex,
         *,
@@ -80,7 +78,6 @@ class MaterialService:
         self._repo = repository
         self._files = files
         self._access = access
-        self._publisher = publisher
         self._outbox = outbox
         self._index = index
         self._pseudonym_key = pseudonym_key
@@ -212,9 +209,7 @@ class MaterialService:
         new_state: Document = {**proposed, **(extra or {}), "version": version, "updated_at": now}
         entry = _history_entry(version, action, by, now, changes, proposed, comment)
         after = {**current, **new_state}
-        staged = stage(
-            [self._publisher.envelope(event) for event in _events_of(current, after, changes, now)]
-        )
+        staged = self._outbox.stage(*_events_of(current, after, changes, now))
         if not await self._repo.apply_version(
             current["_id"], current["version"], new_state, entry, staged
         ):
@@ -343,7 +338,7 @@ class MaterialService:
             partial=partial,
             downloaded_at=now,
         )
-        staged: list[StagedEvent] = stage([self._publisher.envelope(event)])
+        staged: list[StagedEvent] = self._outbox.stage(event)
         record_id = new_id()
         await self._repo.record_download(
             {"_id": record_id, "material_id": target.material["_id"], "at": now}, staged

@@ -11,8 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from etnik.common.contracts.content import StrategyUpdated
 from etnik.common.mongo import Document
-from etnik.common.outbox import Outbox, stage, update_with_outbox, with_outbox
-from etnik.common.publisher import EventPublisher
+from etnik.common.outbox import Outbox, update_with_outbox, with_outbox
 from etnik.content.access import ParticipantAccess
 from etnik.content.domain import RuleViolation
 from etnik.content.pdf import FontMissing, StrategySection, register_fonts, strategy_pdf
@@ -29,14 +28,12 @@ class StrategyService:
         self,
         db: AsyncDatabase[Document],
         access: ParticipantAccess,
-        publisher: EventPublisher,
         outbox: Outbox,
         *,
         fonts: tuple[Path, Path],
     ) -> None:
         self.strategies = db[STRATEGIES]
         self._access = access
-        self._publisher = publisher
         self._outbox = outbox
         self._fonts = fonts
 
@@ -64,7 +61,7 @@ class StrategyService:
             "updated_at": now,
             "history": [_entry(1, by, now, list(SECTIONS), sections)],
         }
-        staged = stage([self._publisher.envelope(_updated(strategy, list(SECTIONS)))])
+        staged = self._outbox.stage(_updated(strategy, list(SECTIONS)))
         try:
             await self.strategies.insert_one(with_outbox(strategy, staged))
         except DuplicateKeyError:
@@ -101,7 +98,7 @@ class StrategyService:
         version = int(current["version"]) + 1
         now = now_utc()
         after = {**current, "sections": proposed, "version": version, "updated_at": now}
-        staged = stage([self._publisher.envelope(_updated(after, changes))])
+        staged = self._outbox.stage(_updated(after, changes))
         result = await self.strategies.update_one(
             {"_id": current["_id"], "version": current["version"]},
             update_with_outbox(

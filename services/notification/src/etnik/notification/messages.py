@@ -22,8 +22,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
 from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
-from etnik.common.outbox import Outbox, stage, update_with_outbox
-from etnik.common.publisher import EventPublisher
+from etnik.common.outbox import Outbox, update_with_outbox
 from etnik.notification.calendar import event_ics
 from etnik.notification.channels import Attachment, Channel, DeliveryError, OutgoingMessage
 from etnik.notification.domain import outside_quiet_hours
@@ -154,7 +153,6 @@ class Dispatcher:
         projections: Projections,
         renderer: TemplateRenderer,
         channel: Channel,
-        publisher: EventPublisher,
         outbox: Outbox,
         unsubscribe_links: UnsubscribeLinks,
         settings: NotificationSettings,
@@ -164,7 +162,6 @@ class Dispatcher:
         self._projections = projections
         self._renderer = renderer
         self._channel = channel
-        self._publisher = publisher
         self._outbox = outbox
         self._unsubscribe_links = unsubscribe_links
         self._settings = settings
@@ -330,7 +327,7 @@ class Dispatcher:
         self, message: Document, fields: dict[str, Any], event: IntegrationEvent, outcome: str
     ) -> None:
         """Record a final outcome and its event in one write; secrets are removed with it."""
-        staged = stage([self._publisher.envelope(event)])
+        staged = self._outbox.stage(event)
         await self._store.collection.update_one(
             {"_id": message["_id"]},
             update_with_outbox(

@@ -9,8 +9,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Gauge
 
 from etnik.common.contracts.notification import RecipientUnsubscribed
-from etnik.common.outbox import Outbox, stage, update_with_outbox
-from etnik.common.publisher import EventPublisher
+from etnik.common.outbox import Outbox, update_with_outbox
 from etnik.notification.messages import INVITATION, MessageStore
 from etnik.notification.projections import Projections
 from etnik.notification.unsubscribe import UnsubscribeLinks
@@ -26,14 +25,12 @@ class NotificationService:
         *,
         projections: Projections,
         messages: MessageStore,
-        publisher: EventPublisher,
         outbox: Outbox,
         unsubscribe_links: UnsubscribeLinks,
         registry: CollectorRegistry,
     ) -> None:
         self.projections = projections
         self.messages = messages
-        self._publisher = publisher
         self._outbox = outbox
         self.unsubscribe_links = unsubscribe_links
         self._campaign_gauge = Gauge(
@@ -46,13 +43,7 @@ class NotificationService:
     async def unsubscribe(self, person_id: str) -> None:
         """Stop invitations to a person and publish it; doing it twice changes nothing."""
         now = datetime.now(UTC)
-        staged = stage(
-            [
-                self._publisher.envelope(
-                    RecipientUnsubscribed(person_id=person_id, unsubscribed_at=now)
-                )
-            ]
-        )
+        staged = self._outbox.stage(RecipientUnsubscribed(person_id=person_id, unsubscribed_at=now))
         recipients = self.projections.recipients
         result = await recipients.update_one(
             {"_id": person_id, "unsubscribed_at": None},

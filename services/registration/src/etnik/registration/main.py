@@ -90,7 +90,7 @@ def build_services(
 ) -> Services:
     """Every handler, wired to one runtime."""
     repository = RegistrationRepository(runtime.db)
-    staging = EventStaging(runtime.publisher, runtime.outbox)
+    staging = EventStaging(runtime.outbox)
     accounts = OperatorAccounts(runtime.db["operators"])
     identity = IdentityService(
         settings=settings,

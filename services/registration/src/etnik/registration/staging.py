@@ -8,20 +8,18 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
-from etnik.common.outbox import Outbox, StagedEvent, stage
-from etnik.common.publisher import EventPublisher
+from etnik.common.outbox import Outbox, StagedEvent
 
 
 class EventStaging:
     """Wraps events in envelopes for an outbox write, and flushes them after it."""
 
-    def __init__(self, publisher: EventPublisher, outbox: Outbox) -> None:
-        self._publisher = publisher
+    def __init__(self, outbox: Outbox) -> None:
         self._outbox = outbox
 
     def stage(self, *events: IntegrationEvent) -> list[StagedEvent]:
         """Envelopes ready to be written with the state change they belong to."""
-        return stage([self._publisher.envelope(event) for event in events])
+        return self._outbox.stage(*events)
 
     async def flush(
         self, collection: AsyncCollection[Document], document_id: Any, staged: list[StagedEvent]

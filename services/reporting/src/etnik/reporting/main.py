@@ -57,7 +57,6 @@ def build(settings: ReportingSettings) -> ReportingParts:
     service = ReportingService(
         generations,
         reports,
-        publisher=runtime.publisher,
         outbox=runtime.outbox,
         rebuilder=rebuilder,
     )

@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from etnik.common.contracts.reporting import PartitionOffset, ReportFrozen
-from etnik.common.outbox import Outbox, stage
-from etnik.common.publisher import EventPublisher
+from etnik.common.outbox import Outbox
 from etnik.reporting import domain
 from etnik.reporting.projections import Generations
 from etnik.reporting.rebuild import Rebuilder, RebuildProgress
@@ -29,13 +28,11 @@ class ReportingService:
         generations: Generations,
         reports: ReportRepository,
         *,
-        publisher: EventPublisher,
         outbox: Outbox,
         rebuilder: Rebuilder,
     ) -> None:
         self._generations = generations
         self._reports = reports
-        self._publisher = publisher
         self._outbox = outbox
         self._rebuilder = rebuilder
         self._rebuild_task: asyncio.Task[RebuildProgress] | None = None
@@ -124,7 +121,7 @@ class ReportingService:
             digest=digest,
             frozen_at=frozen_at,
         )
-        staged = stage([self._publisher.envelope(event)])
+        staged = self._outbox.stage(event)
         snapshot = {
             "_id": report_id,
             "period": _period_json(period),
