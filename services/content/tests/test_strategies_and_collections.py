@@ -13,7 +13,7 @@ import httpx
 from pymongo.database import Database
 from pypdf import PdfReader
 
-from etnik.common.contracts.content import STRATEGIES_TOPIC
+from etnik.common.contracts.content import MEDIA_TOPIC, STRATEGIES_TOPIC
 from helpers import read_topic
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ def test_a_collection_compiles_its_published_materials_into_one_pdf(
 
 
 def test_media_mentions_are_registered_against_known_events(
-    client: httpx.Client, signer: TokenSigner, content_db: Db
+    client: httpx.Client, signer: TokenSigner, content_db: Db, content_service: RunningContent
 ) -> None:
     event_id = uuid.uuid4().hex
     content_db["known_events"].insert_one({"_id": event_id, "title": "Сессия ЮФО"})
@@ -227,6 +227,19 @@ def test_media_mentions_are_registered_against_known_events(
     ).json()
     assert listed["total"] == 1
     assert listed["items"][0]["url"] == url
+    # One event for reporting, published once, even though the URL was posted twice.
+    recorded = read_topic(
+        content_service.stack,
+        MEDIA_TOPIC,
+        lambda r: json.loads(r.value)["data"]["url"] == url,
+    )
+    assert len(recorded) == 1
+    data = json.loads(recorded[0].value)["data"]
+    assert (data["outlet"], data["audience_reach"], data["event_ids"]) == (
+        "Российская газета",
+        120000,
+        [event_id],
+    )
     negative = client.post(
         "/media-mentions",
         json={**body, "url": url + "/2", "audience_reach": -1},

@@ -22,6 +22,12 @@ from aiokafka import AIOKafkaProducer
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from etnik.common.contracts.content import (
+    MaterialDownloaded,
+    MaterialPublished,
+    MediaMentionRecorded,
+    StrategyUpdated,
+)
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
 from etnik.common.contracts.registration import (
     AttendanceRecorded,
@@ -115,6 +121,40 @@ def scenario(platform: Stack) -> Scenario:
     r4 = reg("r4", upcoming, "p1", "ngo_leader", "41")
     r5 = reg("r5", upcoming, "p4", "media", "41")
     message = {"kind": "confirmation", "channel": "email", "person_id": people["p1"]}
+    demo_event = f"e-demo-{tag}"
+    material = {
+        "material_id": f"mat-{tag}",
+        "kind": "methodological_collection",
+        "title": "Сборник лучших практик этнокультурных НКО",
+        "access": "public",
+        "language": "ru",
+    }
+
+    def download(partial: bool, hours: int) -> MaterialDownloaded:
+        return MaterialDownloaded(
+            material_id=material["material_id"],
+            file_version=1,
+            kind=material["kind"],
+            reader=f"reader-{hours}",
+            reader_kind="participant",
+            partial=partial,
+            downloaded_at=on(day, 3, hours),
+        )
+
+    def mention(name: str, days: int, reach: int | None) -> MediaMentionRecorded:
+        return MediaMentionRecorded(
+            mention_id=f"{name}-{tag}",
+            url=f"https://news.example/{name}-{tag}",
+            outlet="Российская газета",
+            title=f"Публикация {name}",
+            type="online",
+            published_on=day + timedelta(days=days),
+            audience_reach=reach,
+            event_ids=[held],
+            recorded_at=on(day, days),
+        )
+
+    full_download = download(partial=False, hours=9)
     unknown = CloudEvent(
         id=str(uuid.uuid4()),
         source="/etnik/elsewhere",
@@ -188,6 +228,27 @@ def scenario(platform: Stack) -> Scenario:
                               **message), on(day, 2)),
             (NotificationFailed(message_id=f"m3-{tag}", trigger_event_id="t", reason="550",
                                 failed_at=on(day, 2), **message), on(day, 2)),
+            # A demo event and its registration stay out of the Fund's report.
+            (EventCreated(event_id=demo_event, title="Демо", starts_at=on(day, 4),
+                          ends_at=on(day, 4, 12), status="completed", demo=True,
+                          **{**base, "track": f"demo-{tag}", "federal_district": f"demo-{tag}"}),
+             on(day)),
+            (RegistrationConfirmed(**{**reg("r6", demo_event, "p4", "media", "41"),
+                                      "federal_district": f"demo-{tag}"},
+                                   registered_at=on(day)), on(day)),
+            # Content: one material published in two versions, downloads (one only a range),
+            # a strategy in two versions, media mentions inside and outside the period.
+            (MaterialPublished(**material, version=1, published_at=on(day, 2)), on(day, 2)),
+            (MaterialPublished(**material, version=2, published_at=on(day, 9)), on(day, 9)),
+            (full_download, on(day, 3)),
+            (download(partial=True, hours=10), on(day, 3)),
+            (StrategyUpdated(strategy_id=f"s-{tag}", organisation_id=f"org-{tag}", version=2,
+                             sections=["goals"], updated_at=on(day, 5)), on(day, 5)),
+            (StrategyUpdated(strategy_id=f"s-{tag}", organisation_id=f"org-{tag}", version=1,
+                             sections=["goals"], updated_at=on(day, 4)), on(day, 4)),
+            (mention("late", 40, 5000), on(day, 40)),
+            (mention("tv", 3, 120000), on(day, 3)),
+            (mention("blog", 4, None), on(day, 4)),
         ],
     )  # fmt: skip
     return Scenario(day, track, district, (held, upcoming), people)
@@ -219,6 +280,9 @@ def settled(gateway: httpx.Client, token: str, scenario: Scenario) -> dict[str, 
             and results["attendance"]["attended"] == 1
             and results["events_held"] == 1
             and results["notifications"] == {"sent": 2, "failed": 1}
+            and len(results["publications"]) == 2
+            and results["strategies_prepared"] == 1
+            and results["materials"]["downloads"] == 1
         )
         return report if done else None
 
@@ -359,6 +423,24 @@ def test_the_grant_report_and_its_files(
     assert held["actual_starts_at"].startswith((scenario.day + timedelta(days=6)).isoformat())
     assert report["qualitative"] == text
     assert [m["track"] for m in report["milestones"]] == [scenario.track]
+    assert all("Демо" not in row["title"] for row in report["events"])
+    materials = results["materials"]
+    assert (materials["published"], materials["downloads"], materials["unique_readers"]) == (
+        1,
+        1,
+        1,
+    )
+    assert materials["published_by_kind"] == {"methodological_collection": 1}
+    assert [m["published_at"][:10] for m in materials["titles"]] == [
+        (scenario.day + timedelta(days=2)).isoformat()
+    ]
+    assert [(p["title"], p["audience_reach"]) for p in results["publications"]] == [
+        ("Публикация tv", 120000),
+        ("Публикация blog", None),
+    ]
+    assert results["publications"][0]["url"].startswith("https://news.example/tv-")
+    assert results["media_reach"] == 120000
+    assert results["strategies_prepared"] == 1
 
     def download(kind: str) -> httpx.Response:
         response = gateway.get(
@@ -383,6 +465,9 @@ def test_the_grant_report_and_its_files(
     assert pdf.headers["content-type"] == "application/pdf"
     extracted = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "Количественные результаты" in extracted
+    assert "Публикации в СМИ" in extracted
+    assert "Российская газета" in extracted
+    assert values[("results", "Суммарный охват публикаций", "Значение")] == "120000"
     assert "руководителей этнокультурных НКО" in extracted
 
 

@@ -215,3 +215,53 @@ def test_lag_is_what_kafka_has_beyond_the_last_applied_offset() -> None:
     assert [row.lag for row in lags] == [0, 2, 0]
     assert lags[0].applied_at == applied.timestamp()
     assert lags[2].last_applied is None
+
+
+def test_the_grant_report_counts_content_and_leaves_demo_events_out() -> None:
+    demo = {"_id": "demo", "track": "online_sessions", "status": "completed", "demo": True,
+            "planned_starts_at": at(10), "starts_at": at(10)}  # fmt: skip
+    content = domain.ContentFacts(
+        materials=[
+            {"_id": "m1", "kind": "recommendation", "title": "Рекомендации",
+             "first_published_at": at(5)},
+            {"_id": "m2", "kind": "recommendation", "title": "Прошлогоднее",
+             "first_published_at": datetime(2025, 3, 5, tzinfo=UTC)},
+        ],
+        downloads=[
+            {"_id": "d1", "reader": "r1", "partial": False, "downloaded_at": at(6)},
+            {"_id": "d2", "reader": "r1", "partial": False, "downloaded_at": at(7)},
+            {"_id": "d3", "reader": "anonymous", "partial": False, "downloaded_at": at(7)},
+            {"_id": "d4", "reader": "r2", "partial": True, "downloaded_at": at(7)},
+        ],
+        strategies=[
+            {"_id": "s1", "organisation_id": "o1", "first_prepared_at": at(8)},
+            {"_id": "s2", "organisation_id": "o2", "first_prepared_at": at(8) - timedelta(days=40)},
+        ],
+        mentions=[
+            {"_id": "x2", "published_on": "2026-03-20", "outlet": "ГТРК", "url": "https://b",
+             "type": "tv", "audience_reach": 300},
+            {"_id": "x1", "published_on": "2026-03-02", "outlet": "РГ", "url": "https://a",
+             "type": "online", "audience_reach": 1000},
+            {"_id": "x3", "published_on": "2026-04-01", "outlet": "РГ", "url": "https://c",
+             "type": "online", "audience_reach": 9},
+        ],
+    )  # fmt: skip
+    report = domain.grant_report(
+        period=domain.Period(date(2026, 3, 1), date(2026, 3, 31)),
+        registrations=[registration("r1", "confirmed"), registration("r9", "confirmed",
+                                                                     event_id="demo")],
+        events=[*EVENTS.values(), demo],
+        notifications=[],
+        qualitative="",
+        content=content,
+    )  # fmt: skip
+    results = report["results"]
+    assert "demo" not in {row["event_id"] for row in report["events"]}
+    assert results["events_planned"] == 2
+    assert results["attendance"]["registrations"] == 1
+    assert results["materials"]["published"] == 1
+    assert results["materials"]["published_by_kind"] == {"recommendation": 1}
+    assert (results["materials"]["downloads"], results["materials"]["unique_readers"]) == (3, 1)
+    assert [row["url"] for row in results["publications"]] == ["https://a", "https://b"]
+    assert results["media_reach"] == 1300
+    assert results["strategies_prepared"] == 1

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from etnik.common.contracts.content import MaterialDownloaded, MaterialPublished, StrategyUpdated
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
 from etnik.common.contracts.registration import (
     AttendanceRecorded,
@@ -218,3 +219,32 @@ async def test_positions_keep_the_highest_offset_per_partition(generations: Gene
     await store.record_positions({("t.v1", 0): 7, ("t.v1", 1): 3})
     await store.record_positions({("t.v1", 0): 5})  # a redelivered, older message
     assert await store.offsets() == {"t.v1:0": 7, "t.v1:1": 3}
+
+
+async def test_content_facts_survive_redelivery_and_versions_in_any_order(
+    generations: Generations,
+) -> None:
+    store = await generations.active()
+    material = {"material_id": "m1", "kind": "recommendation", "title": "Рекомендации",
+                "access": "public", "language": "ru"}  # fmt: skip
+    download = envelope(
+        MaterialDownloaded(material_id="m1", file_version=1, kind="recommendation", reader="r1",
+                           reader_kind="participant", partial=False, downloaded_at=T0)
+    )  # fmt: skip
+    second = envelope(MaterialPublished(**material, version=2, published_at=T0 + timedelta(days=3)))
+    first = envelope(MaterialPublished(**material, version=1, published_at=T0))
+    strategy_v2 = envelope(
+        StrategyUpdated(strategy_id="s1", organisation_id="o1", version=2, sections=["goals"],
+                        updated_at=T0 + timedelta(days=1))
+    )  # fmt: skip
+    strategy_v1 = envelope(
+        StrategyUpdated(strategy_id="s1", organisation_id="o1", version=1, sections=["goals"],
+                        updated_at=T0)
+    )  # fmt: skip
+    await apply_all(store, second, download, first, download, strategy_v2, strategy_v1)
+    content = await store.content_facts()
+    [published] = content.materials
+    assert (published["version"], published["first_published_at"]) == (2, T0)
+    assert len(content.downloads) == 1  # the same download event twice is one download
+    [strategy] = content.strategies
+    assert (strategy["version"], strategy["first_prepared_at"]) == (2, T0)

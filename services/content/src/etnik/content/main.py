@@ -16,6 +16,7 @@ from etnik.common.contracts.content import (
     MaterialDownloaded,
     MaterialPublished,
     MaterialUpdated,
+    MediaMentionRecorded,
     StrategyUpdated,
 )
 from etnik.common.contracts.registration import (
@@ -50,6 +51,7 @@ PUBLISHES = (
     MaterialArchived,
     MaterialDownloaded,
     StrategyUpdated,
+    MediaMentionRecorded,
 )
 # JSON bodies are small; only file uploads may be large (they stream into GridFS).
 JSON_BODY_LIMIT = 1024 * 1024
@@ -129,7 +131,7 @@ def build(settings: ContentSettings, *, jwks_loader: KeyLoader | None = None) ->
         repository,
         files,
         materials,
-        MediaMentions(repository, access),
+        MediaMentions(repository, access, runtime.outbox),
         strategies,
         IndexKeeper(index, repository, poll_interval_s=settings.search_index_poll_s),
     )

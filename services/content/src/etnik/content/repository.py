@@ -23,7 +23,7 @@ DOWNLOADS = "downloads"
 MEDIA_MENTIONS = "media_mentions"
 CATALOGUE = "catalogue"
 SEARCH_REVISION_ID = "search_revision"
-OUTBOX_COLLECTIONS = (MATERIALS, DOWNLOADS)
+OUTBOX_COLLECTIONS = (MATERIALS, DOWNLOADS, MEDIA_MENTIONS)
 
 # Listings never carry the history, the outbox or the index terms.
 SUMMARY_PROJECTION = {
@@ -166,7 +166,7 @@ class MaterialRepository:
         """Media mentions, newest first, optionally those of one event."""
         query: Document = {"event_ids": event_id} if event_id else {}
         cursor = (
-            self.media_mentions.find(query)
+            self.media_mentions.find(query, {OUTBOX_FIELD: 0, OUTBOX_SINCE_FIELD: 0})
             .sort([("published_on", DESCENDING), ("_id", ASCENDING)])
             .skip(offset)
             .limit(limit)

@@ -300,6 +300,94 @@ def milestones(events: Sequence[Fact]) -> list[dict[str, Any]]:
     return rows
 
 
+@dataclass(frozen=True)
+class ContentFacts:
+    """What the content service reported: materials, their downloads, strategies, mentions."""
+
+    materials: Sequence[Fact] = ()
+    downloads: Sequence[Fact] = ()
+    strategies: Sequence[Fact] = ()
+    mentions: Sequence[Fact] = ()
+
+
+def is_demo(event: Fact | None) -> bool:
+    """Demonstration events never reach the Fund's report."""
+    return event is not None and bool(event.get("demo"))
+
+
+def material_results(content: ContentFacts, period: Period) -> dict[str, Any]:
+    """Materials first published in the period, by kind, and their full downloads."""
+    published = [
+        fact
+        for fact in content.materials
+        if period_contains_or_open(period, fact.get("first_published_at"))
+    ]
+    downloads = [
+        fact
+        for fact in content.downloads
+        if not fact.get("partial") and period_contains_or_open(period, fact.get("downloaded_at"))
+    ]
+    return {
+        "published": len(published),
+        "published_by_kind": dict(
+            sorted(Counter(str(fact.get("kind") or UNKNOWN) for fact in published).items())
+        ),
+        "titles": sorted(
+            (
+                {
+                    "material_id": str(fact["_id"]),
+                    "title": fact.get("title") or "",
+                    "kind": fact.get("kind") or UNKNOWN,
+                    "published_at": _iso(fact.get("first_published_at")),
+                }
+                for fact in published
+            ),
+            key=lambda row: (row["published_at"] or "", row["material_id"]),
+        ),
+        "downloads": len(downloads),
+        "unique_readers": len(
+            {
+                str(fact["reader"])
+                for fact in downloads
+                if fact.get("reader") and fact["reader"] != "anonymous"
+            }
+        ),
+    }
+
+
+def publication_rows(content: ContentFacts, period: Period) -> list[dict[str, Any]]:
+    """Media mentions published in the period, with their links and reach, oldest first."""
+    rows = []
+    for fact in content.mentions:
+        published_on = fact.get("published_on")
+        day = date.fromisoformat(str(published_on)) if published_on else None
+        if day is not None and not _day_in_period(day, period):
+            continue
+        rows.append(
+            {
+                "mention_id": str(fact["_id"]),
+                "published_on": day.isoformat() if day else None,
+                "outlet": fact.get("outlet") or "",
+                "title": fact.get("title") or "",
+                "url": fact.get("url") or "",
+                "type": fact.get("type") or UNKNOWN,
+                "audience_reach": fact.get("audience_reach"),
+            }
+        )
+    return sorted(rows, key=lambda row: (row["published_on"] or "", row["mention_id"]))
+
+
+def strategies_prepared(content: ContentFacts, period: Period) -> int:
+    """Organisations whose development strategy was first prepared within the period."""
+    return len(
+        {
+            str(fact.get("organisation_id") or fact["_id"])
+            for fact in content.strategies
+            if period_contains_or_open(period, fact.get("first_prepared_at"))
+        }
+    )
+
+
 def grant_report(
     *,
     period: Period,
@@ -307,12 +395,18 @@ def grant_report(
     events: Sequence[Fact],
     notifications: Sequence[Fact],
     qualitative: str,
+    content: ContentFacts = ContentFacts(),
 ) -> dict[str, Any]:
     """The Fund's analytical report for a period, as plain JSON-ready data."""
-    events_by_id = {str(event["_id"]): event for event in events}
-    in_period = [event for event in events if event_in_period(event, period)]
+    real_events = [event for event in events if not is_demo(event)]
+    events_by_id = {str(event["_id"]): event for event in real_events}
+    demo_ids = {str(event["_id"]) for event in events if is_demo(event)}
+    in_period = [event for event in real_events if event_in_period(event, period)]
     selected = [
-        fact for fact in registrations if registration_matches(fact, Filters(period=period), None)
+        fact
+        for fact in registrations
+        if registration_matches(fact, Filters(period=period), None)
+        and str(fact.get("event_id")) not in demo_ids
     ]
     totals = Tally()
     for fact in selected:
@@ -323,6 +417,7 @@ def grant_report(
         if (outcome := notification_outcome(fact)) is not None
         and period_contains_or_open(period, fact.get(f"{outcome}_at"))
     )
+    publications = publication_rows(content, period)
     return {
         "period": {
             "start": period.start.isoformat() if period.start else None,
@@ -349,6 +444,10 @@ def grant_report(
             "attendance": totals.as_dict(),
             "attendance_by_event": breakdown(selected, events_by_id, "event"),
             "notifications": {"sent": outcomes["sent"], "failed": outcomes["failed"]},
+            "materials": material_results(content, period),
+            "publications": publications,
+            "media_reach": sum(row["audience_reach"] or 0 for row in publications),
+            "strategies_prepared": strategies_prepared(content, period),
         },
         "qualitative": qualitative,
     }
@@ -359,6 +458,12 @@ def period_contains_or_open(period: Period, moment: datetime | None) -> bool:
     if period.start is None and period.end is None:
         return True
     return period.contains(moment)
+
+
+def _day_in_period(day: date, period: Period) -> bool:
+    return (period.start is None or day >= period.start) and (
+        period.end is None or day <= period.end
+    )
 
 
 def report_digest(report: Mapping[str, Any]) -> str:

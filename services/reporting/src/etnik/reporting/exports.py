@@ -29,6 +29,14 @@ CATEGORY_LABELS = {
     "other": "Другое",
     "unknown": "Не указано",
 }
+MEDIA_TYPE_LABELS = {
+    "print": "печатное СМИ",
+    "online": "интернет-СМИ",
+    "tv": "телевидение",
+    "radio": "радио",
+    "social": "социальные сети",
+    "other": "другое",
+}
 STATUS_LABELS = {
     "draft": "черновик",
     "published": "опубликовано",
@@ -58,6 +66,9 @@ def report_tables(report: Mapping[str, Any]) -> list[ReportTable]:
     results = report["results"]
     attendance = results["attendance"]
     period = report["period"]
+    # Reports frozen before content was counted have no such sections: shown as empty.
+    materials = results.get("materials") or {}
+    publications = results.get("publications") or []
     return [
         ReportTable(
             "period",
@@ -107,6 +118,11 @@ def report_tables(report: Mapping[str, Any]) -> list[ReportTable]:
                 ["Не явились", attendance["no_shows"]],
                 ["Уведомлений отправлено", results["notifications"]["sent"]],
                 ["Уведомлений не доставлено", results["notifications"]["failed"]],
+                ["Методических материалов опубликовано", materials.get("published", 0)],
+                ["Скачиваний материалов", materials.get("downloads", 0)],
+                ["Публикаций в СМИ", len(publications)],
+                ["Суммарный охват публикаций", results.get("media_reach", 0)],
+                ["Стратегий развития НКО подготовлено", results.get("strategies_prepared", 0)],
             ],
         ),
         _counts(
@@ -133,6 +149,28 @@ def report_tables(report: Mapping[str, Any]) -> list[ReportTable]:
             [
                 [r["key"], r["registrations"], r["confirmed"], r["attended"], r["no_shows"]]
                 for r in results["attendance_by_event"]
+            ],
+        ),
+        ReportTable(
+            "materials",
+            "Методические материалы",
+            ["Материал", "Вид", "Опубликован"],
+            [
+                [m["title"] or m["material_id"], m["kind"], _day(m["published_at"])]
+                for m in materials.get("titles", [])
+            ],
+        ),
+        ReportTable(
+            "publications",
+            "Публикации в СМИ",
+            ["Дата", "Издание", "Заголовок", "Ссылка", "Тип", "Охват"],
+            [
+                [
+                    p["published_on"] or "—", p["outlet"], p["title"] or "—", p["url"],
+                    MEDIA_TYPE_LABELS.get(p["type"], p["type"]),
+                    p["audience_reach"] if p["audience_reach"] is not None else "—",
+                ]
+                for p in publications
             ],
         ),
         ReportTable(

@@ -24,6 +24,13 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from etnik.common.contracts.content import (
+    MaterialArchived,
+    MaterialDownloaded,
+    MaterialPublished,
+    MediaMentionRecorded,
+    StrategyUpdated,
+)
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
 from etnik.common.contracts.registration import (
     AttendanceRecorded,
@@ -48,6 +55,11 @@ PROJECTED_EVENTS: tuple[type[IntegrationEvent], ...] = (
     PersonErased,
     NotificationSent,
     NotificationFailed,
+    MaterialPublished,
+    MaterialArchived,
+    MaterialDownloaded,
+    StrategyUpdated,
+    MediaMentionRecorded,
 )
 STATE_ID = "state"
 
@@ -109,6 +121,7 @@ def _event_snapshot_writes(envelope: CloudEvent, event: EventCreated | EventChan
                 "federal_district": event.federal_district,
                 "region_code": event.region_code,
                 "status": event.status,
+                "demo": event.demo,
                 "snapshot_at": envelope.time,
             }
         },
@@ -127,6 +140,75 @@ def _notification_write(message_id: str, kind: str, outcome: str, at: datetime) 
     )
 
 
+def _content_write(envelope: CloudEvent, event: IntegrationEvent) -> tuple[str, Write] | None:
+    """Materials, downloads, strategies and media mentions: facts without personal data."""
+    if isinstance(event, MaterialPublished):
+        # Each approved version publishes again: the first publication is the one counted.
+        return "materials", Write(
+            {"_id": event.material_id},
+            {
+                "$set": {
+                    "kind": event.kind,
+                    "title": event.title,
+                    "track": event.track,
+                    "federal_district": event.federal_district,
+                    "event_id": event.event_id,
+                },
+                "$min": {"first_published_at": event.published_at},
+                "$max": {"version": event.version},
+            },
+            upsert=True,
+        )
+    if isinstance(event, MaterialArchived):
+        return "materials", Write(
+            {"_id": event.material_id},
+            {"$set": {"kind": event.kind}, "$max": {"archived_at": event.archived_at}},
+            upsert=True,
+        )
+    if isinstance(event, MaterialDownloaded):
+        # One document per download, keyed by the event: a repeat delivery changes nothing.
+        return "downloads", Write(
+            {"_id": envelope.id},
+            {
+                "$setOnInsert": {
+                    "material_id": event.material_id,
+                    "kind": event.kind,
+                    "reader": event.reader,
+                    "partial": event.partial,
+                    "downloaded_at": event.downloaded_at,
+                }
+            },
+            upsert=True,
+        )
+    if isinstance(event, StrategyUpdated):
+        return "strategies", Write(
+            {"_id": event.strategy_id},
+            {
+                "$set": {"organisation_id": event.organisation_id},
+                "$min": {"first_prepared_at": event.updated_at},
+                "$max": {"version": event.version, "updated_at": event.updated_at},
+            },
+            upsert=True,
+        )
+    if isinstance(event, MediaMentionRecorded):
+        return "mentions", Write(
+            {"_id": event.mention_id},
+            {
+                "$set": {
+                    "url": event.url,
+                    "outlet": event.outlet,
+                    "title": event.title,
+                    "type": event.type,
+                    "published_on": event.published_on.isoformat(),
+                    "audience_reach": event.audience_reach,
+                    "event_ids": event.event_ids,
+                }
+            },
+            upsert=True,
+        )
+    return None
+
+
 class ProjectionStore:
     """The projection collections of one generation."""
 
@@ -136,12 +218,27 @@ class ProjectionStore:
         self.registrations = db[f"registrations_g{generation}"]
         self.events = db[f"events_g{generation}"]
         self.notifications = db[f"notifications_g{generation}"]
+        self.materials = db[f"materials_g{generation}"]
+        self.downloads = db[f"downloads_g{generation}"]
+        self.strategies = db[f"strategies_g{generation}"]
+        self.mentions = db[f"mentions_g{generation}"]
         self.positions = db[f"positions_g{generation}"]
 
     @property
     def collections(self) -> list[AsyncCollection[Document]]:
         """Every collection of this generation."""
-        return [self.registrations, self.events, self.notifications, self.positions]
+        return [*self._fact_collections().values(), self.positions]
+
+    def _fact_collections(self) -> dict[str, AsyncCollection[Document]]:
+        return {
+            "registrations": self.registrations,
+            "events": self.events,
+            "notifications": self.notifications,
+            "materials": self.materials,
+            "downloads": self.downloads,
+            "strategies": self.strategies,
+            "mentions": self.mentions,
+        }
 
     async def ensure_indexes(self) -> None:
         """Indexes of the filters the dashboard and the report use."""
@@ -178,11 +275,7 @@ class ProjectionStore:
                 await self._collection(name).insert_many(rows[start : start + chunk], ordered=False)
 
     def _collection(self, name: str) -> AsyncCollection[Document]:
-        return {
-            "registrations": self.registrations,
-            "events": self.events,
-            "notifications": self.notifications,
-        }[name]
+        return self._fact_collections()[name]
 
     def writes_for(self, envelope: CloudEvent, event: IntegrationEvent) -> list[tuple[str, Write]]:
         """The writes one event causes, each commutative and idempotent.
@@ -223,7 +316,8 @@ class ProjectionStore:
                     _notification_write(event.message_id, event.kind, "failed", event.failed_at),
                 )
             ]
-        return []  # fmt: skip
+        content = _content_write(envelope, event)
+        return [content] if content is not None else []
 
     def _registration_write(
         self,
@@ -312,6 +406,15 @@ class ProjectionStore:
     async def all_notifications(self) -> list[Document]:
         """Every message outcome known."""
         return [fact async for fact in self.notifications.find({})]
+
+    async def content_facts(self) -> domain.ContentFacts:
+        """Materials, full downloads, strategies and media mentions, for the grant report."""
+        return domain.ContentFacts(
+            materials=[fact async for fact in self.materials.find({})],
+            downloads=[fact async for fact in self.downloads.find({"partial": False})],
+            strategies=[fact async for fact in self.strategies.find({})],
+            mentions=[fact async for fact in self.mentions.find({})],
+        )
 
 
 class Generations:

@@ -91,6 +91,7 @@ class ReportingService:
             events=await store.all_events(),
             notifications=await store.all_notifications(),
             qualitative=await self._reports.qualitative_text(period),
+            content=await store.content_facts(),
         )
         return report, {"generation": store.generation, "offsets": offsets}
 

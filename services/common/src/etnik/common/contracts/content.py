@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import AwareDatetime, Field
 
 from etnik.common.events import IntegrationEvent
 
 MATERIALS_TOPIC = "etnik.content.materials.v1"
 STRATEGIES_TOPIC = "etnik.content.strategies.v1"
+MEDIA_TOPIC = "etnik.content.media.v1"
 
 
 class _MaterialFacts(IntegrationEvent):
@@ -84,3 +87,21 @@ class StrategyUpdated(IntegrationEvent):
     version: int = Field(ge=1)
     sections: list[str] = Field(description="Names of the sections that changed")
     updated_at: AwareDatetime
+
+
+class MediaMentionRecorded(IntegrationEvent):
+    """A publication about the programme was registered, for the grant report's media results."""
+
+    event_type = "ru.etnik.media-mention.recorded"
+    topic = MEDIA_TOPIC
+    key_field = "mention_id"
+
+    mention_id: str = Field(description="Derived from the URL: one mention per publication")
+    url: str
+    outlet: str = Field(description="The newspaper, site, channel or programme")
+    title: str | None = None
+    type: str = Field(description="print, online, tv, radio, social or other")
+    published_on: date
+    audience_reach: int | None = Field(default=None, ge=0, description="Estimated audience")
+    event_ids: list[str] = Field(default_factory=list)
+    recorded_at: AwareDatetime
