@@ -178,6 +178,24 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def staff_token(gateway: httpx.Client, admin_token: str, *roles: str) -> str:
+    """A new operator account with these roles, created by an admin, and its access token."""
+    email = f"{'-'.join(roles)}.{uuid.uuid4().hex[:8]}@example.org"
+    password = f"staff-{uuid.uuid4().hex}"
+    created = gateway.post(
+        "/api/registration/operators",
+        json={"email": email, "password": password, "roles": list(roles)},
+        headers=bearer(admin_token),
+    )
+    assert created.status_code == 201, created.text
+    signed_in = gateway.post(
+        "/api/registration/auth/token", json={"email": email, "password": password}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    token: str = signed_in.json()["access_token"]
+    return token
+
+
 RUSSIAN_ZONES = ("Europe/Kaliningrad", "Europe/Moscow", "Europe/Samara", "Asia/Yekaterinburg",
                  "Asia/Omsk", "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Yakutsk",
                  "Asia/Vladivostok", "Asia/Magadan", "Asia/Kamchatka")  # fmt: skip

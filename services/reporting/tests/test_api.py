@@ -43,7 +43,7 @@ from etnik.common.contracts.registration import (
 from etnik.common.contracts.reporting import REPORTS_TOPIC
 from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.devstack import Stack
-from helpers import metric, read_topic, wait_until
+from helpers import metric, read_topic, staff_token, wait_until
 
 UNKNOWN_TYPE = "ru.etnik.test.unheard_of"
 
@@ -393,6 +393,25 @@ def test_the_dashboard_needs_an_operator_or_a_moderator(gateway: httpx.Client) -
     assert gateway.post("/api/reporting/rebuild").status_code == 401
 
 
+def test_moderators_read_reports_and_only_operators_change_them(
+    gateway: httpx.Client, operator_token: str, scenario: Scenario
+) -> None:
+    moderator = staff_token(gateway, operator_token, "moderator")
+    checker = staff_token(gateway, operator_token, "check_in")
+    assert get(gateway, moderator, "/reports/grant", **scenario.period)["period"]["start"]
+    assert get(gateway, moderator, "/dashboard/breakdown", by="district")["by"] == "district"
+    refused = [
+        gateway.put("/api/reporting/reports/grant/qualitative",
+                    json={**scenario.period, "text": "x"}, headers=auth(moderator)),
+        gateway.post("/api/reporting/reports/frozen", json=scenario.period,
+                     headers=auth(moderator)),
+        gateway.post("/api/reporting/rebuild", headers=auth(moderator)),
+        gateway.get("/api/reporting/reports/grant", params=scenario.period,
+                    headers=auth(checker)),
+    ]  # fmt: skip
+    assert [response.status_code for response in refused] == [403, 403, 403, 403]
+
+
 def test_the_grant_report_and_its_files(
     gateway: httpx.Client, operator_token: str, scenario: Scenario
 ) -> None:
@@ -519,6 +538,48 @@ def test_a_frozen_report_keeps_its_offsets_and_reads_back_unchanged(
     assert xlsx.status_code == 200
     missing = gateway.get("/api/reporting/reports/frozen/nope", headers=auth(operator_token))
     assert missing.status_code == 404
+
+
+def test_a_frozen_report_is_reproduced_exactly_from_its_offsets(
+    platform: Stack, gateway: httpx.Client, operator_token: str, scenario: Scenario
+) -> None:
+    settled(gateway, operator_token, scenario)
+    frozen = gateway.post(
+        "/api/reporting/reports/frozen", json=scenario.period, headers=auth(operator_token)
+    ).json()
+    assert frozen["report"]["results"]["materials"]["published"] == 1
+    # A material published in the period after freezing: the live report moves on...
+    late = MaterialPublished(
+        material_id=f"late-{uuid.uuid4().hex[:6]}", kind="presentation", title="Позже",
+        access="public", language="ru", version=1, published_at=on(scenario.day, 12),
+    )  # fmt: skip
+    publish(platform, [(late, on(scenario.day, 12))])
+    wait_until(
+        lambda: (
+            get(gateway, operator_token, "/reports/grant", **scenario.period)["results"][
+                "materials"
+            ]["published"]
+            == 2
+        ),
+        timeout=30,
+        what="the late material in the live report",
+    )
+    # ...while replaying to the frozen offsets gives the frozen report, digest and all.
+    reproduced = gateway.post(
+        f"/api/reporting/reports/frozen/{frozen['id']}/reproduce", headers=auth(operator_token)
+    )
+    assert reproduced.status_code == 200, reproduced.text
+    assert reproduced.json() == {
+        "id": frozen["id"],
+        "digest": frozen["digest"],
+        "reproduced_digest": frozen["digest"],
+        "identical": True,
+        "differences": [],
+    }
+    unknown = gateway.post(
+        "/api/reporting/reports/frozen/nope/reproduce", headers=auth(operator_token)
+    )
+    assert unknown.status_code == 404
 
 
 def test_lag_and_freshness_are_on_the_metrics(

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -18,6 +19,8 @@ from etnik.reporting.rebuild import RebuildBusy
 from etnik.reporting.service import ReportingService, UnknownReport
 
 router = APIRouter()
+# Freezing and reproducing read Kafka directly: when it cannot be read, say so (503).
+REPLAY_UNAVAILABLE: tuple[type[BaseException], ...] = (KafkaError, TimeoutError, OSError)
 
 Reader = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.MODERATOR))]
 Operator = Annotated[Principal, Depends(require_roles(Role.OPERATOR))]
@@ -167,7 +170,10 @@ async def freeze_report(
     """Freeze the grant report of a period: stored with its offsets and announced on Kafka."""
 
     async def freeze() -> tuple[int, Any]:
-        return status.HTTP_201_CREATED, await service.freeze(body.period)
+        try:
+            return status.HTTP_201_CREATED, await service.freeze(body.period)
+        except REPLAY_UNAVAILABLE as error:
+            raise _kafka_unavailable(error) from error
 
     return await request.app.state.runtime.idempotency.run(  # type: ignore[no-any-return]
         scope="reporting.freeze",
@@ -187,6 +193,21 @@ async def frozen_reports(reader: Reader, service: Reporting) -> list[dict[str, A
 async def frozen_report(reader: Reader, service: Reporting, report_id: str) -> dict[str, Any]:
     """A frozen report, exactly as it was when frozen."""
     return await _frozen(service, report_id)
+
+
+@router.post("/reports/frozen/{report_id}/reproduce", tags=["grant report"])
+async def reproduce_frozen_report(
+    reader: Reader, service: Reporting, report_id: str
+) -> dict[str, Any]:
+    """Replay the topics to the report's offsets, rebuild it and compare digests."""
+    try:
+        return await service.reproduce(report_id)
+    except UnknownReport as unknown:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no frozen report has this id") from unknown
+    except LookupError as gone:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(gone)) from gone
+    except REPLAY_UNAVAILABLE as error:
+        raise _kafka_unavailable(error) from error
 
 
 @router.get("/reports/frozen/{report_id}/export", tags=["grant report"])
@@ -215,6 +236,13 @@ async def start_rebuild(operator: Operator, service: Reporting) -> dict[str, Any
 async def rebuild_progress(operator: Operator, service: Reporting) -> dict[str, Any] | None:
     """The latest rebuild: status, and per partition consumed against end offset."""
     return await service.rebuild_progress()
+
+
+def _kafka_unavailable(error: BaseException) -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        f"the event streams cannot be read now ({error.__class__.__name__}); try again shortly",
+    )
 
 
 async def _frozen(service: ReportingService, report_id: str) -> dict[str, Any]:

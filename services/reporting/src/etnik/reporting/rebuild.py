@@ -79,6 +79,28 @@ async def topic_partitions(
     )
 
 
+def projected_events(
+    records: Sequence[Any],
+) -> tuple[list[tuple[CloudEvent, IntegrationEvent]], int]:
+    """The records the projections use, parsed, and how many were skipped."""
+    events: list[tuple[CloudEvent, IntegrationEvent]] = []
+    skipped = 0
+    for record in records:
+        try:
+            envelope, payload = parse_event(record.value)
+        except MalformedEvent:
+            skipped += 1  # the live consumer dead-lettered it already
+            continue
+        if payload is None or envelope.type not in PROJECTED_TYPES:
+            skipped += 1
+            continue
+        events.append((envelope, payload))
+    return events, skipped
+
+
+PartitionKey = tuple[str, int]
+
+
 class RebuildBusy(RuntimeError):
     """Another rebuild is running."""
 
@@ -272,6 +294,64 @@ class Rebuilder:
         finally:
             await stop_quietly(consumer, self._timeout_s)
 
+    async def fold_until(
+        self, store: ProjectionStore, until: dict[PartitionKey, int] | None
+    ) -> tuple[ProjectionFold, dict[PartitionKey, int]]:
+        """Fold every topic from its beginning up to given end offsets (exclusive) in memory.
+
+        With None, up to the end offsets of this moment. Partitions not named in `until`
+        contribute nothing, so a frozen report replays to exactly what it was built from.
+        Returns the fold and the end offsets it stopped at.
+        """
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            client_id="etnik-reporting-replay",
+            request_timeout_ms=int(self._timeout_s * 1000),
+        )
+        fold = ProjectionFold()
+        try:
+            partitions = await topic_partitions(self._bootstrap, self._topics, self._timeout_s)
+            await asyncio.wait_for(consumer.start(), self._timeout_s * 2)
+            consumer.assign(partitions)
+            if until is None:
+                ends = {
+                    (tp.topic, tp.partition): end
+                    for tp, end in (await self._end_offsets(consumer, partitions)).items()
+                }
+            else:
+                ends = {(tp.topic, tp.partition): until.get((tp.topic, tp.partition), 0)
+                        for tp in partitions}  # fmt: skip
+                missing = sorted(set(until) - set(ends))
+                if missing:
+                    raise LookupError(f"partitions no longer in Kafka: {missing}")
+            pending = set()
+            for tp in partitions:
+                await consumer.seek_to_beginning(tp)
+                start = await consumer.position(tp)
+                if ends[(tp.topic, tp.partition)] > start:
+                    pending.add(tp)
+                else:
+                    consumer.pause(tp)
+            while pending:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                for tp, records in batches.items():
+                    end = ends[(tp.topic, tp.partition)]
+                    events, _ = projected_events([r for r in records if r.offset < end])
+                    for envelope, payload in events:
+                        for collection, write in store.writes_for(envelope, payload):
+                            fold.apply(collection, write)
+                # By position, not by the last record: compaction leaves gaps in offsets.
+                for tp in list(pending):
+                    if await consumer.position(tp) >= ends[(tp.topic, tp.partition)]:
+                        pending.discard(tp)
+                        consumer.pause(tp)
+        finally:
+            await stop_quietly(consumer, self._timeout_s)
+        return fold, ends
+
     async def _end_offsets(
         self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
     ) -> dict[TopicPartition, int]:
@@ -290,19 +370,9 @@ class Rebuilder:
         batches: dict[TopicPartition, list[Any]],
         positions: dict[TopicPartition, int],
     ) -> None:
-        events: list[tuple[CloudEvent, IntegrationEvent]] = []
-        skipped = 0
-        for records in batches.values():
-            for record in records:
-                try:
-                    envelope, payload = parse_event(record.value)
-                except MalformedEvent:
-                    skipped += 1  # the live consumer dead-lettered it already
-                    continue
-                if payload is None or envelope.type not in PROJECTED_TYPES:
-                    skipped += 1
-                    continue
-                events.append((envelope, payload))
+        events, skipped = projected_events(
+            [record for records in batches.values() for record in records]
+        )
         last = {tp: records[-1].offset for tp, records in batches.items() if records}
         if fold is not None:
             for envelope, payload in events:

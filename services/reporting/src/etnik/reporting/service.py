@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from etnik.common.contracts.reporting import PartitionOffset, ReportFrozen
@@ -95,29 +95,60 @@ class ReportingService:
         )
         return report, {"generation": store.generation, "offsets": offsets}
 
+    async def _replayed(
+        self,
+        period: domain.Period,
+        qualitative: str,
+        until: dict[tuple[str, int], int] | None,
+    ) -> tuple[dict[str, Any], dict[tuple[str, int], int], int]:
+        """The report from the topics replayed up to end offsets: what freezing stores."""
+        store = await self._generations.active()
+        fold, ends = await self._rebuilder.fold_until(store, until)
+        facts = fold.documents()
+        report = domain.grant_report(
+            period=period,
+            registrations=facts.get("registrations", []),
+            events=facts.get("events", []),
+            notifications=facts.get("notifications", []),
+            qualitative=qualitative,
+            content=domain.ContentFacts(
+                materials=facts.get("materials", []),
+                downloads=facts.get("downloads", []),
+                strategies=facts.get("strategies", []),
+                mentions=facts.get("mentions", []),
+            ),
+        )
+        return report, ends, store.generation
+
     async def save_qualitative(self, period: domain.Period, text: str) -> dict[str, Any]:
         """Store the operators' qualitative results for a period."""
         saved_at = await self._reports.save_qualitative_text(period, text)
         return {"period": _period_json(period), "text": text, "updated_at": saved_at.isoformat()}
 
     async def freeze(self, period: domain.Period) -> dict[str, Any]:
-        """Store the report as it is now, with its offsets, and announce it."""
-        report, origin = await self._build(period)
+        """Store the report as the topics hold it now, with the offsets it was built at.
+
+        The report is folded from the topics up to this moment's end offsets rather than
+        read from the live projections, which move while they are read: so `reproduce`
+        replaying to the same offsets gives the same report, byte for byte.
+        """
+        qualitative = await self._reports.qualitative_text(period)
+        report, ends, generation = await self._replayed(period, qualitative, None)
         report_id = str(uuid.uuid4())
         now = datetime.now(UTC)
         # MongoDB keeps milliseconds: cut here, so the stored snapshot reads back the same.
         frozen_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
         offsets = [
-            PartitionOffset(topic=key.rsplit(":", 1)[0], partition=int(key.rsplit(":", 1)[1]),
-                            offset=offset)
-            for key, offset in sorted(origin["offsets"].items())
-        ]  # fmt: skip
+            PartitionOffset(topic=topic, partition=partition, offset=end - 1)
+            for (topic, partition), end in sorted(ends.items())
+            if end > 0
+        ]
         digest = domain.report_digest(report)
         event = ReportFrozen(
             report_id=report_id,
             period_start=period.start or frozen_at.date(),
             period_end=period.end or frozen_at.date(),
-            generation=origin["generation"],
+            generation=generation,
             offsets=offsets,
             digest=digest,
             frozen_at=frozen_at,
@@ -126,7 +157,7 @@ class ReportingService:
         snapshot = {
             "_id": report_id,
             "period": _period_json(period),
-            "generation": origin["generation"],
+            "generation": generation,
             "offsets": [offset.model_dump() for offset in offsets],
             "digest": digest,
             "frozen_at": frozen_at,
@@ -136,6 +167,36 @@ class ReportingService:
         await self._reports.insert_frozen(snapshot, staged)
         await self._outbox.flush(self._reports.frozen, report_id, staged)
         return _frozen_json(snapshot)
+
+    async def reproduce(self, report_id: str) -> dict[str, Any]:
+        """Replay the topics to a frozen report's offsets and compare the result with it."""
+        snapshot = await self._reports.frozen_report(report_id)
+        if snapshot is None:
+            raise UnknownReport(report_id)
+        stored = json.loads(snapshot["report_json"])
+        period = domain.Period(
+            start=date.fromisoformat(p) if (p := snapshot["period"]["start"]) else None,
+            end=date.fromisoformat(p) if (p := snapshot["period"]["end"]) else None,
+        )
+        until = {(str(o["topic"]), int(o["partition"])): int(o["offset"]) + 1
+                 for o in snapshot["offsets"]}  # fmt: skip
+        # The qualitative text is the operators' words, not the streams': taken as frozen.
+        report, _, _ = await self._replayed(period, str(stored.get("qualitative", "")), until)
+        digest = domain.report_digest(report)
+        return {
+            "id": report_id,
+            "digest": snapshot["digest"],
+            "reproduced_digest": digest,
+            "identical": digest == snapshot["digest"],
+            "differences": sorted(
+                key for key in {*stored, *report} if stored.get(key) != report.get(key)
+            )
+            + sorted(
+                f"results.{key}"
+                for key in {*stored.get("results", {}), *report["results"]}
+                if stored.get("results", {}).get(key) != report["results"].get(key)
+            ),
+        }
 
     async def frozen(self, report_id: str) -> dict[str, Any]:
         """A frozen report exactly as it was stored."""
