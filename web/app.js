@@ -1,77 +1,111 @@
-// The EtNik portal: upcoming events, an event page and its registration form.
+// The EtNik portal: upcoming events, an event page and its registration form, the programme's
+// published materials, and a participant's own registrations; in Russian or English (i18n.js).
 // No build step and no inline scripts (the gateway's Content-Security-Policy forbids them).
 "use strict";
 
 const API = "/api/registration";
-const FORMATS = { in_person: "очно", online: "онлайн", hybrid: "очно и онлайн" };
-const CATEGORIES = [
-  ["ngo_leader", "Руководитель НКО"],
-  ["ngo_activist", "Активист НКО"],
-  ["expert", "Эксперт"],
-  ["government_official", "Представитель органа власти"],
-  ["media", "Представитель СМИ"],
-  ["other", "Другое"],
-];
-// What a person reads next to a field the server refused, by the field's name.
-const FIELD_MESSAGES = {
-  full_name: "Укажите фамилию, имя и отчество (не короче 3 символов).",
-  email: "Проверьте адрес электронной почты: он должен быть вида name@example.ru.",
-  category: "Выберите, кого вы представляете.",
-  consent_personal_data: "Без согласия на обработку персональных данных зарегистрироваться нельзя.",
-};
+const CONTENT_API = "/api/content";
+const CATEGORIES = ["ngo_leader", "ngo_activist", "expert", "government_official", "media", "other"];
+const MATERIAL_KINDS = ["methodological_collection", "recommendation", "presentation", "agenda",
+  "session_recording", "video", "ngo_strategy", "other"];
+const MATERIALS_PAGE = 8;
+const SUMMARY_CHARS = 280;
+const TEXT_ANSWER_MAX = 2000;  // the registration service's limit for a text answer
+const CHOICES_AS_RADIOS = 6;   // more options than this come as a drop-down list
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+// The organisers write their questions and consent texts in Russian.
+const SERVER_TEXT_LANGUAGE = "ru";
 const visitorZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+class HttpError extends Error {
+  constructor(status) {
+    super(`HTTP ${status}`);
+    this.status = status;
+  }
+}
 
 function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
     if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value);
+    else node.setAttribute(name, value === true ? "" : value);
   }
-  node.append(...children);
+  node.append(...children.filter((child) => child !== undefined && child !== null && child !== ""));
   return node;
 }
 
-function format(iso, timeZone, options) {
-  return new Intl.DateTimeFormat("ru-RU", { timeZone, ...options }).format(new Date(iso));
+/** Text written in another language than the page's, marked so screen readers read it right. */
+function foreign(text, lang) {
+  return lang && lang !== language() ? el("span", { lang, text }) : text;
 }
 
-function describeTime(iso) {
-  const date = format(iso, "Europe/Moscow", { day: "numeric", month: "long", year: "numeric" });
-  const moscow = format(iso, "Europe/Moscow", { hour: "2-digit", minute: "2-digit" });
-  const local = format(iso, visitorZone, { hour: "2-digit", minute: "2-digit" });
-  return moscow === local ? `${date}, ${moscow} МСК` : `${date}, ${moscow} МСК / ${local} по вашему времени`;
+// --- Times -----------------------------------------------------------------------------------
+
+function format(iso, timeZone, options) {
+  return new Intl.DateTimeFormat(locale(), { timeZone, ...options }).format(new Date(iso));
 }
+
+const DAY = { day: "numeric", month: "long", year: "numeric" };
+const CLOCK = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+
+function describeTime(iso) {
+  const date = format(iso, "Europe/Moscow", DAY);
+  const moscow = format(iso, "Europe/Moscow", CLOCK);
+  const local = format(iso, visitorZone, CLOCK);
+  if (moscow === local) return t("time.moscow", { date, moscow });
+  // Far east of Moscow an evening session is already the next morning.
+  const localDay = format(iso, visitorZone, DAY);
+  const localDate = localDay === date ? "" : format(iso, visitorZone, { day: "numeric", month: "long" });
+  return t("time.both", { date, moscow, local, localDate });
+}
+
+// --- Page frame ------------------------------------------------------------------------------
+
+let moveFocus = true;  // false while the same page is redrawn in another language
 
 function show(...children) {
   const main = document.getElementById("main");
-  main.replaceChildren(...children);
+  main.replaceChildren(...children.filter((child) => child !== undefined && child !== null && child !== ""));
+  if (!moveFocus) { moveFocus = true; return; }
   // Screen readers start at the new content; the page itself starts at the top.
   main.focus({ preventScroll: true });
   window.scrollTo(0, 0);
 }
 
-async function getJson(path) {
-  const response = await fetch(path, { headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+function alertNotice(text) {
+  return el("p", { class: "notice problem", role: "alert", text });
+}
+
+async function getJson(path, headers = {}) {
+  const response = await fetch(path, { headers: { Accept: "application/json", ...headers } });
+  if (!response.ok) throw new HttpError(response.status);
   return response.json();
 }
 
+function eventMeta(event) {
+  return [
+    event.format ? t(`format.${event.format}`) : "",
+    event.federal_district ? t(`district.${event.federal_district}`) : "",
+  ].filter(Boolean).join(" · ");
+}
+
+// --- Events ----------------------------------------------------------------------------------
+
 async function showEvents() {
-  document.title = "ЭтНик: стратегия в практике";
+  document.title = t("site.name");
   try {
     const events = await getJson(`${API}/events?limit=100`);
     const items = events.map((event) =>
       el("li", {},
         el("h2", {}, el("a", { href: `#/event/${event.id}`, text: event.title })),
         el("p", { class: "when", text: describeTime(event.starts_at) }),
-        el("p", { class: "meta", text: [FORMATS[event.format], event.federal_district].filter(Boolean).join(" · ") }),
+        el("p", { class: "meta", text: eventMeta(event) }),
       ));
-    show(el("h1", { text: "Ближайшие мероприятия" }),
-      items.length ? el("ul", { class: "events" }, ...items)
-        : el("p", { text: "Пока нет открытых мероприятий." }));
+    show(el("h1", { text: t("events.heading") }),
+      items.length ? el("ul", { class: "events" }, ...items) : el("p", { text: t("events.none") }));
   } catch {
-    show(el("p", { class: "notice problem", role: "alert",
-      text: "Не удалось загрузить мероприятия. Обновите страницу чуть позже." }));
+    show(alertNotice(t("events.failed")));
   }
 }
 
@@ -83,176 +117,537 @@ function calendarFile(event) {
   return URL.createObjectURL(new Blob([text], { type: "text/calendar" }));
 }
 
-function field(name, labelText, control, hint) {
-  const error = el("p", { class: "error", id: `${name}-error`, "aria-live": "polite" });
-  control.setAttribute("aria-describedby", `${name}-error`);
-  const box = el("div", { class: "field" }, el("label", { for: name, text: labelText }), control);
-  if (hint) box.append(el("p", { class: "meta", text: hint }));
-  box.append(error);
+async function showEvent(id, invitationToken, notice) {
+  let event;
+  try {
+    event = await getJson(`${API}/events/${encodeURIComponent(id)}`);
+  } catch (error) {
+    show(alertNotice(error instanceof HttpError && error.status === 404 ? t("event.notFound") : t("events.failed")),
+      el("p", {}, el("a", { href: "#/", text: t("event.back") })));
+    return;
+  }
+  document.title = t("site.page", { title: event.title });
+  const open = event.status === "registration_open";
+  const card = el("section", { class: "card", "aria-labelledby": "form-title" },
+    el("h2", { id: "form-title", text: t("event.registration") }),
+    invitationToken ? el("p", { class: "notice", text: t("event.invited") }) : "");
+  if (open || invitationToken) {
+    try {
+      const [formSpec, personal, publication] = await Promise.all([
+        getJson(`${API}/events/${encodeURIComponent(id)}/form`),
+        getJson(`${API}/consent-texts/personal_data`),
+        // Without its text the publication consent is not offered (the form works without it).
+        getJson(`${API}/consent-texts/publication`).catch(() => null),
+      ]);
+      card.append(registrationForm(event, invitationToken, formSpec, { personal, publication }, notice));
+    } catch {
+      const retry = el("button", { type: "button", class: "secondary", text: t("event.retry") });
+      retry.addEventListener("click", () => route());
+      card.append(alertNotice(t("event.formFailed")), retry);
+    }
+  } else {
+    card.append(el("p", { text: t("event.closed") }));
+  }
+  show(
+    el("p", {}, el("a", { href: "#/", text: t("event.back") })),
+    el("h1", { text: event.title }),
+    el("p", { class: "when", text: describeTime(event.starts_at) }),
+    el("p", { class: "meta", text: eventMeta(event) }),
+    el("p", {}, el("a", { href: calendarFile(event), download: "event.ics", text: t("event.calendar") })),
+    card,
+  );
+}
+
+// --- The registration form -------------------------------------------------------------------
+
+function requiredMark() {
+  return [el("span", { class: "required", "aria-hidden": "true", text: " *" }),
+    el("span", { class: "visually-hidden", text: ` ${t("form.required")}` })];
+}
+
+function errorSlot(id) {
+  return el("p", { class: "error", id: `${id}-error`, "aria-live": "polite" });
+}
+
+function describedBy(...ids) {
+  return ids.filter(Boolean).join(" ");
+}
+
+/** A labelled control with its hint and the place for its error. */
+function field(id, labelText, control, { hint, required, lang } = {}) {
+  control.setAttribute("aria-describedby", describedBy(hint && `${id}-hint`, `${id}-error`));
+  if (required) control.setAttribute("required", "");
+  const box = el("div", { class: "field" },
+    el("label", { for: id }, foreign(labelText, lang), ...(required ? requiredMark() : [])), control);
+  if (hint) box.append(el("p", { class: "meta", id: `${id}-hint`, text: hint }));
+  box.append(errorSlot(id));
   return box;
 }
 
-function checkbox(name, labelText) {
-  const input = el("input", { type: "checkbox", id: name, name });
-  const error = el("p", { class: "error", id: `${name}-error`, "aria-live": "polite" });
-  input.setAttribute("aria-describedby", `${name}-error`);
-  return el("div", {}, el("div", { class: "check" }, input, el("label", { for: name, text: labelText })), error);
+/** Radio buttons or checkboxes under one legend, with its hint and the place for its error. */
+function group(id, legendText, type, options, { hint, required, lang } = {}) {
+  const inputs = options.map(([value, text], index) => {
+    const input = el("input", { type, id: `${id}-${index}`, name: id, value });
+    if (required && type === "radio") input.setAttribute("required", "");
+    return el("div", { class: "check" }, input, el("label", { for: `${id}-${index}` }, foreign(text, lang)));
+  });
+  return el("fieldset", { class: "group", id, "aria-describedby": describedBy(hint && `${id}-hint`, `${id}-error`) },
+    el("legend", {}, foreign(legendText, lang), ...(required ? requiredMark() : [])),
+    hint ? el("p", { class: "meta", id: `${id}-hint`, text: hint }) : "",
+    ...inputs,
+    errorSlot(id));
 }
 
-function registrationForm(event, invitationToken) {
+function checkbox(id, labelText, describedByText, { required } = {}) {
+  const input = el("input", { type: "checkbox", id, name: id, required,
+    "aria-describedby": describedBy(describedByText, `${id}-error`) });
+  return el("div", {}, el("div", { class: "check" }, input,
+    el("label", { for: id }, labelText, ...(required ? requiredMark() : []))), errorSlot(id));
+}
+
+const questionId = (question) => `q-${question.key}`;
+
+function questionField(question) {
+  const id = questionId(question);
+  const options = { required: Boolean(question.required), lang: SERVER_TEXT_LANGUAGE };
+  const choices = (question.options || []).map((option) => [option, option]);
+  switch (question.kind) {
+    case "text":
+      return field(id, question.label,
+        el("textarea", { id, name: id, rows: "3", maxlength: String(question.max_length || TEXT_ANSWER_MAX) }), options);
+    case "boolean":
+      return group(id, question.label, "radio", [["true", t("form.yes")], ["false", t("form.no")]],
+        { required: options.required, lang: options.lang });
+    case "choice":
+      if (choices.length > CHOICES_AS_RADIOS) {
+        return field(id, question.label, el("select", { id, name: id },
+          el("option", { value: "", text: t("form.choose") }),
+          ...choices.map(([value]) => el("option", { value, lang: SERVER_TEXT_LANGUAGE, text: value }))), options);
+      }
+      return group(id, question.label, "radio", choices, options);
+    case "multi_choice":
+      return group(id, question.label, "checkbox", choices, { ...options, hint: t("form.chooseAny") });
+    default:
+      return null;  // a kind this portal does not know yet
+  }
+}
+
+function controlsOf(form, id) {
+  const named = form.querySelectorAll(`[name="${id}"]`);
+  if (named.length) return [...named];
+  const single = document.getElementById(id);
+  return single ? [single] : [];
+}
+
+function answerOf(form, question) {
+  const id = questionId(question);
+  const controls = controlsOf(form, id);
+  if (!controls.length) return null;
+  if (question.kind === "multi_choice") return controls.filter((c) => c.checked).map((c) => c.value);
+  if (controls[0].type === "radio") {
+    const chosen = controls.find((c) => c.checked);
+    if (!chosen) return null;
+    return question.kind === "boolean" ? chosen.value === "true" : chosen.value;
+  }
+  const value = question.kind === "text" ? controls[0].value.trim() : controls[0].value;
+  return value === "" ? null : value;
+}
+
+function restoreAnswer(form, question, value) {
+  const controls = controlsOf(form, questionId(question));
+  if (!controls.length || value === null || value === undefined) return;
+  if (controls[0].type === "radio" || controls[0].type === "checkbox") {
+    const chosen = Array.isArray(value) ? value.map(String) : [String(value)];
+    for (const control of controls) control.checked = chosen.includes(control.value);
+  } else {
+    controls[0].value = String(value);
+  }
+}
+
+const isAnswered = (value) => !(value === null || value === "" || (Array.isArray(value) && !value.length));
+
+function registrationForm(event, invitationToken, formSpec, consents, notice) {
   const draftKey = `etnik-registration-draft-${event.id}`;
-  const category = el("select", { id: "category", name: "category", required: "" },
-    el("option", { value: "", text: "— выберите —" }),
-    ...CATEGORIES.map(([value, label]) => el("option", { value, text: label })));
-  const form = el("form", { novalidate: "" },
-    field("full_name", "Фамилия, имя, отчество", el("input", { type: "text", id: "full_name", name: "full_name", autocomplete: "name", required: "" })),
-    field("email", "Электронная почта", el("input", { type: "email", id: "email", name: "email", autocomplete: "email", required: "" }),
-      "На этот адрес придёт подтверждение."),
-    field("category", "Кого вы представляете", category),
-    checkbox("consent_personal_data", "Я согласен(на) на обработку моих персональных данных для участия в программе (152-ФЗ)."),
-    checkbox("consent_publication", "Я согласен(на) на публикацию моих фото- и видеоизображений в материалах программы (необязательно)."),
-    el("button", { type: "submit", text: "Зарегистрироваться" }),
+  const questions = (formSpec.questions || []).filter((question) => questionField(question) !== null);
+  const { personal, publication } = consents;
+  const category = el("select", { id: "category", name: "category" },
+    el("option", { value: "", text: t("form.choose") }),
+    ...CATEGORIES.map((value) => el("option", { value, text: t(`category.${value}`) })));
+  const questionsBlock = questions.length
+    ? el("fieldset", { class: "questions" },
+      el("legend", { text: t("form.questions") }),
+      t("form.questionsLanguage") ? el("p", { class: "meta", text: t("form.questionsLanguage") }) : "",
+      ...questions.map(questionField))
+    : "";
+  const consentText = (id, heading, text) => el("div", { class: "consent", id, role: "group", "aria-labelledby": `${id}-heading` },
+    el("h3", { id: `${id}-heading`, text: heading }),
+    el("p", { class: "meta", text: t("form.consentVersion", { version: text.version }) }),
+    t("form.consentLanguage") ? el("p", { class: "meta", text: t("form.consentLanguage") }) : "",
+    el("p", { class: "consent-text", id: `${id}-body`, lang: SERVER_TEXT_LANGUAGE, text: text.text }));
+  const form = el("form", { novalidate: true, "data-form-version": String(formSpec.version) },
+    notice ? alertNotice(notice) : "",
+    el("p", { class: "meta", text: t("form.requiredNote") }),
+    field("full_name", t("form.fullName"), el("input", { type: "text", id: "full_name", name: "full_name", autocomplete: "name" }),
+      { required: true }),
+    field("email", t("form.email"), el("input", { type: "email", id: "email", name: "email", autocomplete: "email" }),
+      { required: true, hint: t("form.emailHint") }),
+    field("category", t("form.category"), category, { required: true }),
+    questionsBlock,
+    consentText("consent-personal", t("form.consentHeading"), personal),
+    checkbox("consent_personal_data", t("form.consentPersonal"), "consent-personal-body", { required: true }),
+    publication ? consentText("consent-publication", t("form.publicationHeading"), publication) : "",
+    publication ? checkbox("consent_publication", t("form.consentPublication"), "consent-publication-body") : "",
+    el("button", { type: "submit", text: t("form.submit") }),
     el("div", { id: "form-status", role: "status", "aria-live": "polite" }),
   );
-  // What was typed survives a lost connection or a reload.
-  const saved = JSON.parse(localStorage.getItem(draftKey) || "{}");
-  for (const [name, value] of Object.entries(saved)) {
-    const input = form.elements[name];
-    if (!input) continue;
-    if (input.type === "checkbox") input.checked = Boolean(value); else input.value = value;
+  const context = { event, draftKey, questions, personal, publication, invitationToken };
+
+  // What was typed survives a lost connection or a reload; a consent counts only for the text
+  // it was given to, so a tick is not restored once that text has changed.
+  const saved = readDraft(draftKey);
+  for (const name of ["full_name", "email", "category"]) {
+    if (typeof saved[name] === "string") form.elements[name].value = saved[name];
   }
-  form.addEventListener("input", () => localStorage.setItem(draftKey, JSON.stringify(values(form))));
-  form.addEventListener("submit", (submit) => { submit.preventDefault(); send(form, event, draftKey); });
-  if (invitationToken) form.dataset.invitation = invitationToken;
+  form.elements.consent_personal_data.checked =
+    Boolean(saved.consent_personal_data) && saved.consent_version === personal.version;
+  if (publication) {
+    form.elements.consent_publication.checked =
+      Boolean(saved.consent_publication) && saved.publication_version === publication.version;
+  }
+  for (const question of questions) restoreAnswer(form, question, (saved.answers || {})[question.key]);
+
+  const keep = () => saveDraft(draftKey, draftOf(form, context));
+  form.addEventListener("input", keep);
+  form.addEventListener("change", keep);
+  form.addEventListener("submit", (submit) => { submit.preventDefault(); send(form, context); });
   return form;
 }
 
-function values(form) {
+function readDraft(key) {
+  try {
+    const value = JSON.parse(localStorage.getItem(key) || "{}");
+    return value && typeof value === "object" ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+function saveDraft(key, draft) {
+  try { localStorage.setItem(key, JSON.stringify(draft)); } catch { /* storage full or refused */ }
+}
+
+function draftOf(form, context) {
+  const answers = {};
+  for (const question of context.questions) answers[question.key] = answerOf(form, question);
   return {
+    full_name: form.elements.full_name.value,
+    email: form.elements.email.value,
+    category: form.elements.category.value,
+    consent_personal_data: form.elements.consent_personal_data.checked,
+    consent_version: context.personal.version,
+    consent_publication: Boolean(form.elements.consent_publication && form.elements.consent_publication.checked),
+    publication_version: context.publication ? context.publication.version : null,
+    answers,
+  };
+}
+
+function requestBody(form, context) {
+  const answers = {};
+  for (const question of context.questions) {
+    const value = answerOf(form, question);
+    if (isAnswered(value)) answers[question.key] = value;
+  }
+  const body = {
     full_name: form.elements.full_name.value.trim(),
     email: form.elements.email.value.trim(),
     category: form.elements.category.value,
     consent_personal_data: form.elements.consent_personal_data.checked,
-    consent_publication: form.elements.consent_publication.checked,
+    consent_version: context.personal.version,
+    consent_publication: Boolean(form.elements.consent_publication && form.elements.consent_publication.checked),
+    form_version: Number(form.dataset.formVersion),
+    answers,
+    locale: language(),
   };
+  if (visitorZone && visitorZone.includes("/")) body.timezone = visitorZone;
+  if (context.invitationToken) body.invitation_token = context.invitationToken;
+  return body;
 }
 
-function setError(form, name, message) {
-  const input = form.elements[name];
-  const error = document.getElementById(`${name}-error`);
-  if (!input || !error) return false;
-  error.textContent = message || "";
-  if (message) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+function setError(form, id, message) {
+  const slot = document.getElementById(`${id}-error`);
+  if (!slot) return false;
+  slot.textContent = message || "";
+  for (const control of controlsOf(form, id)) {
+    if (message) control.setAttribute("aria-invalid", "true"); else control.removeAttribute("aria-invalid");
+  }
   return true;
 }
 
-function checkLocally(form, body) {
+function checkLocally(body, context) {
   const problems = {};
-  if (body.full_name.length < 3) problems.full_name = FIELD_MESSAGES.full_name;
-  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(body.email)) problems.email = FIELD_MESSAGES.email;
-  if (!body.category) problems.category = FIELD_MESSAGES.category;
-  if (!body.consent_personal_data) problems.consent_personal_data = FIELD_MESSAGES.consent_personal_data;
+  if (body.full_name.length < 3) problems.full_name = t("field.full_name");
+  if (!EMAIL.test(body.email)) problems.email = t("field.email");
+  if (!body.category) problems.category = t("field.category");
+  for (const question of context.questions) {
+    const value = body.answers[question.key];
+    if (question.required && !isAnswered(value ?? null)) problems[questionId(question)] = t("answer.required");
+    else if (typeof value === "string" && value.length > TEXT_ANSWER_MAX) {
+      problems[questionId(question)] = t("answer.tooLong", { max: TEXT_ANSWER_MAX });
+    }
+  }
+  if (!body.consent_personal_data) problems.consent_personal_data = t("field.consent_personal_data");
   return problems;
 }
 
-async function send(form, event, draftKey) {
+function showProblems(form, problems) {
+  const ids = Object.keys(problems);
+  for (const id of ids) setError(form, id, problems[id]);
   const status = document.getElementById("form-status");
-  const button = form.querySelector("button");
-  const body = { ...values(form), timezone: visitorZone };
-  if (form.dataset.invitation) body.invitation_token = form.dataset.invitation;
-  for (const name of Object.keys(FIELD_MESSAGES)) setError(form, name, "");
-  const problems = checkLocally(form, body);
-  if (Object.keys(problems).length) {
-    for (const [name, message] of Object.entries(problems)) setError(form, name, message);
-    form.elements[Object.keys(problems)[0]].focus();
-    return;
+  status.replaceChildren(el("p", { class: "error", text: t("form.problems", { count: ids.length }) }));
+  const first = controlsOf(form, ids[0])[0];
+  if (first) first.focus();
+}
+
+function clearProblems(form, context) {
+  for (const id of ["full_name", "email", "category", "consent_personal_data", "consent_publication",
+    ...context.questions.map(questionId)]) setError(form, id, "");
+  document.getElementById("form-status").replaceChildren();
+}
+
+/** The registration service's reasons are English for developers: the portal says its own. */
+function reasonText(detail) {
+  const key = `reason.${detail}`;
+  if (typeof detail === "string" && hasMessage(key)) return t(key);
+  if (typeof detail === "string" && detail.startsWith("this invitation")) return t("reason.invitation");
+  return t("reason.other");
+}
+
+/** «answers: key: problem; key: problem» from the service, as the problems of those fields. */
+function answerProblems(detail, context) {
+  const problems = {};
+  const byKey = new Map(context.questions.map((question) => [question.key, question]));
+  for (const part of detail.replace(/^answers:\s*/, "").split(";")) {
+    const match = part.trim().match(/^([a-z][a-z0-9_]*):\s*(.*)$/);
+    if (!match) continue;
+    const question = byKey.get(match[1]);
+    if (!question) return null;  // the form changed under the visitor
+    const problem = match[2];
+    problems[questionId(question)] = problem === "an answer is required" ? t("answer.required")
+      : /options/.test(problem) ? t("answer.option")
+        : problem === "too long" ? t("answer.tooLong", { max: TEXT_ANSWER_MAX })
+          : t("answer.invalid");
   }
-  if (!(body.timezone || "").includes("/")) delete body.timezone;
+  return problems;
+}
+
+function forgetAttempt(context) {
+  sessionStorage.removeItem(`${context.draftKey}-key`);
+}
+
+async function send(form, context) {
+  const status = document.getElementById("form-status");
+  const button = form.querySelector("button[type=submit]");
+  const body = requestBody(form, context);
+  saveDraft(context.draftKey, draftOf(form, context));
+  clearProblems(form, context);
+  const problems = checkLocally(body, context);
+  if (Object.keys(problems).length) { showProblems(form, problems); return; }
   // One key per attempt of this form: a retry after a lost answer cannot register twice.
-  const key = sessionStorage.getItem(draftKey + "-key") || crypto.randomUUID();
-  sessionStorage.setItem(draftKey + "-key", key);
+  const key = sessionStorage.getItem(`${context.draftKey}-key`) || crypto.randomUUID();
+  sessionStorage.setItem(`${context.draftKey}-key`, key);
   button.disabled = true;
-  status.replaceChildren();
+  form.setAttribute("aria-busy", "true");
   try {
-    const response = await fetch(`${API}/events/${event.id}/registrations`, {
+    const response = await fetch(`${API}/events/${context.event.id}/registrations`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Idempotency-Key": key },
       body: JSON.stringify(body),
     });
     const answer = await response.json().catch(() => ({}));
     if (response.ok) {
-      localStorage.removeItem(draftKey);
-      sessionStorage.removeItem(`etnik-invitation-${event.id}`);
-      sessionStorage.removeItem(draftKey + "-key");
-      const text = answer.status === "waitlisted"
-        ? "Все места заняты: вы в листе ожидания. Мы напишем, как только место освободится."
-        : answer.status === "pending_approval"
-          ? "Заявка получена. Организаторы рассмотрят её и сообщат решение письмом."
-          : "Регистрация подтверждена. Письмо с подтверждением отправлено на вашу почту.";
+      localStorage.removeItem(context.draftKey);
+      sessionStorage.removeItem(`etnik-invitation-${context.event.id}`);
+      forgetAttempt(context);
+      const text = answer.status === "waitlisted" ? t("result.waitlisted")
+        : answer.status === "pending_approval" ? t("result.pending")
+          : answer.status === "confirmed" || !answer.status ? t("result.confirmed")
+            : t("mine.status", { status: t(`status.${answer.status}`) });
       form.replaceWith(el("p", { class: "notice", role: "alert", text }));
       return;
     }
-    sessionStorage.removeItem(draftKey + "-key");
-    let shown = false;
-    for (const error of answer.errors || []) {
-      const name = String(error.field || "").split(".").pop();
-      shown = setError(form, name, FIELD_MESSAGES[name] || "Проверьте это поле.") || shown;
+    forgetAttempt(context);
+    const detail = typeof answer.detail === "string" ? answer.detail : "";
+    if (response.status === 409 && detail.startsWith("the form changed")) {
+      showEvent(context.event.id, context.invitationToken, t("problem.formChanged"));
+      return;
     }
-    if (!shown) {
-      status.replaceChildren(el("p", { class: "notice problem", role: "alert",
-        text: response.status >= 500 ? "Сервис временно недоступен. Ваши данные сохранены — попробуйте ещё раз через минуту."
-          : `Не удалось зарегистрироваться: ${translate(answer.detail)}` }));
+    if (response.status === 409 && detail.startsWith("the consent text changed")) {
+      showEvent(context.event.id, context.invitationToken, t("problem.consentChanged"));
+      return;
     }
+    let found = {};
+    if (response.status === 422 && detail.startsWith("answers:")) {
+      const problemsOfAnswers = answerProblems(detail, context);
+      if (problemsOfAnswers === null) {
+        showEvent(context.event.id, context.invitationToken, t("problem.formChanged"));
+        return;
+      }
+      found = problemsOfAnswers;
+    } else if (response.status === 422 && detail.startsWith("consent to personal-data")) {
+      found = { consent_personal_data: t("field.consent_personal_data") };
+    }
+    for (const error of Array.isArray(answer.errors) ? answer.errors : []) {
+      const name = String(error.field || "").split(".")[0];
+      if (document.getElementById(`${name}-error`)) {
+        found[name] = hasMessage(`field.${name}`) ? t(`field.${name}`) : t("field.invalid");
+      }
+    }
+    if (Object.keys(found).length) { showProblems(form, found); return; }
+    status.replaceChildren(alertNotice(response.status >= 500 ? t("problem.server")
+      : t("problem.refused", { reason: reasonText(detail) })));
   } catch {
-    status.replaceChildren(el("p", { class: "notice problem", role: "alert",
-      text: "Нет связи с сервером. Введённые данные сохранены — отправьте форму ещё раз, когда связь появится." }));
+    status.replaceChildren(alertNotice(t("problem.offline")));
   } finally {
     button.disabled = false;
+    form.removeAttribute("aria-busy");
   }
 }
 
-function translate(detail) {
-  const known = {
-    "unknown event": "мероприятие не найдено.",
-    "registration for this event is not open": "регистрация на это мероприятие не открыта.",
-    "registration for this event has closed": "регистрация на это мероприятие завершена.",
-    "registration for this event has not opened yet": "регистрация на это мероприятие ещё не началась.",
-  };
-  return known[detail] || "проверьте введённые данные и попробуйте ещё раз.";
+// --- Materials -------------------------------------------------------------------------------
+
+let focusResults = false;  // a search was just asked for: its results get the focus
+
+function fileSize(bytes) {
+  const [unit, value] = bytes >= 1024 * 1024 ? ["megabyte", bytes / (1024 * 1024)]
+    : bytes >= 1024 ? ["kilobyte", bytes / 1024] : ["byte", bytes];
+  return new Intl.NumberFormat(locale(), { style: "unit", unit, maximumFractionDigits: 1 }).format(value);
 }
 
-async function showEvent(id, invitationToken) {
-  try {
-    const event = await getJson(`${API}/events/${encodeURIComponent(id)}`);
-    document.title = `${event.title} — ЭтНик`;
-    const calendar = el("a", { href: calendarFile(event), download: "event.ics", text: "Добавить в календарь" });
-    const open = event.status === "registration_open";
-    show(
-      el("p", {}, el("a", { href: "#/", text: "← Все мероприятия" })),
-      el("h1", { text: event.title }),
-      el("p", { class: "when", text: describeTime(event.starts_at) }),
-      el("p", { class: "meta", text: [FORMATS[event.format], event.federal_district].filter(Boolean).join(" · ") }),
-      el("p", {}, calendar),
-      el("section", { class: "card", "aria-labelledby": "form-title" },
-        el("h2", { id: "form-title", text: "Регистрация" }),
-        invitationToken ? el("p", { class: "notice", text: "Вы регистрируетесь по персональному приглашению." }) : "",
-        open || invitationToken ? registrationForm(event, invitationToken)
-          : el("p", { text: "Регистрация на это мероприятие сейчас закрыта." })),
-    );
-  } catch {
-    show(el("p", { class: "notice problem", role: "alert", text: "Мероприятие не найдено." }),
-      el("p", {}, el("a", { href: "#/", text: "← Все мероприятия" })));
+function fileType(file) {
+  const extension = (file.filename.match(/\.([A-Za-z0-9]{1,5})$/) || [])[1];
+  return extension ? extension.toUpperCase() : "";
+}
+
+function summary(text) {
+  const clean = text.replace(/\s+/g, " ").trim();
+  if (clean.length <= SUMMARY_CHARS) return clean;
+  const cut = clean.slice(0, SUMMARY_CHARS);
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(" "), SUMMARY_CHARS / 2)).replace(/[\s.,;:!?…-]+$/, "")}…`;
+}
+
+function materialItem(material) {
+  const lang = material.language || undefined;
+  const details = [
+    t(`kind.${material.kind}`),
+    material.published_at ? t("materials.published", { date: format(material.published_at, visitorZone, DAY) }) : "",
+  ].filter(Boolean).join(" · ");
+  const authors = (material.authors || []).map((author) => author.name).filter(Boolean);
+  const item = el("li", {},
+    el("h2", { tabindex: "-1", lang, text: material.title }),
+    el("p", { class: "meta", text: details }),
+    material.description ? el("p", { class: "summary", lang, text: summary(material.description) }) : "",
+    authors.length ? el("p", { class: "meta" }, t("materials.authors", {
+      names: new Intl.ListFormat(locale(), { type: "conjunction" }).format(authors),
+    })) : "");
+  const actions = el("p", { class: "actions" });
+  if (material.file) {
+    const size = [fileType(material.file), fileSize(material.file.size)].filter(Boolean).join(", ");
+    actions.append(el("a", {
+      class: "download",
+      href: `${CONTENT_API}/materials/${encodeURIComponent(material.id)}/file`,
+      download: material.file.filename,
+      text: t("materials.download", { name: material.file.filename, size }),
+    }));
+  }
+  if (material.video_url && /^https?:\/\//.test(material.video_url)) {
+    actions.append(el("a", { href: material.video_url, rel: "noopener noreferrer", target: "_blank",
+      text: t("materials.watch") }));
+  }
+  if (actions.childNodes.length) item.append(actions);
+  return item;
+}
+
+function materialsQuery(params, offset) {
+  const query = new URLSearchParams({ limit: String(MATERIALS_PAGE), offset: String(offset) });
+  if (params.q) query.set("q", params.q);
+  if (params.kind) query.set("kind", params.kind);
+  return `${CONTENT_API}/materials?${query}`;
+}
+
+async function showMaterials(hashQuery) {
+  document.title = t("site.page", { title: t("nav.materials") });
+  const params = { q: (hashQuery.get("q") || "").slice(0, 200), kind: hashQuery.get("kind") || "" };
+  if (!MATERIAL_KINDS.includes(params.kind)) params.kind = "";
+  const input = el("input", { type: "search", id: "materials-q", name: "q", maxlength: "200",
+    autocomplete: "off", "aria-describedby": "materials-q-hint" });
+  input.value = params.q;
+  const kind = el("select", { id: "materials-kind", name: "kind" },
+    el("option", { value: "", text: t("materials.allKinds") }),
+    ...MATERIAL_KINDS.map((value) => el("option", { value, text: t(`kind.${value}`) })));
+  kind.value = params.kind;
+  const search = el("form", { class: "search", role: "search" },
+    el("div", { class: "field" }, el("label", { for: "materials-q", text: t("materials.searchLabel") }), input,
+      el("p", { class: "meta", id: "materials-q-hint", text: t("materials.searchHint") })),
+    el("div", { class: "field" }, el("label", { for: "materials-kind", text: t("materials.kind") }), kind),
+    el("button", { type: "submit", text: t("materials.search") }));
+  search.addEventListener("submit", (submit) => {
+    submit.preventDefault();
+    const next = new URLSearchParams();
+    if (input.value.trim()) next.set("q", input.value.trim());
+    if (kind.value) next.set("kind", kind.value);
+    const hash = next.toString() ? `#/materials?${next}` : "#/materials";
+    focusResults = true;
+    if (location.hash === hash) route(); else location.hash = hash;
+  });
+
+  const count = el("p", { id: "materials-count", class: "count", tabindex: "-1", role: "status", text: t("loading") });
+  const list = el("ul", { class: "materials" });
+  const more = el("button", { type: "button", class: "secondary", hidden: true, text: t("materials.more") });
+  const problem = el("div", {});
+  let shown = 0;
+
+  async function load() {
+    more.disabled = true;
+    problem.replaceChildren();
+    try {
+      const page = await getJson(materialsQuery(params, shown));
+      const items = page.items.map(materialItem);
+      list.append(...items);
+      shown += items.length;
+      count.textContent = page.total === 0
+        ? (params.q || params.kind ? t("materials.none") : t("materials.empty"))
+        : `${t("materials.found", { count: page.total })}. ${shown < page.total ? t("materials.shown", { shown, total: page.total }) : ""}`.trim();
+      more.hidden = shown >= page.total || items.length === 0;
+      return items;
+    } catch {
+      if (!shown) count.textContent = "";
+      problem.replaceChildren(alertNotice(t("materials.failed")));
+      return [];
+    } finally {
+      more.disabled = false;
+    }
+  }
+  more.addEventListener("click", async () => {
+    const added = await load();
+    if (added.length) added[0].querySelector("h2").focus();
+  });
+
+  show(el("h1", { text: t("materials.heading") }),
+    el("p", { text: t("materials.intro") }),
+    search,
+    el("section", { class: "results", "aria-labelledby": "materials-count" }, count, problem, list, more));
+  const searched = focusResults;
+  focusResults = false;
+  await load();
+  if (searched) {
+    // After a search, reading goes on from its outcome: the count, or what went wrong.
+    const outcome = count.textContent ? count : problem.querySelector("[role=alert]");
+    if (outcome) { outcome.setAttribute("tabindex", "-1"); outcome.focus(); }
   }
 }
 
-const STATUSES = {
-  confirmed: "Подтверждена",
-  waitlisted: "В листе ожидания",
-  pending_approval: "На рассмотрении",
-  rejected: "Отклонена",
-  cancelled: "Отменена",
-  offered: "Вам предложено место",
-};
+// --- Participants: sign-in and their registrations -------------------------------------------
+
 const ACCESS_TOKEN = "etnik-access-token";
 
 function authorised() {
@@ -261,17 +656,18 @@ function authorised() {
 }
 
 function showSignIn(note) {
-  document.title = "Вход — ЭтНик";
-  const email = el("input", { type: "email", id: "sign-in-email", name: "email", autocomplete: "email", required: "" });
+  document.title = t("site.page", { title: t("signIn.title") });
+  const email = el("input", { type: "email", id: "sign-in-email", name: "sign-in-email", autocomplete: "email" });
   const status = el("div", { role: "status", "aria-live": "polite" });
-  const form = el("form", { novalidate: "" },
-    field("sign-in-email", "Электронная почта, указанная при регистрации", email),
-    el("button", { type: "submit", text: "Получить ссылку для входа" }), status);
+  const form = el("form", { novalidate: true },
+    field("sign-in-email", t("signIn.email"), email, { required: true }),
+    el("button", { type: "submit", text: t("signIn.submit") }), status);
   form.addEventListener("submit", async (submit) => {
     submit.preventDefault();
     const address = email.value.trim();
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) {
-      setError(form, "sign-in-email", FIELD_MESSAGES.email);
+    if (!EMAIL.test(address)) {
+      setError(form, "sign-in-email", t("field.email"));
+      email.focus();
       return;
     }
     setError(form, "sign-in-email", "");
@@ -280,14 +676,12 @@ function showSignIn(note) {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: address }),
       });
       status.replaceChildren(el("p", { class: response.ok ? "notice" : "notice problem", role: "alert",
-        text: response.ok ? "Если этот адрес зарегистрирован, мы отправили на него ссылку для входа. Она действует недолго и только один раз."
-          : "Не удалось отправить ссылку. Попробуйте ещё раз через минуту." }));
+        text: response.ok ? t("signIn.sent") : t("signIn.failed") }));
     } catch {
-      status.replaceChildren(el("p", { class: "notice problem", role: "alert", text: "Нет связи с сервером. Попробуйте ещё раз." }));
+      status.replaceChildren(alertNotice(t("signIn.offline")));
     }
   });
-  show(el("h1", { text: "Вход для участников" }),
-    note ? el("p", { class: "notice problem", role: "alert", text: note }) : "", form);
+  show(el("h1", { text: t("signIn.heading") }), note ? alertNotice(note) : "", form);
 }
 
 async function signInWithLink(token) {
@@ -297,57 +691,71 @@ async function signInWithLink(token) {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token }),
     });
     if (!response.ok) {
-      showSignIn("Ссылка для входа устарела или уже использована. Запросите новую.");
+      showSignIn(t("signIn.expired"));
       return;
     }
     sessionStorage.setItem(ACCESS_TOKEN, (await response.json()).access_token);
     showMine();
   } catch {
-    showSignIn("Нет связи с сервером. Откройте ссылку из письма ещё раз чуть позже.");
+    showSignIn(t("signIn.linkOffline"));
   }
 }
 
 async function showMine() {
-  document.title = "Мои регистрации — ЭтНик";
+  document.title = t("site.page", { title: t("mine.heading") });
   const headers = authorised();
   if (!headers) { showSignIn(); return; }
-  const response = await fetch(`${API}/me/registrations`, { headers });
-  if (response.status === 401) {
+  let response;
+  try {
+    response = await fetch(`${API}/me/registrations`, { headers });
+  } catch {
+    response = null;
+  }
+  if (response && response.status === 401) {
     sessionStorage.removeItem(ACCESS_TOKEN);
-    showSignIn("Сеанс истёк. Войдите ещё раз.");
+    showSignIn(t("mine.sessionExpired"));
     return;
   }
-  if (!response.ok) {
-    show(el("p", { class: "notice problem", role: "alert", text: "Не удалось загрузить регистрации. Обновите страницу чуть позже." }));
+  if (!response || !response.ok) {
+    show(alertNotice(t("mine.failed")));
     return;
   }
   const registrations = await response.json();
   const items = await Promise.all(registrations.map(async (registration) => {
     const event = await getJson(`${API}/events/${registration.event_id}`).catch(() => null);
     const item = el("li", {},
-      el("h2", { text: event ? event.title : "Мероприятие" }),
+      el("h2", { text: event ? event.title : t("mine.event") }),
       event ? el("p", { class: "when", text: describeTime(event.starts_at) }) : "",
-      el("p", { class: "meta", text: `Статус: ${STATUSES[registration.status] || registration.status}` }));
+      el("p", { class: "meta", text: t("mine.status", { status: t(`status.${registration.status}`) }) }));
     if (!["cancelled", "rejected"].includes(registration.status)) {
-      const cancel = el("button", { type: "button", class: "secondary", text: "Отменить регистрацию" });
+      const cancel = el("button", { type: "button", class: "secondary", text: t("mine.cancel") });
       cancel.addEventListener("click", async () => {
-        if (!confirm("Отменить регистрацию? Ваше место перейдёт следующему в листе ожидания.")) return;
+        if (!confirm(t("mine.confirmCancel"))) return;
         cancel.disabled = true;
         const answer = await fetch(`${API}/registrations/${registration.id}/cancel`, {
           method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: "{}",
         }).catch(() => null);
         if (answer && answer.ok) showMine();
-        else { cancel.disabled = false; item.append(el("p", { class: "error", role: "alert", text: "Не удалось отменить. Попробуйте ещё раз." })); }
+        else { cancel.disabled = false; item.append(el("p", { class: "error", role: "alert", text: t("mine.cancelFailed") })); }
       });
       item.append(cancel);
     }
     return item;
   }));
-  const signOut = el("button", { type: "button", class: "secondary", text: "Выйти" });
+  const signOut = el("button", { type: "button", class: "secondary", text: t("mine.signOut") });
   signOut.addEventListener("click", () => { sessionStorage.removeItem(ACCESS_TOKEN); location.hash = "#/"; });
-  show(el("h1", { text: "Мои регистрации" }),
-    items.length ? el("ul", { class: "registrations" }, ...items) : el("p", { text: "У вас пока нет регистраций." }),
+  show(el("h1", { text: t("mine.heading") }),
+    items.length ? el("ul", { class: "registrations" }, ...items) : el("p", { text: t("mine.none") }),
     signOut);
+}
+
+// --- Routing and the language switch ---------------------------------------------------------
+
+function markCurrentSection(section) {
+  for (const link of document.querySelectorAll("nav a")) {
+    if (link.getAttribute("href") === section) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
 }
 
 function route() {
@@ -361,11 +769,42 @@ function route() {
     history.replaceState(null, "", `/#/event/${invited[1]}`);
   }
   const match = location.hash.match(/^#\/event\/([A-Za-z0-9_-]+)$/);
-  if (match) showEvent(match[1], sessionStorage.getItem(`etnik-invitation-${match[1]}`));
-  else if (location.hash === "#/me") showMine();
-  else if (location.hash === "#/sign-in") showSignIn();
-  else showEvents();
+  const materials = location.hash.match(/^#\/materials(?:\?(.*))?$/);
+  if (match) {
+    markCurrentSection("#/");
+    showEvent(match[1], sessionStorage.getItem(`etnik-invitation-${match[1]}`));
+  } else if (materials) {
+    markCurrentSection("#/materials");
+    showMaterials(new URLSearchParams(materials[1] || ""));
+  } else if (location.hash === "#/me") {
+    markCurrentSection("#/me");
+    showMine();
+  } else if (location.hash === "#/sign-in") {
+    markCurrentSection("#/me");
+    showSignIn();
+  } else {
+    markCurrentSection("#/");
+    showEvents();
+  }
+}
+
+function switchLanguage() {
+  setLanguage(language() === "ru" ? "en" : "ru");
+  // The same page again in the new language; the focus stays on the switch.
+  moveFocus = false;
+  route();
+}
+
+function start() {
+  translatePage();
+  document.getElementById("language-switch").addEventListener("click", switchLanguage);
+  // The skip link must not change the address: "#main" would be routed as a page.
+  document.querySelector(".skip").addEventListener("click", (click) => {
+    click.preventDefault();
+    document.getElementById("main").focus();
+  });
+  route();
 }
 
 window.addEventListener("hashchange", route);
-document.addEventListener("DOMContentLoaded", route);
+document.addEventListener("DOMContentLoaded", start);
