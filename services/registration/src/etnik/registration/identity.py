@@ -9,6 +9,7 @@ import logging
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -45,36 +46,68 @@ class LinkExpired(LinkInvalid):
     """A link token past its expiry."""
 
 
-class SigningKey:
-    """The EC P-256 key that signs access tokens, and its public half as a JWK."""
+def _key_id(public_key: ec.EllipticCurvePublicKey) -> str:
+    public_pem = public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(public_pem).hexdigest()[:16]
 
-    def __init__(self, private_key: ec.EllipticCurvePrivateKey) -> None:
+
+def _public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    jwk: dict[str, Any] = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public_key))
+    return {**jwk, "kid": _key_id(public_key), "alg": ALGORITHMS[0], "use": "sig"}
+
+
+def _load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
+    """The public half of an EC P-256 key from a PEM file holding either half."""
+    data = path.read_bytes()
+    if b"PRIVATE KEY" in data:
+        private = serialization.load_pem_private_key(data, password=None)
+        if not isinstance(private, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{path.name} must hold an EC P-256 key")
+        return private.public_key()
+    public = serialization.load_pem_public_key(data)
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise ValueError(f"{path.name} must hold an EC P-256 key")
+    return public
+
+
+class SigningKey:
+    """The EC P-256 key that signs tokens and links, and the keys it replaced, as JWKs.
+
+    Rotation: the new key signs; the previous ones stay in the JWKS and verify links until
+    everything they signed has expired (see docs/operations.md).
+    """
+
+    def __init__(
+        self,
+        private_key: ec.EllipticCurvePrivateKey,
+        previous: list[ec.EllipticCurvePublicKey] | None = None,
+    ) -> None:
         self._private_key = private_key
-        public_pem = private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        self.key_id = hashlib.sha256(public_pem).hexdigest()[:16]
-        jwk: dict[str, Any] = json.loads(
-            jwt.algorithms.ECAlgorithm.to_jwk(private_key.public_key())
-        )
-        self.public_jwk = {**jwk, "kid": self.key_id, "alg": ALGORITHMS[0], "use": "sig"}
+        self.key_id = _key_id(private_key.public_key())
+        self.public_jwk = _public_jwk(private_key.public_key())
+        self._verifying = {self.key_id: private_key.public_key()}
+        for public_key in previous or []:
+            self._verifying.setdefault(_key_id(public_key), public_key)
 
     @classmethod
     def load(cls, settings: RegistrationSettings) -> SigningKey:
         """The configured key; outside production a fresh one when none is configured."""
+        previous = [_load_public_key(path) for path in settings.jwt_previous_key_files]
         if settings.jwt_private_key_file is not None:
             loaded = serialization.load_pem_private_key(
                 settings.jwt_private_key_file.read_bytes(), password=None
             )
             if not isinstance(loaded, ec.EllipticCurvePrivateKey):
                 raise ValueError("JWT_PRIVATE_KEY_FILE must hold an EC P-256 private key")
-            return cls(loaded)
+            return cls(loaded, previous)
         log.warning("no JWT_PRIVATE_KEY_FILE: signing with a key generated for this process")
-        return cls(ec.generate_private_key(ec.SECP256R1()))
+        return cls(ec.generate_private_key(ec.SECP256R1()), previous)
 
     def jwks(self) -> dict[str, Any]:
-        """The public keys, as served at /auth/jwks."""
-        return {"keys": [self.public_jwk]}
+        """The public keys, as served at /auth/jwks: the signing key first."""
+        return {"keys": [_public_jwk(key) for key in self._verifying.values()]}
 
     def jwks_loader(self) -> KeyLoader:
         """A key loader for this process's own verifier."""
@@ -103,9 +136,13 @@ class SigningKey:
     def verify_link(self, token: str, *, purpose: str) -> dict[str, Any]:
         """The claims of a link token; LinkExpired or LinkInvalid when it cannot be used."""
         try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._verifying.get(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise LinkInvalid("this link is not valid")
             claims: dict[str, Any] = jwt.decode(
                 token,
-                key=self._private_key.public_key(),
+                key=key,
                 algorithms=ALGORITHMS,
                 audience=f"{LINK_AUDIENCE_PREFIX}{purpose}",
                 issuer=LINK_ISSUER,

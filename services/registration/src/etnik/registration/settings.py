@@ -16,6 +16,9 @@ class RegistrationSettings(ServiceSettings):
     service_name: str = "registration"
     # PEM file of the EC P-256 key that signs tokens; generated per process in development.
     jwt_private_key_file: Path | None = None
+    # PEM files of keys signed with before a rotation (public or private halves): published in
+    # the JWKS and accepted for links until what they signed has expired, then removed.
+    jwt_previous_key_files: list[Path] = Field(default_factory=list)
     access_token_ttl_s: int = Field(default=900, ge=60, le=3600)
     refresh_token_ttl_s: int = Field(default=30 * 86400, ge=300)
     sign_in_link_ttl_s: int = Field(default=900, ge=60, le=86400)
