@@ -18,10 +18,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -77,6 +78,21 @@ async def topic_partitions(
         ),
         key=lambda tp: (tp.topic, tp.partition),
     )
+
+
+@contextlib.contextmanager
+def heap_frozen_per_batch() -> Iterator[Callable[[], None]]:
+    """While a fold grows, keep the cyclic collector from rescanning what it already holds.
+
+    A fold keeps millions of small dicts alive; each full collection walks all of them, which
+    made parsing three times slower than with the collector off (measured in this module's
+    benchmark). `gc.freeze()` after each batch moves what is alive so far out of the
+    collector's sight; `unfreeze` at the end hands it back.
+    """
+    try:
+        yield gc.freeze
+    finally:
+        gc.unfreeze()
 
 
 def projected_events(
@@ -202,10 +218,21 @@ class Rebuilder:
         await store.ensure_indexes()
         positions: dict[TopicPartition, int] = {}
         fold = ProjectionFold()
-        await self._until_caught_up(store, progress, positions, fold)
+        started = time.monotonic()
+        with heap_frozen_per_batch() as after_batch:
+            await self._until_caught_up(store, progress, positions, fold, after_batch)
+        replayed = time.monotonic()
         progress.phase = "loading"
         await self._save(progress)
         await store.load(fold.documents())
+        log.info(
+            "rebuild of generation %d: replayed %d events in %.1f s, loaded %d documents in %.1f s",
+            progress.generation,
+            progress.applied,
+            replayed - started,
+            len(fold),
+            time.monotonic() - replayed,
+        )
         await store.record_positions(
             {(tp.topic, tp.partition): offset - 1 for tp, offset in positions.items() if offset}
         )
@@ -227,10 +254,11 @@ class Rebuilder:
         progress: RebuildProgress,
         positions: dict[TopicPartition, int],
         fold: ProjectionFold | None,
+        after_batch: Callable[[], None] = lambda: None,
     ) -> None:
         while True:
             try:
-                await self._replay(store, progress, positions, fold)
+                await self._replay(store, progress, positions, fold, after_batch)
                 return
             except asyncio.CancelledError as cancelled:
                 if cancelled_from_outside():
@@ -254,6 +282,7 @@ class Rebuilder:
         progress: RebuildProgress,
         positions: dict[TopicPartition, int],
         fold: ProjectionFold | None,
+        after_batch: Callable[[], None],
     ) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,
@@ -291,6 +320,7 @@ class Rebuilder:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
                 if batches:
                     await self._apply_batch(store, fold, progress, batches, positions)
+                    after_batch()
         finally:
             await stop_quietly(consumer, self._timeout_s)
 
@@ -335,22 +365,35 @@ class Rebuilder:
                     pending.add(tp)
                 else:
                     consumer.pause(tp)
-            while pending:
-                batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
-                for tp, records in batches.items():
-                    end = ends[(tp.topic, tp.partition)]
-                    events, _ = projected_events([r for r in records if r.offset < end])
-                    for envelope, payload in events:
-                        for collection, write in store.writes_for(envelope, payload):
-                            fold.apply(collection, write)
-                # By position, not by the last record: compaction leaves gaps in offsets.
-                for tp in list(pending):
-                    if await consumer.position(tp) >= ends[(tp.topic, tp.partition)]:
-                        pending.discard(tp)
-                        consumer.pause(tp)
+            with heap_frozen_per_batch() as after_batch:
+                await self._fold_pending(consumer, store, fold, ends, pending, after_batch)
         finally:
             await stop_quietly(consumer, self._timeout_s)
         return fold, ends
+
+    async def _fold_pending(
+        self,
+        consumer: AIOKafkaConsumer,
+        store: ProjectionStore,
+        fold: ProjectionFold,
+        ends: dict[PartitionKey, int],
+        pending: set[TopicPartition],
+        after_batch: Callable[[], None],
+    ) -> None:
+        while pending:
+            batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+            for tp, records in batches.items():
+                end = ends[(tp.topic, tp.partition)]
+                events, _ = projected_events([r for r in records if r.offset < end])
+                for envelope, payload in events:
+                    for collection, write in store.writes_for(envelope, payload):
+                        fold.apply(collection, write)
+            # By position, not by the last record: compaction leaves gaps in offsets.
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[(tp.topic, tp.partition)]:
+                    pending.discard(tp)
+                    consumer.pause(tp)
+            after_batch()
 
     async def _end_offsets(
         self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
