@@ -49,7 +49,7 @@ async def test_the_demo_programme_loads_once_and_is_marked(registration: Registr
     staging = EventStaging(runtime.outbox)
     catalogue = CatalogueService(repository, staging)
     directory = DirectoryService(repository, staging, catalogue)
-    accounts = OperatorAccounts(repository.events.database["operators"])
+    accounts = OperatorAccounts(repository.events.database["operators"], staging)
     await repository.ensure_indexes()
     await seed_reference_data(repository)
     await catalogue.seed_default_programme()

@@ -129,6 +129,35 @@ async def test_the_lifecycle_moves_only_through_its_transitions(
     assert "online_link" not in changes[-1]["data"]
 
 
+async def test_staff_read_the_form_of_a_draft_that_the_public_cannot_see(
+    registration: RegistrationApp,
+) -> None:
+    admin = registration.auth(registration.admin_token)
+    event = await registration.event(status="draft")
+    url = f"/operator/events/{event['id']}/form"
+    empty = await registration.client.get(url, headers=admin)
+    assert empty.status_code == 200, empty.text
+    assert empty.json() == {"event_id": event["id"], "version": 0, "questions": []}
+
+    question = {"key": "mission", "label": "Миссия НКО", "kind": "text", "required": True}
+    put = await registration.client.put(
+        f"/events/{event['id']}/form", json={"questions": [question]}, headers=admin
+    )
+    assert put.status_code == 200, put.text
+    assert (await registration.client.get(f"/events/{event['id']}/form")).status_code == 404
+    moderator = registration.auth(await registration.operator(["moderator"]))
+    current = await registration.client.get(url, headers=moderator)
+    assert current.status_code == 200, current.text
+    assert current.json()["version"] == 1
+    assert current.json()["questions"][0]["label"] == "Миссия НКО"
+
+    check_in = registration.auth(await registration.operator(["check_in"]))
+    assert (await registration.client.get(url, headers=check_in)).status_code == 403
+    assert (await registration.client.get(url)).status_code == 401
+    unknown = await registration.client.get("/operator/events/no-such-event/form", headers=admin)
+    assert unknown.status_code == 404
+
+
 async def test_details_change_with_a_snapshot_and_what_changed(
     registration: RegistrationApp,
 ) -> None:

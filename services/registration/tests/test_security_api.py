@@ -18,7 +18,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pymongo.errors import OperationFailure
 
-from etnik.common.contracts.registration import INVITATIONS_TOPIC, SIGN_IN_LINKS_TOPIC
+from etnik.common.contracts.registration import (
+    INVITATIONS_TOPIC,
+    OPERATORS_TOPIC,
+    REFERENCE_TOPIC,
+    SIGN_IN_LINKS_TOPIC,
+)
 
 if TYPE_CHECKING:
     from conftest import RegistrationApp
@@ -189,6 +194,123 @@ async def test_only_an_admin_creates_operator_accounts(registration: Registratio
         "/auth/token", json={"email": "admin@example.org", "password": "wrong"}
     )
     assert signed_in.status_code == 401
+
+
+async def test_admins_change_roles_and_deactivate_accounts_and_each_change_is_an_event(
+    registration: RegistrationApp,
+) -> None:
+    email = f"staff.{uuid.uuid4().hex[:8]}@example.org"
+    password = "first-password-" + uuid.uuid4().hex[:8]
+    admin = registration.auth(registration.admin_token)
+    created = await registration.client.post(
+        "/operators", json={"email": email, "password": password, "roles": ["check_in"]},
+        headers=admin,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    account_id = created.json()["id"]
+    promoted = await registration.client.patch(
+        f"/operators/{account_id}", json={"roles": ["operator", "moderator"]}, headers=admin
+    )
+    assert promoted.status_code == 200, promoted.text
+    assert sorted(promoted.json()["roles"]) == ["moderator", "operator"]
+
+    # Their own password: the current one is required, then only the new one works.
+    token = (
+        await registration.client.post("/auth/token", json={"email": email, "password": password})
+    ).json()["access_token"]
+    new_password = "second-password-" + uuid.uuid4().hex[:8]
+    wrong = await registration.client.post(
+        "/auth/password", json={"current_password": "nope", "new_password": new_password},
+        headers=registration.auth(token),
+    )  # fmt: skip
+    assert wrong.status_code == 403
+    changed = await registration.client.post(
+        "/auth/password", json={"current_password": password, "new_password": new_password},
+        headers=registration.auth(token),
+    )  # fmt: skip
+    assert changed.status_code == 204
+    for attempt, expected in ((password, 401), (new_password, 200)):
+        answer = await registration.client.post(
+            "/auth/token", json={"email": email, "password": attempt}
+        )
+        assert answer.status_code == expected
+
+    by_operator = await registration.client.patch(
+        f"/operators/{account_id}", json={"active": False}, headers=registration.auth(token)
+    )
+    assert by_operator.status_code == 403
+    deactivated = await registration.client.patch(
+        f"/operators/{account_id}", json={"active": False}, headers=admin
+    )
+    assert deactivated.json()["active"] is False
+    refused = await registration.client.post(
+        "/auth/token", json={"email": email, "password": new_password}
+    )
+    assert refused.status_code == 401
+    admin_id = jwt.decode(registration.admin_token, options={"verify_signature": False})["sub"]
+    demote_self = await registration.client.patch(
+        f"/operators/{admin_id}", json={"roles": ["operator"]}, headers=admin
+    )
+    assert demote_self.status_code == 409
+    unknown = await registration.client.patch(
+        "/operators/nobody", json={"active": False}, headers=admin
+    )
+    assert unknown.status_code == 404
+
+    events = await registration.published(
+        OPERATORS_TOPIC,
+        lambda e: e["data"]["account_id"] == account_id and "active" in e["data"]["changes"],
+    )
+    history = await registration.published(
+        OPERATORS_TOPIC, lambda e: e["data"]["account_id"] == account_id
+    )
+    assert [e["data"]["changes"] for e in history] == [
+        ["created"],
+        ["roles"],
+        ["password"],
+        ["active"],
+    ]
+    assert events[0]["data"]["active"] is False
+    assert email not in json.dumps(history)  # an audit of roles, not a staff directory
+    assert "password_hash" not in json.dumps(history)
+
+
+async def test_admins_correct_a_federal_district_and_the_change_is_published(
+    registration: RegistrationApp,
+) -> None:
+    admin = registration.auth(registration.admin_token)
+    districts = (await registration.client.get("/reference/districts")).json()
+    dfo = next(d for d in districts if d["key"] == "ДФО")
+    centre = "Владивосток" if dfo["centre_ru"] != "Владивосток" else "Хабаровск"
+    updated = await registration.client.put(
+        "/reference/districts/ДФО", json={"centre_ru": centre}, headers=admin
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["centre_ru"] == centre
+    [changed] = await registration.published(
+        REFERENCE_TOPIC,
+        lambda e: (
+            e["type"] == "ru.etnik.federal_district.changed" and e["data"]["centre_ru"] == centre
+        ),
+    )
+    assert changed["data"]["changes"] == ["centre_ru"]
+    operator = await registration.operator(["operator"])
+    refused = await registration.client.put(
+        "/reference/districts/ДФО", json={"centre_ru": "Чита"}, headers=registration.auth(operator)
+    )
+    assert refused.status_code == 403
+    unknown = await registration.client.put(
+        "/reference/districts/НФО", json={"centre_ru": "Нигде"}, headers=admin
+    )
+    assert unknown.status_code == 404
+    blank = await registration.client.put(
+        "/reference/districts/ДФО", json={"name_ru": ""}, headers=admin
+    )
+    assert blank.status_code == 422
+    extra = await registration.client.put(
+        "/reference/districts/ДФО", json={"key": "XXX"}, headers=admin
+    )
+    assert extra.status_code == 422
 
 
 async def test_another_persons_registration_is_out_of_reach(

@@ -21,6 +21,7 @@ from etnik.registration.domain import (
 )
 from etnik.registration.errors import DomainError
 from etnik.registration.exports import EXPORT_FORMATS, export_registrations
+from etnik.registration.identity import AccountRefused
 from etnik.registration.schemas import (
     AttendanceOut,
     CampaignIn,
@@ -32,6 +33,7 @@ from etnik.registration.schemas import (
     EventOut,
     EventUpdate,
     FederalDistrictOut,
+    FederalDistrictUpdate,
     FederalSubjectOut,
     FederalSubjectUpdate,
     FormIn,
@@ -41,8 +43,10 @@ from etnik.registration.schemas import (
     OnlineAttendanceIn,
     OperatorIn,
     OperatorOut,
+    OperatorUpdate,
     OrganisationIn,
     OrganisationOut,
+    PasswordChange,
     PersonIn,
     PersonOut,
     PersonUpdate,
@@ -73,6 +77,9 @@ Operator = Annotated[Principal, Depends(require_roles(Role.OPERATOR))]
 Moderator = Annotated[Principal, Depends(require_roles(Role.MODERATOR))]
 Staff = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.MODERATOR))]
 CheckIn = Annotated[Principal, Depends(require_roles(Role.CHECK_IN))]
+AnyStaff = Annotated[
+    Principal, Depends(require_roles(Role.OPERATOR, Role.MODERATOR, Role.CHECK_IN))
+]
 AttendanceRecorder = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.CHECK_IN))]
 IdempotencyKey = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -151,12 +158,40 @@ async def jwks(app: App) -> dict[str, Any]:
 @router.post("/operators", status_code=201, response_model=OperatorOut, tags=["identity"])
 async def create_operator(body: OperatorIn, app: App, admin: Admin) -> dict[str, Any]:
     """Create an operator account (administrators only)."""
-    account_id = await app.accounts.create(str(body.email), body.password, body.roles)
+    account_id = await app.accounts.create(
+        str(body.email), body.password, body.roles, by=admin.subject
+    )
     if account_id is None:
         raise HTTPException(409, "an account with this email exists")
     account = await app.accounts.get(account_id)
     assert account is not None
     return _out(account)
+
+
+@router.patch("/operators/{account_id}", response_model=OperatorOut, tags=["identity"])
+async def update_operator(
+    account_id: str, body: OperatorUpdate, app: App, admin: Admin
+) -> dict[str, Any]:
+    """Change an operator's roles, or deactivate or reactivate the account (administrators)."""
+    try:
+        account = await app.accounts.update(
+            account_id, roles=body.roles, active=body.active, by=admin.subject
+        )
+    except AccountRefused as refused:
+        raise HTTPException(refused.status_code, refused.reason) from refused
+    return _out(account)
+
+
+@router.post("/auth/password", status_code=204, tags=["identity"])
+async def change_password(body: PasswordChange, app: App, operator: AnyStaff) -> Response:
+    """Change one's own operator password; the current one is required."""
+    try:
+        await app.accounts.change_password(
+            operator.subject, body.current_password, body.new_password
+        )
+    except AccountRefused as refused:
+        raise HTTPException(refused.status_code, refused.reason) from refused
+    return Response(status_code=204)
 
 
 @router.get("/operators", response_model=list[OperatorOut], tags=["identity"])
@@ -172,6 +207,14 @@ async def list_operators(app: App, admin: Admin) -> list[dict[str, Any]]:
 async def districts(app: App) -> list[Document]:
     """The federal districts."""
     return await app.catalogue.districts()
+
+
+@router.put("/reference/districts/{key}", response_model=FederalDistrictOut, tags=["reference"])
+async def update_district(
+    key: str, body: FederalDistrictUpdate, app: App, admin: Admin
+) -> Document:
+    """Correct a federal district's names (administrators)."""
+    return await _run(lambda: app.catalogue.update_district(key, body))
 
 
 @router.get("/reference/subjects", response_model=list[FederalSubjectOut], tags=["reference"])
@@ -305,6 +348,17 @@ for _action, _target in TRANSITION_ACTIONS.items():
 async def get_form(event_id: str, app: App) -> dict[str, Any]:
     """The current registration form of a visible event."""
     event = await _run(lambda: app.catalogue.get_event(event_id))
+    form = event.get("form") or {"version": 0, "questions": []}
+    return {"event_id": event_id, "version": form["version"], "questions": form["questions"]}
+
+
+@router.get("/operator/events/{event_id}/form", response_model=FormOut, tags=["programme"])
+async def get_form_of_any_event(event_id: str, app: App, staff: Staff) -> dict[str, Any]:
+    """The current registration form of any event, drafts included (operators and moderators).
+
+    The public form is 404 for a draft, which is when operators usually write the questions.
+    """
+    event = await _run(lambda: app.catalogue.get_event(event_id, include_drafts=True))
     form = event.get("form") or {"version": 0, "questions": []}
     return {"event_id": event_id, "version": form["version"], "questions": form["questions"]}
 

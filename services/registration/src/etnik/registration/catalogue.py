@@ -10,6 +10,7 @@ from pymongo.errors import DuplicateKeyError
 from etnik.common.contracts.registration import (
     EventChanged,
     EventCreated,
+    FederalDistrictChanged,
     FederalSubjectChanged,
     ProgrammeChanged,
 )
@@ -29,6 +30,7 @@ from etnik.registration.repository import (
 from etnik.registration.schemas import (
     EventIn,
     EventUpdate,
+    FederalDistrictUpdate,
     FederalSubjectUpdate,
     FormIn,
     ProgrammeIn,
@@ -131,6 +133,38 @@ class CatalogueService:
         )
         assert updated is not None
         await self._staging.flush(self._repo.subjects, code, staged)
+        return updated
+
+    async def update_district(self, key: str, command: FederalDistrictUpdate) -> Document:
+        """Correct a federal district's names (administrators); the change is published."""
+        current = await self._repo.get(self._repo.districts, key)
+        if current is None:
+            raise DomainError(404, "unknown federal district")
+        changed = {
+            k: v
+            for k, v in command.model_dump(exclude_unset=True, exclude_none=True).items()
+            if current.get(k) != v
+        }
+        if not changed:
+            return current
+        after = {**current, **changed}
+        staged = self._staging.stage(
+            FederalDistrictChanged(
+                district=key,
+                name_ru=after["name_ru"],
+                name_en=after["name_en"],
+                centre_ru=after["centre_ru"],
+                changes=sorted(changed),
+            )
+        )
+        updated = await self._repo.update(
+            self._repo.districts,
+            {"_id": key},
+            {"$set": {**changed, "edited_at": now_utc()}},
+            staged,
+        )
+        assert updated is not None
+        await self._staging.flush(self._repo.districts, key, staged)
         return updated
 
     async def require_district(self, key: str) -> None:

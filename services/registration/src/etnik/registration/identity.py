@@ -21,9 +21,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from etnik.common.auth import ALGORITHMS, KeyLoader, Role
-from etnik.common.contracts.registration import SignInLinkRequested
+from etnik.common.contracts.registration import OperatorAccountChanged, SignInLinkRequested
 from etnik.common.mongo import Document
-from etnik.common.outbox import with_outbox
+from etnik.common.outbox import update_with_outbox, with_outbox
 from etnik.registration.settings import RegistrationSettings
 from etnik.registration.staging import EventStaging
 
@@ -182,34 +182,95 @@ class SigningKey:
         return token, ttl
 
 
-class OperatorAccounts:
-    """Operator accounts: email, argon2 password hash and roles."""
+class AccountRefused(Exception):
+    """A change of an operator account that is not allowed; the reason says why."""
 
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(self, status_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status_code = status_code
+        self.reason = reason
+
+
+class OperatorAccounts:
+    """Operator accounts: email, argon2 password hash and roles; every change is an event."""
+
+    def __init__(self, collection: AsyncCollection[Document], staging: EventStaging) -> None:
         self._collection = collection
+        self._staging = staging
 
     async def ensure_indexes(self) -> None:
         """One account per email."""
         await self._collection.create_index("email", unique=True)
 
-    async def create(self, email: str, password: str, roles: list[Role]) -> str | None:
+    async def create(
+        self, email: str, password: str, roles: list[Role], *, by: str | None = None
+    ) -> str | None:
         """Create an account and return its id; None when one with this email exists."""
         account_id = secrets.token_hex(12)
         password_hash = await asyncio.to_thread(_hasher.hash, password)
+        now = datetime.now(UTC)
+        account = {
+            "_id": account_id,
+            "email": email.strip().lower(),
+            "password_hash": password_hash,
+            "roles": [role.value for role in roles],
+            "created_at": now,
+            "active": True,
+        }
+        staged = self._staging.stage(_account_changed(account, ["created"], by, now))
         try:
-            await self._collection.insert_one(
-                {
-                    "_id": account_id,
-                    "email": email.strip().lower(),
-                    "password_hash": password_hash,
-                    "roles": [role.value for role in roles],
-                    "created_at": datetime.now(UTC),
-                    "active": True,
-                }
-            )
+            await self._collection.insert_one(with_outbox(account, staged))
         except DuplicateKeyError:
             return None
+        await self._staging.flush(self._collection, account_id, staged)
         return account_id
+
+    async def update(
+        self, account_id: str, *, roles: list[Role] | None, active: bool | None, by: str
+    ) -> Document:
+        """Change an account's roles or activity; an administrator cannot lock themselves out."""
+        current = await self._collection.find_one({"_id": account_id}, {"password_hash": 0})
+        if current is None:
+            raise AccountRefused(404, "unknown operator account")
+        changes: Document = {}
+        if roles is not None and sorted(r.value for r in roles) != sorted(current["roles"]):
+            changes["roles"] = sorted({role.value for role in roles})
+        if active is not None and active != current.get("active", True):
+            changes["active"] = active
+        if not changes:
+            return current
+        if account_id == by and (
+            changes.get("active") is False
+            or Role.ADMIN.value not in changes.get("roles", ["admin"])
+        ):
+            raise AccountRefused(409, "administrators cannot deactivate or demote themselves")
+        now = datetime.now(UTC)
+        after = {**current, **changes}
+        staged = self._staging.stage(_account_changed(after, sorted(changes), by, now))
+        await self._collection.update_one(
+            {"_id": account_id},
+            update_with_outbox({"$set": {**changes, "updated_at": now}}, staged),
+        )
+        await self._staging.flush(self._collection, account_id, staged)
+        return after
+
+    async def change_password(self, account_id: str, current: str, new: str) -> None:
+        """Replace one's own password after proving the current one."""
+        account = await self._collection.find_one({"_id": account_id, "active": True})
+        if account is None or not await asyncio.to_thread(
+            _password_matches, account["password_hash"], current
+        ):
+            raise AccountRefused(403, "the current password is not right")
+        now = datetime.now(UTC)
+        password_hash = await asyncio.to_thread(_hasher.hash, new)
+        staged = self._staging.stage(_account_changed(account, ["password"], account_id, now))
+        await self._collection.update_one(
+            {"_id": account_id},
+            update_with_outbox(
+                {"$set": {"password_hash": password_hash, "updated_at": now}}, staged
+            ),
+        )
+        await self._staging.flush(self._collection, account_id, staged)
 
     async def authenticate(self, email: str, password: str) -> Document | None:
         """The account when the password matches, else None (in constant-ish time)."""
@@ -229,6 +290,20 @@ class OperatorAccounts:
     async def list(self) -> list[Document]:
         """Every account, without password hashes."""
         return await self._collection.find({}, {"password_hash": 0}).sort("email", 1).to_list()
+
+
+def _account_changed(
+    account: Document, changes: list[str], by: str | None, at: datetime
+) -> OperatorAccountChanged:
+    # No email and never a hash: the event is an audit trail of roles, not a staff directory.
+    return OperatorAccountChanged(
+        account_id=account["_id"],
+        roles=list(account["roles"]),
+        active=bool(account.get("active", True)),
+        changes=changes,
+        changed_by=by,
+        changed_at=at,
+    )
 
 
 def _password_matches(stored_hash: str, password: str) -> bool:

@@ -13,9 +13,11 @@ from etnik.common.contracts.registration import (
     AttendanceRecorded,
     EventChanged,
     EventCreated,
+    FederalDistrictChanged,
     FederalSubjectChanged,
     InvitationCampaignCreated,
     InvitationIssued,
+    OperatorAccountChanged,
     OrganisationRegistered,
     PersonErased,
     PersonRegistered,
@@ -44,7 +46,7 @@ from etnik.registration.identity import (
 from etnik.registration.invitations import InvitationService
 from etnik.registration.privacy import PrivacyService
 from etnik.registration.reference import seed_reference_data
-from etnik.registration.repository import OUTBOX_COLLECTIONS, RegistrationRepository
+from etnik.registration.repository import OPERATORS, OUTBOX_COLLECTIONS, RegistrationRepository
 from etnik.registration.service import RegistrationService
 from etnik.registration.settings import RegistrationSettings
 from etnik.registration.staging import EventStaging
@@ -56,6 +58,8 @@ PUBLISHES = (
     EventChanged,
     ProgrammeChanged,
     FederalSubjectChanged,
+    FederalDistrictChanged,
+    OperatorAccountChanged,
     PersonRegistered,
     PersonErased,
     OrganisationRegistered,
@@ -91,7 +95,7 @@ def build_services(
     """Every handler, wired to one runtime."""
     repository = RegistrationRepository(runtime.db)
     staging = EventStaging(runtime.outbox)
-    accounts = OperatorAccounts(runtime.db["operators"])
+    accounts = OperatorAccounts(runtime.db[OPERATORS], staging)
     identity = IdentityService(
         settings=settings,
         signing_key=key,

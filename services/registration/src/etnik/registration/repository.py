@@ -41,6 +41,7 @@ CONSENT_TEXTS = "consent_texts"
 SIGN_IN_LINKS = "sign_in_links"
 INVITATIONS = "invitations"
 CAMPAIGNS = "invitation_campaigns"
+OPERATORS = "operators"
 # Natural keys as document ids: FerretDB v1 answers only _id look-ups from an index (any other
 # filter scans the collection), so the hot path finds people and registrations through these.
 PERSON_EMAILS = "person_emails"
@@ -52,9 +53,11 @@ OUTBOX_COLLECTIONS = (
     ORGANISATIONS,
     REGISTRATIONS,
     SUBJECTS,
+    DISTRICTS,
     SIGN_IN_LINKS,
     INVITATIONS,
     CAMPAIGNS,
+    OPERATORS,
 )
 
 WITHOUT_OUTBOX = {OUTBOX_FIELD: 0, OUTBOX_SINCE_FIELD: 0}

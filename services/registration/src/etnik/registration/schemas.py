@@ -105,6 +105,14 @@ class FederalSubjectOut(ResponseBody):
     iana_timezone: str
 
 
+class FederalDistrictUpdate(StrictBody):
+    """What an administrator may correct in a federal district."""
+
+    name_ru: str | None = Field(default=None, min_length=2, max_length=200)
+    name_en: str | None = Field(default=None, min_length=2, max_length=200)
+    centre_ru: str | None = Field(default=None, min_length=2, max_length=200)
+
+
 class FederalSubjectUpdate(StrictBody):
     """What an administrator may correct in a federal subject."""
 
@@ -547,6 +555,20 @@ class OperatorIn(StrictBody):
     email: EmailStr
     password: str = Field(min_length=12, max_length=1024)
     roles: list[Role] = Field(min_length=1, max_length=4)
+
+
+class OperatorUpdate(StrictBody):
+    """New roles or activity of an operator account (administrators only)."""
+
+    roles: list[Role] | None = Field(default=None, min_length=1, max_length=4)
+    active: bool | None = None
+
+
+class PasswordChange(StrictBody):
+    """An operator's own password change: the current one proves it is them."""
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=12, max_length=1024)
 
 
 class OperatorOut(ResponseBody):

@@ -19,6 +19,7 @@ REFERENCE_TOPIC = "etnik.registration.reference.v1"
 SIGN_IN_LINKS_TOPIC = "etnik.registration.sign_in_links.v1"
 INVITATIONS_TOPIC = "etnik.registration.invitations.v1"
 CAMPAIGNS_TOPIC = "etnik.registration.invitation_campaigns.v1"
+OPERATORS_TOPIC = "etnik.registration.operators.v1"
 
 
 class EventFormat(StrEnum):
@@ -252,6 +253,35 @@ class FederalSubjectChanged(IntegrationEvent):
     federal_district: str | None = None
     iana_timezone: str
     changes: list[str] = Field(default_factory=list)
+
+
+class FederalDistrictChanged(IntegrationEvent):
+    """An administrator changed a federal district's reference data (e.g. its name)."""
+
+    event_type = "ru.etnik.federal_district.changed"
+    topic = REFERENCE_TOPIC
+    key_field = "district"
+
+    district: str = Field(description="The district's key, its short name, e.g. ДФО")
+    name_ru: str
+    name_en: str
+    centre_ru: str
+    changes: list[str] = Field(default_factory=list)
+
+
+class OperatorAccountChanged(IntegrationEvent):
+    """An operator account was created, or its roles or activity changed (for audit)."""
+
+    event_type = "ru.etnik.operator_account.changed"
+    topic = OPERATORS_TOPIC
+    key_field = "account_id"
+
+    account_id: str
+    roles: list[str]
+    active: bool
+    changes: list[str] = Field(description="created, roles, active or password")
+    changed_by: str | None = Field(default=None, description="The account that made the change")
+    changed_at: AwareDatetime
 
 
 class SignInLinkRequested(IntegrationEvent):
