@@ -216,6 +216,14 @@ async def test_consent_is_kept_in_a_ledger_with_its_version_and_origin(
     }
     assert all(c["user_agent"] == "pytest-browser/1.0" and c["ip"] for c in ledger)
     assert all(c["given_at"] and c["event_id"] == event["id"] for c in ledger)
+    # Subscribers learn which texts were accepted from the registration's own event.
+    [confirmed] = await registration.published(
+        REGISTRATIONS_TOPIC, of_type("ru.etnik.registration.confirmed", response.json()["id"])
+    )
+    assert (confirmed["data"]["consent_version"], confirmed["data"]["publication_consent"]) == (
+        1,
+        True,
+    )
     outdated = await registration.register(event["id"], consent_version=7)
     assert outdated.status_code == 409
 

@@ -101,6 +101,9 @@ def _facts(registration: Document) -> dict[str, Any]:
         "organisation_id": registration.get("organisation_id"),
         "region_code": registration.get("region_code"),
         "federal_district": registration.get("federal_district"),
+        # What the person agreed to with this registration: the versions of the texts.
+        "consent_version": (registration.get("consent") or {}).get("personal_data_version"),
+        "publication_consent": bool((registration.get("consent") or {}).get("publication")),
     }
 
 

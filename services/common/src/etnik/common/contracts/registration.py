@@ -157,6 +157,12 @@ class _RegistrationFacts(IntegrationEvent):
     organisation_id: str | None = None
     region_code: str | None = None
     federal_district: str | None = None
+    consent_version: int | None = Field(
+        default=None, description="Version of the personal-data consent text the person accepted"
+    )
+    publication_consent: bool = Field(
+        default=False, description="Whether the person agreed to publication (photos, names)"
+    )
 
 
 class RegistrationConfirmed(_RegistrationFacts):
