@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.local/uv/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: help setup uv run test test-fast lint format specs fetch clean
+.PHONY: help setup uv web run test test-fast lint format specs fetch clean
 
 help:
 	@echo "make run    - set up, start Kafka, FerretDB, Mailpit, the four services and the gateway"
@@ -24,7 +24,12 @@ uv:
 setup: uv
 	@"$(UV)" sync --frozen --all-packages
 
-fetch: setup
+# The browser libraries of the web apps (jsQR for the operator console's QR scanner), pinned by
+# web/package-lock.json and copied into the git-ignored web/console/vendor/.
+web:
+	@cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+fetch: setup web
 	@"$(UV)" run --frozen etnik-dev fetch
 	@bash deploy/helm/install-tools.sh
 

@@ -30,6 +30,8 @@ DOCKERIGNORE_FILE = ROOT / ".dockerignore"
 PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
 SERVICES = ("registration", "notification", "content", "reporting")
+# One-shot jobs: they run to completion before what depends on them starts.
+JOBS = ("web-assets",)
 SERVICE_PORT = 8000
 
 # Host ports, the same as the local stack's: users, docs and tools rely on them.
@@ -285,12 +287,29 @@ def test_compose_file_matches_the_compose_spec() -> None:
 
 def test_compose_file_uses_the_compose_spec_without_a_version() -> None:
     assert "version" not in compose(), "the compose spec has no `version`; Compose warns on it"
-    assert set(services()) == {*SERVICES, "kafka", "mongo", "mailpit", "gateway", "prometheus"}
+    assert set(services()) == {
+        *SERVICES,
+        *JOBS,
+        "kafka",
+        "mongo",
+        "mailpit",
+        "gateway",
+        "prometheus",
+    }
     assert set(built_services()) == set(SERVICES)
+
+
+def test_the_gateway_serves_web_only_after_its_browser_libraries_are_installed() -> None:
+    job = services()["web-assets"]
+    assert "npm ci" in " ".join(job["command"]) and "npm run build" in " ".join(job["command"])
+    gateway_waits = services()["gateway"]["depends_on"]["web-assets"]
+    assert gateway_waits["condition"] == "service_completed_successfully"
 
 
 def test_every_service_has_a_healthcheck() -> None:
     for name, service in services().items():
+        if name in JOBS:
+            continue  # a job is done, not healthy: what needs it waits for its completion
         healthcheck = service.get("healthcheck") or {}
         assert healthcheck.get("test"), f"{name} has no healthcheck: nothing could wait for it"
         assert not healthcheck.get("disable", False), f"{name}: the healthcheck is disabled"

@@ -23,6 +23,9 @@ def _web_root(tmp_path: Path) -> Path:
     web.mkdir()
     (web / "index.html").write_text(PORTAL)
     (web / "app.js").write_text("console.log('portal');\n")
+    (web / "package.json").write_text('{"name": "etnik-web"}')
+    (web / "node_modules" / "jsqr").mkdir(parents=True)
+    (web / "node_modules" / "jsqr" / "package.json").write_text("{}")
     return web
 
 
@@ -160,6 +163,11 @@ def test_portal_and_spa_paths_serve_index_html(client: httpx.Client) -> None:
     script = client.get("/app.js")
     assert script.text == "console.log('portal');\n"
     assert "javascript" in script.headers["content-type"]
+
+
+def test_npm_files_beside_the_web_apps_are_not_served(client: httpx.Client) -> None:
+    for path in ("/package.json", "/package-lock.json", "/node_modules/jsqr/package.json"):
+        assert client.get(path).status_code == 404, path
 
 
 def test_gateway_health_and_no_version_disclosure(client: httpx.Client) -> None:

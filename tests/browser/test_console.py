@@ -1,0 +1,726 @@
+"""The operator console in a real browser (Debian's Chromium driven by Playwright), through
+the gateway: events, approval, check-in by code and by QR from a fake camera, an invitation
+campaign, the grant report, and how refusals and failures look."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Route,
+    expect,
+    sync_playwright,
+)
+
+from helpers import bearer, create_open_event, register, zones_now
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+JSQR = ROOT / "web" / "console" / "vendor" / "jsQR.js"
+# The same flags as the portal's tests: a headless Chromium quiet on a machine with no internet.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PARTICIPANT = "Анна Петровна Иванова"  # the name helpers.register gives
+
+
+def chromium() -> str:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is not installed: `make test` installs it (Debian package chromium)")
+    return executable
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    """One Playwright for the module: the camera test launches a second browser from it."""
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium; Playwright's own browser download cannot work offline."""
+    browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@contextmanager
+def watched(context: BrowserContext, name: str) -> Iterator[Page]:
+    """A page whose script errors fail the test; a screenshot of it either way."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    # The gateway's Content-Security-Policy reports what it blocks on the console.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    try:
+        yield page
+    finally:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"console-{name}.png"), full_page=True)
+        context.close()
+    assert not errors, f"the console's scripts failed: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A phone-sized page (390 px), as an operator at the door would hold it."""
+    context = browser.new_context(
+        locale="ru-RU",
+        timezone_id="Europe/Moscow",
+        viewport={"width": 390, "height": 844},
+        accept_downloads=True,
+    )
+    with watched(context, request.node.name) as page:
+        yield page
+
+
+def new_operator(gateway: httpx.Client, admin_token: str, roles: list[str]) -> tuple[str, str]:
+    """A fresh operator account with these roles: (email, password)."""
+    email = f"console.{uuid.uuid4().hex[:8]}@example.org"
+    password = f"console-password-{uuid.uuid4().hex[:8]}"
+    created = gateway.post(
+        "/api/registration/operators",
+        json={"email": email, "password": password, "roles": roles},
+        headers=bearer(admin_token),
+    )
+    assert created.status_code == 201, created.text
+    return email, password
+
+
+@pytest.fixture(scope="module")
+def staff(gateway: httpx.Client, operator_token: str) -> tuple[str, str]:
+    """An operator who is also a moderator and checks people in, but not an administrator."""
+    return new_operator(gateway, operator_token, ["operator", "moderator", "check_in"])
+
+
+def sign_in(page: Page, gateway_url: str, account: tuple[str, str], path: str = "") -> None:
+    page.goto(f"{gateway_url}/console/{path}")
+    page.get_by_label("Электронная почта").fill(account[0])
+    page.get_by_label("Пароль").fill(account[1])
+    page.get_by_role("button", name="Войти").click()
+    # argon2 on a busy two-core machine can take a while.
+    expect(page.get_by_role("button", name="Выйти")).to_be_visible(timeout=20_000)
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Выйти").click()
+    expect(page.get_by_role("heading", level=1, name="Вход в пульт оператора")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Вы вышли")).to_be_visible()
+
+
+def next_week_at(hour: int) -> str:
+    """A datetime-local value a week ahead at this hour (on the event's wall clock)."""
+    day = (datetime.now(UTC) + timedelta(days=7)).date()
+    return f"{day.isoformat()}T{hour:02d}:00"
+
+
+def event_card(page: Page, title: str) -> Any:
+    return page.locator("li.card").filter(has=page.get_by_role("heading", name=title, exact=True))
+
+
+def go(page: Page, section: str) -> None:
+    """Open a section from the navigation, which folds behind «Меню» on a phone."""
+    navigation = page.get_by_role("navigation", name="Разделы пульта")
+    menu = navigation.get_by_role("button", name=re.compile("^Меню"))
+    if menu.is_visible():
+        menu.click()
+        expect(menu).to_have_attribute("aria-expanded", "true")
+    navigation.get_by_role("link", name=section).click()
+
+
+def number(progress: Any, label: str) -> Any:
+    """The figure next to a term of a campaign's progress."""
+    return progress.locator(f"xpath=.//dt[normalize-space()='{label}']/following-sibling::dd[1]")
+
+
+def registration_view(gateway: httpx.Client, token: str, registration_id: str) -> dict[str, Any]:
+    response = gateway.get(
+        f"/api/registration/registrations/{registration_id}", headers=bearer(token)
+    )
+    assert response.status_code == 200, response.text
+    view: dict[str, Any] = response.json()
+    return view
+
+
+def test_an_operator_runs_an_event_from_creation_to_the_grant_report(
+    platform: Any,
+    page: Page,
+    gateway: httpx.Client,
+    operator_token: str,
+    staff: tuple[str, str],
+) -> None:
+    title = f"Стратегическая сессия для лидеров НКО {uuid.uuid4().hex[:6]}"
+    sign_in(page, platform.gateway_url, staff)
+    expect(page.get_by_role("heading", level=1, name="Мероприятия")).to_be_visible()
+
+    # Create a draft that needs approval, with quotas and a registration window.
+    page.get_by_role("link", name="Новое мероприятие").click()
+    page.get_by_label("Название", exact=True).fill(title)
+    page.get_by_label("Направление").select_option("online_sessions")
+    page.get_by_label("Формат", exact=True).select_option("online")
+    page.get_by_label("Ссылка на трансляцию").fill("https://telemost.yandex.ru/j/4815162342")
+    page.get_by_label("Федеральный округ").select_option("ЦФО")
+    page.get_by_label("Число мест").fill("30")
+    page.get_by_label("Руководитель НКО").fill("20")
+    page.get_by_label("Начало", exact=True).fill(next_week_at(14))
+    page.get_by_label("Окончание", exact=True).fill(next_week_at(17))
+    page.get_by_label("Часовой пояс мероприятия").select_option("Europe/Moscow")
+    page.get_by_label("Регистрация закрывается").fill(next_week_at(12))
+    page.get_by_label("Заявки одобряет модератор").check()
+    page.get_by_role("button", name="Создать черновик").click()
+    expect(page.get_by_role("status").filter(has_text="создан")).to_contain_text(title)
+
+    card = event_card(page, title)
+    expect(card).to_contain_text("Черновик")
+    expect(card).to_contain_text("заявки одобряет модератор")
+    card.get_by_role("button", name="Опубликовать").click()
+    expect(card).to_contain_text("Опубликовано")
+    card.get_by_role("button", name="Открыть регистрацию").click()
+    expect(card).to_contain_text("Регистрация открыта")
+    event_id = card.get_attribute("data-event-id")
+    assert event_id
+    event = gateway.get(f"/api/registration/events/{event_id}").json()
+    assert event["requires_approval"] is True
+    assert event["quotas"] == {"ngo_leader": 20}
+    assert event["starts_at"].startswith(next_week_at(11))  # 14:00 in Moscow is 11:00 UTC
+
+    # A participant applies on the portal (here through the same API).
+    email = f"applicant.{uuid.uuid4().hex[:8]}@example.org"
+    applied = register(gateway, event_id, email)
+    assert applied.status_code == 201, applied.text
+    assert applied.json()["status"] == "pending_approval"
+    registration_id = applied.json()["id"]
+    late = register(gateway, event_id, f"late.{uuid.uuid4().hex[:8]}@example.org",
+                    full_name="Борис Олегович Ким", category="other")  # fmt: skip
+    assert late.status_code == 201, late.text
+
+    # The operator approves it in the list of the event's registrations.
+    card.get_by_role("link", name="Регистрации").click()
+    expect(page.get_by_role("heading", level=1, name="Регистрации")).to_be_visible()
+    row = page.locator(f'tr[data-registration-id="{registration_id}"]')
+    expect(row).to_contain_text(PARTICIPANT)
+    expect(row).to_contain_text("На рассмотрении")
+    row.get_by_role("button", name=re.compile("^Одобрить")).click()
+    expect(page.get_by_role("status").filter(has_text="одобрена")).to_contain_text(
+        "регистрация подтверждена"
+    )
+    expect(page.locator(f'tr[data-registration-id="{registration_id}"]')).to_contain_text(
+        "Подтверждена"
+    )
+    # The other one is refused, with a reason the applicant will read.
+    other = page.locator(f'tr[data-registration-id="{late.json()["id"]}"]')
+    other.get_by_role("button", name=re.compile("^Отклонить")).click()
+    reason = page.get_by_label(re.compile("^Причина отказа"))
+    expect(reason).to_be_focused()
+    reason.fill("—")
+    page.get_by_role("button", name="Отклонить заявку", exact=True).click()
+    expect(page.get_by_role("paragraph").filter(has_text="Слишком коротко")).to_be_visible()
+    reason.fill("Программа рассчитана на руководителей НКО.")
+    page.get_by_role("button", name="Отклонить заявку", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="отклонена")).to_contain_text("Борис")
+    expect(other).to_contain_text("Отклонена")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "console-registrations-phone.png"), full_page=True)
+    with page.expect_download() as export:
+        page.get_by_role("button", name="Выгрузить XLSX").click()
+    assert export.value.suggested_filename == "registrations.xlsx"
+    with zipfile.ZipFile(Path(export.value.path())) as book:
+        assert "xl/worksheets/sheet1.xml" in book.namelist()
+    code = registration_view(gateway, operator_token, registration_id)["check_in_code"]
+    assert code
+
+    # At the door: the code typed from the ticket, with a dash and in lower case.
+    go(page, "Отметка на входе")
+    page.get_by_label("Мероприятие").select_option(event_id)
+    typed = f"{code[:4]}-{code[4:]}".lower()
+    page.get_by_label("Код участника").fill(typed)
+    page.get_by_role("button", name="Отметить").click()
+    expect(page.locator(".check-result")).to_contain_text(f"{PARTICIPANT}: отмечен(а)")
+    page.get_by_label("Код участника").fill(code)
+    page.get_by_role("button", name="Отметить").click()
+    expect(page.locator(".check-result")).to_contain_text("уже отмечен(а) ранее")
+    rows = gateway.get(
+        "/api/registration/registrations",
+        params={"event_id": event_id, "status": "confirmed"},
+        headers=bearer(operator_token),
+    ).json()["items"]
+    assert [r["attendance"] for r in rows] == ["attended"]
+
+    # An invitation campaign to officials of the Altai Republic, watched as it goes out.
+    day_zone, _ = zones_now()
+    official = {
+        "full_name": "Айдар Тадышевич Кергилов",
+        "email": f"official.{uuid.uuid4().hex[:8]}@example.org",
+        "region_code": "04",
+        "category": "government_official",
+        "timezone": day_zone or "Asia/Barnaul",
+    }
+    invited = gateway.post(
+        "/api/registration/people", json=official, headers=bearer(operator_token)
+    )
+    assert invited.status_code == 201, invited.text
+    go(page, "Приглашения")
+    page.get_by_label("Мероприятие").select_option(event_id)
+    page.get_by_label("04 — Республика Алтай").check()
+    page.get_by_label("Представитель органа власти").check()
+    page.get_by_role("button", name="Разослать приглашения").click()
+    expect(page.get_by_role("status").filter(has_text="Кампания создана")).to_contain_text(
+        "приглашений — 1"
+    )
+    progress = page.locator("article.campaign").first
+    expect(number(progress, "Всего")).to_have_text("1")
+    if day_zone is not None:
+        expect(progress.locator(".state")).to_have_text("Рассылка завершена.", timeout=60_000)
+        expect(number(progress, "Отправлено")).to_have_text("1")
+    else:  # night everywhere in Russia: the invitation waits for 08:00 (quiet hours)
+        expect(progress.locator(".state")).to_have_text("Рассылка идёт…")
+        expect(number(progress, "Ожидают отправки")).to_have_text("1")
+
+    # The dashboard draws its charts and exports the grant report.
+    go(page, "Сводка и отчёт")
+    expect(page.locator("figcaption", has_text="Участники по федеральным округам")).to_be_visible()
+    expect(page.locator("svg[role=img]").first).to_be_visible()
+    with page.expect_download() as xlsx_download:
+        page.get_by_role("button", name="Скачать XLSX").click()
+    xlsx = Path(xlsx_download.value.path()).read_bytes()
+    assert xlsx_download.value.suggested_filename.endswith(".xlsx")
+    with zipfile.ZipFile(BytesIO(xlsx)) as book:
+        assert "xl/workbook.xml" in book.namelist()
+    with page.expect_download() as pdf_download:
+        page.get_by_role("button", name="Скачать PDF").click()
+    pdf = Path(pdf_download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert len(pdf) > 1000
+
+
+def y4m_with_qr(value: str, path: Path) -> None:
+    """A still video (Y4M, 4:2:0) of a QR code, for Chromium's fake camera.
+
+    The QR matrix comes from reportlab's encoder, already in the lock (the content service
+    renders PDFs with reportlab): no new dependency for one test.
+    """
+    from reportlab.graphics.barcode import qrencoder
+
+    qr = qrencoder.QRCode(4, qrencoder.QRErrorCorrectLevel.M)
+    qr.addData(value)
+    qr.make()
+    modules = qr.getModuleCount()
+    width, height, scale = 640, 480, 8
+    size = (modules + 8) * scale  # four modules of quiet zone on each side
+    left, top = (width - size) // 2, (height - size) // 2
+    luma = bytearray(b"\xeb" * (width * height))  # white (video range)
+    for row in range(modules):
+        for column in range(modules):
+            if qr.isDark(row, column):
+                for y in range(top + (row + 4) * scale, top + (row + 5) * scale):
+                    start = y * width + left + (column + 4) * scale
+                    luma[start : start + scale] = b"\x10" * scale  # black
+    chroma = b"\x80" * (width * height // 4)
+    frame = b"FRAME\n" + bytes(luma) + chroma + chroma
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + frame * 3)
+
+
+def test_the_door_checks_a_participant_in_by_the_qr_code_on_their_ticket(
+    platform: Any,
+    playwright: Playwright,
+    gateway: httpx.Client,
+    operator_token: str,
+    staff: tuple[str, str],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    if not JSQR.is_file():
+        pytest.fail("web/console/vendor/jsQR.js is missing: run `make web` (make test does)")
+    event = create_open_event(gateway, operator_token, title="Стажировка для лидеров НКО (QR)")
+    registered = register(gateway, event["id"], f"qr.{uuid.uuid4().hex[:8]}@example.org")
+    assert registered.status_code == 201, registered.text
+    registration_id = registered.json()["id"]
+    qr_value = registration_view(gateway, operator_token, registration_id)["qr_value"]
+    assert qr_value.startswith("ETNIK1:")
+    video = tmp_path / "ticket.y4m"
+    y4m_with_qr(qr_value, video)
+
+    # The fake camera is a launch flag: this test has a browser of its own.
+    camera_browser = playwright.chromium.launch(
+        executable_path=chromium(),
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    try:
+        context = camera_browser.new_context(locale="ru-RU", viewport={"width": 390, "height": 844})
+        context.grant_permissions(["camera"], origin=platform.gateway_url)
+        with watched(context, request.node.name) as page:
+            sign_in(page, platform.gateway_url, staff, f"#/check-in?event_id={event['id']}")
+            expect(page.get_by_role("heading", level=1, name="Отметка на входе")).to_be_visible()
+            page.get_by_role("button", name="Включить камеру").click()
+            expect(page.locator(".check-result")).to_contain_text(
+                f"{PARTICIPANT}: отмечен(а)", timeout=30_000
+            )
+            page.get_by_role("button", name="Выключить камеру").click()
+            expect(page.get_by_text("Камера выключена.")).to_be_visible()
+    finally:
+        camera_browser.close()
+    rows = gateway.get(
+        "/api/registration/registrations",
+        params={"event_id": event["id"]},
+        headers=bearer(operator_token),
+    ).json()["items"]
+    assert [r["attendance"] for r in rows] == ["attended"]
+
+
+def test_a_refused_event_shows_russian_errors_next_to_the_fields_and_keeps_the_draft(
+    platform: Any, page: Page, staff: tuple[str, str]
+) -> None:
+    sign_in(page, platform.gateway_url, staff, "#/events/new")
+    expect(page.get_by_role("heading", level=1, name="Новое мероприятие")).to_be_visible()
+    page.get_by_label("Название", exact=True).fill("Ок")
+    page.get_by_label("Формат", exact=True).select_option("online")
+    page.get_by_label("Ссылка на трансляцию").fill("telemost")
+    page.get_by_label("Число мест").fill("0")
+    page.get_by_label("Начало", exact=True).fill(next_week_at(14))
+    page.get_by_label("Окончание", exact=True).fill(next_week_at(17))
+    refused: list[int] = []
+    page.on(
+        "response",
+        lambda r: refused.append(r.status) if r.url.endswith("/api/registration/events") else None,
+    )
+    page.get_by_role("button", name="Создать черновик").click()
+
+    # The service's 422, each problem in Russian under its own field.
+    expect(page.locator("#event-new-title-error")).to_have_text(
+        "Слишком коротко: нужно не меньше 3 символов."
+    )
+    expect(page.locator("#event-new-capacity-error")).to_have_text("Введите число не меньше 1.")
+    expect(page.locator("#event-new-online_link-error")).to_contain_text("https://")
+    expect(page.get_by_label("Число мест")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("alert")).to_contain_text("Исправьте отмеченные поля")
+    assert refused == [422]
+
+    # A rule across fields is placed at the field it is about.
+    page.get_by_label("Название", exact=True).fill("Сессия с ошибкой во времени")
+    page.get_by_label("Ссылка на трансляцию").fill("https://vk.com/video-1_2")
+    page.get_by_label("Число мест").fill("10")
+    page.get_by_label("Окончание", exact=True).fill(next_week_at(9))
+    page.get_by_role("button", name="Создать черновик").click()
+    expect(page.locator("#event-new-ends_at-error")).to_have_text(
+        "Окончание должно быть позже начала."
+    )
+    expect(page.locator("#event-new-title-error")).to_have_text("")
+    assert refused == [422, 422]
+
+    # What was typed survives a reload.
+    page.reload()
+    expect(page.get_by_label("Название", exact=True)).to_have_value("Сессия с ошибкой во времени")
+    expect(page.get_by_label("Окончание", exact=True)).to_have_value(next_week_at(9))
+
+
+def test_a_server_failure_shows_a_friendly_message_with_the_request_id_and_no_stack_trace(
+    platform: Any, page: Page, staff: tuple[str, str]
+) -> None:
+    sign_in(page, platform.gateway_url, staff)
+
+    def crash(route: Route) -> None:
+        route.fulfill(
+            status=500,
+            headers={"Content-Type": "application/json", "X-Request-ID": "req-console-500-test"},
+            body='{"detail": "Traceback (most recent call last):\\n  File \\"api.py\\", line 1"}',
+        )
+
+    page.route(re.compile(r".*/api/registration/registrations\?.*"), crash)
+    go(page, "Регистрации")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Сервис временно недоступен")
+    expect(alert).to_contain_text("req-console-500-test")
+    assert "Traceback" not in page.content()
+
+    # The gateway's own 502 on a form: the message, and nothing typed is lost.
+    def bad_gateway(route: Route) -> None:
+        route.fulfill(
+            status=502,
+            headers={"Content-Type": "application/json", "X-Request-ID": "req-console-502-test"},
+            body='{"detail":"Service unavailable","message":"Сервис недоступен",'
+            '"request_id":"req-console-502-test"}',
+        )
+
+    page.route(re.compile(r".*/api/registration/events$"), bad_gateway)
+    page.goto(f"{platform.gateway_url}/console/#/events/new")
+    page.get_by_label("Название", exact=True).fill("Выездная бизнес-программа в Якутске")
+    page.get_by_label("Формат", exact=True).select_option("in_person")
+    page.get_by_label("Начало", exact=True).fill(next_week_at(10))
+    page.get_by_label("Окончание", exact=True).fill(next_week_at(18))
+    page.get_by_role("button", name="Создать черновик").click()
+    expect(page.get_by_role("alert")).to_contain_text("req-console-502-test")
+    expect(page.get_by_role("alert")).to_contain_text("Введённые данные сохранены")
+    expect(page.get_by_label("Название", exact=True)).to_have_value(
+        "Выездная бизнес-программа в Якутске"
+    )
+
+    # A lost connection says so; the draft is still there after a reload.
+    offline = re.compile(r".*/api/registration/events$")
+    page.route(offline, lambda route: route.abort("internetdisconnected"))
+    page.get_by_role("button", name="Создать черновик").click()
+    expect(page.get_by_role("alert")).to_contain_text("Нет связи с сервером")
+    page.reload()
+    expect(page.get_by_label("Название", exact=True)).to_have_value(
+        "Выездная бизнес-программа в Якутске"
+    )
+    assert "Traceback" not in page.content()
+
+
+def test_each_role_sees_only_what_it_may_do_and_signing_out_ends_the_session(
+    platform: Any, page: Page, gateway: httpx.Client, operator_token: str
+) -> None:
+    door = new_operator(gateway, operator_token, ["check_in"])
+    sign_in(page, platform.gateway_url, door)
+    navigation = page.get_by_role("navigation", name="Разделы пульта")
+    navigation.get_by_role("button", name="Меню: Отметка на входе").click()
+    expect(navigation.get_by_role("link")).to_have_text(["Отметка на входе", "Онлайн-посещаемость"])
+    expect(page.get_by_role("heading", level=1, name="Отметка на входе")).to_be_visible()
+    expect(page.get_by_text("регистратор на входе")).to_be_visible()
+    stored = json.loads(page.evaluate("sessionStorage.getItem('etnik-console-session')"))
+    assert stored["roles"] == ["check_in"]
+
+    # An access token about to expire is renewed with the refresh token before it is used.
+    page.evaluate(
+        """() => {
+            const value = JSON.parse(sessionStorage.getItem('etnik-console-session'));
+            value.expires_at = Date.now() - 1000;
+            sessionStorage.setItem('etnik-console-session', JSON.stringify(value));
+        }"""
+    )
+    with page.expect_response(re.compile(r".*/api/registration/auth/refresh$")) as refreshed:
+        page.reload()  # a fresh page asks for the events again
+    assert refreshed.value.status == 200
+    expect(page.get_by_role("heading", level=1, name="Отметка на входе")).to_be_visible()
+    renewed_session = json.loads(page.evaluate("sessionStorage.getItem('etnik-console-session')"))
+    assert renewed_session["access_token"] != stored["access_token"]
+    assert renewed_session["refresh_token"] != stored["refresh_token"]
+    stored = renewed_session
+
+    page.get_by_role("button", name="Выйти").click()
+    expect(page.get_by_role("heading", level=1, name="Вход в пульт оператора")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('etnik-console-session')") is None
+    # Signing out revoked the refresh token on the server, not only in the tab.
+    renewed = gateway.post(
+        "/api/registration/auth/refresh", json={"refresh_token": stored["refresh_token"]}
+    )
+    assert renewed.status_code == 401
+
+
+def tiny_pdf() -> bytes:
+    """A one-page PDF: the content service judges a file's type by its content."""
+    from reportlab.pdfgen import canvas
+
+    buffer = BytesIO()
+    document = canvas.Canvas(buffer)
+    document.drawString(72, 720, "EtNik: recommendations")
+    document.showPage()
+    document.save()
+    return buffer.getvalue()
+
+
+def test_materials_go_from_upload_through_review_to_publication_with_mentions_and_a_strategy(
+    platform: Any,
+    page: Page,
+    gateway: httpx.Client,
+    operator_token: str,
+    staff: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    # Made first: the content service learns of organisations from the event stream.
+    organisation = gateway.post(
+        "/api/registration/organisations",
+        json={"name": f"АНО «Дом дружбы народов» {uuid.uuid4().hex[:4]}", "kind": "ngo",
+              "region_code": "16"},
+        headers=bearer(operator_token),
+    )  # fmt: skip
+    assert organisation.status_code == 201, organisation.text
+    title = f"Рекомендации по стратегии НКО {uuid.uuid4().hex[:6]}"
+    upload = tmp_path / "рекомендации.pdf"
+    upload.write_bytes(tiny_pdf())
+
+    sign_in(page, platform.gateway_url, staff)
+    go(page, "Материалы")
+    page.get_by_role("link", name="Новый материал").click()
+    page.get_by_label("Вид материала").select_option("recommendation")
+    page.get_by_label("Название", exact=True).fill(title)
+    page.get_by_label("Описание").fill("Как написать стратегию развития организации.")
+    page.get_by_label("Теги через запятую").fill("стратегия, НКО")
+    page.get_by_label("Файл (можно загрузить и позже)").set_input_files(str(upload))
+    page.get_by_role("button", name="Создать черновик").click()
+    expect(page.get_by_role("heading", level=1, name=title)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Черновик создан")).to_contain_text(
+        "файл загружен"
+    )
+    expect(page.locator(".facts")).to_contain_text("рекомендации.pdf")
+    page.get_by_role("button", name="Отправить на проверку").click()
+    expect(page.locator(".facts")).to_contain_text("На проверке")
+    # The author may not approve their own material: the refusal is explained.
+    page.get_by_role("button", name="Одобрить и опубликовать").click()
+    expect(page.get_by_role("alert")).to_contain_text("Нельзя одобрить материал")
+    material_url = page.url
+
+    # Another moderator publishes it.
+    sign_out(page)
+    reviewer = new_operator(gateway, operator_token, ["moderator"])
+    page.get_by_label("Электронная почта").fill(reviewer[0])
+    page.get_by_label("Пароль").fill(reviewer[1])
+    page.get_by_role("button", name="Войти").click()
+    expect(page.get_by_role("button", name="Выйти")).to_be_visible(timeout=20_000)
+    page.goto(material_url)
+    page.get_by_role("button", name="Одобрить и опубликовать").click()
+    expect(page.locator(".facts")).to_contain_text("Опубликован")
+    versions = page.get_by_role("region", name="Версии материала")
+    expect(versions).to_contain_text("одобрен и опубликован")
+    with page.expect_download() as version_file:
+        versions.get_by_role("button", name=re.compile("Скачать файл версии")).first.click()
+    assert Path(version_file.value.path()).read_bytes().startswith(b"%PDF")
+    sign_out(page)
+
+    # A media mention for the grant report.
+    sign_in(page, platform.gateway_url, staff)
+    go(page, "Публикации в СМИ")
+    page.get_by_label("Ссылка на публикацию").fill(
+        f"https://rg.ru/2026/03/02/etnik-{uuid.uuid4().hex[:6]}.html"
+    )
+    page.get_by_label("Издание, сайт или канал").fill("Российская газета")
+    page.get_by_label("Заголовок").fill("Этнокультурные НКО учатся стратегии")
+    page.get_by_label("Дата публикации").fill("2026-03-02")
+    page.get_by_label("Тип СМИ").select_option("print")
+    page.get_by_label("Охват (оценка)").fill("120000")
+    page.get_by_role("button", name="Добавить публикацию").click()
+    expect(page.get_by_role("status").filter(has_text="учтена")).to_contain_text(
+        "Российская газета"
+    )
+    expect(page.get_by_role("region", name="Публикации в СМИ")).to_contain_text("120")
+
+    # The organisation's development strategy: made from the template, edited, as a PDF.
+    go(page, "Стратегии НКО")
+    page.get_by_label("Организация").select_option(organisation.json()["id"])
+    page.get_by_role("button", name="Открыть").click()
+    create = page.get_by_role("button", name="Создать стратегию по шаблону")
+    create.click()
+    goals = page.get_by_label("Цели развития на 1–3 года")
+    expect(goals).to_be_visible(timeout=20_000)
+    goals.fill("Открыть воскресную школу родного языка к сентябрю 2027 года.")
+    page.get_by_role("button", name="Сохранить стратегию").click()
+    expect(page.get_by_role("status").filter(has_text="Стратегия сохранена")).to_contain_text(
+        "версия 2"
+    )
+    expect(goals).to_have_value("Открыть воскресную школу родного языка к сентябрю 2027 года.")
+    with page.expect_download() as strategy_pdf:
+        page.get_by_role("button", name="Скачать PDF").click()
+    assert Path(strategy_pdf.value.path()).read_bytes().startswith(b"%PDF")
+
+
+def test_questions_waitlist_and_online_attendance(
+    platform: Any,
+    page: Page,
+    gateway: httpx.Client,
+    operator_token: str,
+    staff: tuple[str, str],
+) -> None:
+    event = create_open_event(gateway, operator_token, title="Онлайн-сессия по ПФО", capacity=1)
+    first_email = f"first.{uuid.uuid4().hex[:8]}@example.org"
+    first = register(gateway, event["id"], first_email)
+    second = register(gateway, event["id"], f"second.{uuid.uuid4().hex[:8]}@example.org")
+    assert first.json()["status"] == "confirmed", first.text
+    assert second.json()["status"] == "waitlisted", second.text
+
+    # Custom questions: a choice with one option is refused next to that question.
+    sign_in(page, platform.gateway_url, staff, f"#/events/{event['id']}/form")
+    expect(page.get_by_text("Текущая версия анкеты: 0")).to_be_visible()
+    page.get_by_role("button", name="Добавить вопрос").click()
+    page.get_by_label("Текст вопроса").fill("Какой формат вам удобнее?")
+    page.get_by_label("Ключ (латиницей)").fill("preferred_format")
+    page.get_by_label("Тип ответа").select_option("choice")
+    options = page.get_by_label("Варианты ответа (каждый с новой строки)")
+    options.fill("Утро")
+    page.get_by_role("button", name="Сохранить анкету").click()
+    expect(page.locator('[data-error-for="questions.0"]')).to_contain_text(
+        "не меньше двух вариантов"
+    )
+    options.fill("Утро\nВечер")
+    page.get_by_role("button", name="Сохранить анкету").click()
+    expect(page.get_by_role("status").filter(has_text="Анкета сохранена")).to_contain_text(
+        "версия 1"
+    )
+    form = gateway.get(f"/api/registration/events/{event['id']}/form").json()
+    assert form["questions"][0]["options"] == ["Утро", "Вечер"]
+
+    # The waitlist, in order.
+    page.goto(f"{platform.gateway_url}/console/#/waitlist?event_id={event['id']}")
+    waitlist = page.get_by_role("region", name="Лист ожидания")
+    expect(waitlist).to_contain_text(PARTICIPANT)
+    expect(waitlist.locator("tbody tr")).to_have_count(1)
+
+    # One more place: the change is saved and the first in the waitlist is offered it.
+    go(page, "Мероприятия")
+    card = page.locator(f'li[data-event-id="{event["id"]}"]')
+    card.get_by_role("link", name="Изменить").click()
+    expect(page.get_by_label("Число мест")).to_have_value("1")
+    page.get_by_label("Число мест").fill("2")
+    page.get_by_role("button", name="Сохранить изменения").click()
+    expect(page.get_by_role("status").filter(has_text="сохранены")).to_contain_text(
+        "Онлайн-сессия по ПФО"
+    )
+    changed = gateway.get(f"/api/registration/events/{event['id']}").json()
+    assert changed["capacity"] == 2
+    assert changed["starts_at"] == event["starts_at"]  # what was not touched is not sent
+
+    # Minutes from the video platform, matched to the registration by email.
+    go(page, "Онлайн-посещаемость")
+    page.get_by_label("Мероприятие").select_option(event["id"])
+    page.get_by_label("Или вставьте данные").fill(f"email;minutes\n{first_email};150")
+    page.get_by_role("button", name="Загрузить посещаемость").click()
+    expect(page.get_by_role("status").filter(has_text="Загружено записей")).to_contain_text(
+        "засчитано присутствие: 1"
+    )
+    rows = gateway.get(
+        "/api/registration/registrations",
+        params={"event_id": event["id"], "status": "confirmed"},
+        headers=bearer(operator_token),
+    ).json()["items"]
+    assert [(r["attendance"], r["minutes_attended"]) for r in rows] == [("attended", 150)]
+
+    # The same on a wide screen, for the record.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    go(page, "Мероприятия")
+    expect(event_card(page, "Онлайн-сессия по ПФО").first).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "console-events-desktop.png"), full_page=False)
