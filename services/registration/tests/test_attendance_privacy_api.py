@@ -192,6 +192,9 @@ async def test_operators_filter_page_and_export_registrations(
     )
     assert experts.json()["total"] == 2
     assert len(experts.json()["items"]) == 1
+    row = experts.json()["items"][0]
+    assert row["full_name"].startswith('=HYPERLINK("x") Участник')  # the row names its person
+    assert row["email"].endswith("@example.org")
     second_page = await registration.client.get(
         "/registrations",
         params={"event_id": event["id"], "category": "expert", "limit": 1, "offset": 1},
@@ -275,3 +278,11 @@ async def test_an_invitation_campaign_invites_its_audience_once(
         CAMPAIGNS_TOPIC, lambda e: e["subject"] == campaign.json()["id"]
     )
     assert created["data"]["organisation_kinds"] == ["national_cultural_autonomy"]
+    listed = await registration.client.get(
+        "/invitation-campaigns", params={"event_id": event["id"]}, headers=admin
+    )
+    assert [c["id"] for c in listed.json()] == [repeat.json()["id"], campaign.json()["id"]]
+    assert listed.json()[1]["organisation_kinds"] == ["national_cultural_autonomy"]
+    check_in = registration.auth(await registration.operator(["check_in"]))
+    refused = await registration.client.get("/invitation-campaigns", headers=check_in)
+    assert refused.status_code == 403

@@ -727,6 +727,17 @@ async def create_campaign(body: CampaignIn, app: App, operator: Operator) -> dic
     return _out(await _run(lambda: app.invitations.create_campaign(body, operator.subject)))
 
 
+@router.get("/invitation-campaigns", response_model=list[CampaignOut], tags=["invitations"])
+async def list_campaigns(
+    app: App,
+    staff: Staff,
+    event_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[dict[str, Any]]:
+    """The latest invitation campaigns, newest first (operators and moderators)."""
+    return [_out(campaign) for campaign in await app.invitations.campaigns(event_id, limit)]
+
+
 # --- Attendance ---------------------------------------------------------------------------
 
 

@@ -180,3 +180,10 @@ class InvitationService:
         await self._repo.insert(self._repo.campaigns, campaign, staged)
         await self._staging.flush(self._repo.campaigns, campaign_id, staged)
         return campaign
+
+    async def campaigns(self, event_id: str | None, limit: int) -> list[Document]:
+        """The latest campaigns, newest first, optionally of one event."""
+        query: Document = {"event_id": event_id} if event_id else {}
+        return await self._repo.find(
+            self._repo.campaigns, query, sort=(("created_at", -1),), limit=limit
+        )

@@ -456,6 +456,9 @@ class RegistrationRow(ResponseBody):
     id: str
     event_id: str
     person_id: str
+    # Who it is, so a list needs no look-up per row (staff see personal data anyway).
+    full_name: str | None = None
+    email: str | None = None
     status: str
     category: str | None = None
     region_code: str | None = None
@@ -619,9 +622,13 @@ class CampaignIn(StrictBody):
 
 
 class CampaignOut(ResponseBody):
-    """A campaign and how many invitations it issued."""
+    """A campaign, its audience and how many invitations it issued."""
 
     id: str
     event_id: str
     invitations: int
     created_at: datetime
+    federal_districts: list[str] = Field(default_factory=list)
+    region_codes: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    organisation_kinds: list[str] = Field(default_factory=list)

@@ -456,6 +456,16 @@ class RegistrationService:
             limit=limit,
             offset=offset,
         )
+        # One query for the page's people, not one per row.
+        people = {
+            person["_id"]: person
+            for person in await self._repo.find(
+                self._repo.people, {"_id": {"$in": sorted({r["person_id"] for r in items})}}
+            )
+        }
+        for item in items:
+            person = people.get(item["person_id"]) or {}
+            item["full_name"], item["email"] = person.get("full_name"), person.get("email")
         return total, items
 
     # --- Changing a registration -----------------------------------------------------------
