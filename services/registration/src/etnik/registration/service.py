@@ -151,6 +151,7 @@ class RegistrationService:
         self._settings = settings
         # (event, category) → until when it is known to be full, on this process's clock.
         self._full_until: dict[tuple[str, str], float] = {}
+        self._rechecking: set[tuple[str, str]] = set()
 
     # --- Registering -----------------------------------------------------------------------
 
@@ -285,12 +286,20 @@ class RegistrationService:
         key = (event["_id"], category)
         if self._full_until.get(key, 0.0) > time.monotonic():
             return None
+        if key in self._full_until and key in self._rechecking:
+            # Seen full, and one request is reading it again: the rest queue meanwhile, rather
+            # than each scanning every holder at once (what stalled a burst of thousands).
+            return None
         if attempt < BLIND_TRIES and event.get("places_numbered"):
             return Place(
                 secrets.randbelow(capacity) + 1 if capacity is not None else None,
                 secrets.randbelow(quota) + 1 if quota is not None else None,
             )
-        place = await self.free_place(event, category)
+        self._rechecking.add(key)
+        try:
+            place = await self.free_place(event, category)
+        finally:
+            self._rechecking.discard(key)
         if place is None:
             self._full_until[key] = time.monotonic() + FULL_EVENT_MEMORY_S
         else:
