@@ -92,18 +92,75 @@ function eventMeta(event) {
 
 // --- Events ----------------------------------------------------------------------------------
 
-async function showEvents() {
+const TRACK_ORDER = ["in_person_session", "online_sessions", "internships", "field_programmes"];
+
+/** A track's name: translated for the programme's own tracks, as the organisers wrote it otherwise. */
+function trackLabel(trackId, tracks) {
+  if (hasMessage(`track.${trackId}`)) return { text: t(`track.${trackId}`) };
+  const known = tracks.find((track) => track.id === trackId);
+  return known ? { text: known.title, lang: "ru" } : { text: t("track.other") };
+}
+
+function trackName(trackId, tracks) {
+  const label = trackLabel(trackId, tracks);
+  return foreign(label.text, label.lang);
+}
+
+function filterSelect(name, label, options, chosen) {
+  const select = el("select", { id: `filter-${name}`, name },
+    el("option", { value: "", text: t("events.all") }),
+    ...options.map(([value, text]) => el("option", { value, text, selected: value === chosen })));
+  return el("p", { class: "filter" }, el("label", { for: `filter-${name}`, text: label }), select);
+}
+
+async function showEvents(hashQuery = new URLSearchParams()) {
   document.title = t("site.name");
+  const chosen = { track: hashQuery.get("track") || "", district: hashQuery.get("district") || "" };
   try {
-    const events = await getJson(`${API}/events?limit=100`);
-    const items = events.map((event) =>
-      el("li", {},
-        el("h2", {}, el("a", { href: `#/event/${event.id}`, text: event.title })),
-        el("p", { class: "when", text: describeTime(event.starts_at) }),
-        el("p", { class: "meta", text: eventMeta(event) }),
-      ));
-    show(el("h1", { text: t("events.heading") }),
-      items.length ? el("ul", { class: "events" }, ...items) : el("p", { text: t("events.none") }));
+    const query = new URLSearchParams({ limit: "200" });
+    if (chosen.track) query.set("track", chosen.track);
+    if (chosen.district) query.set("federal_district", chosen.district);
+    const [events, programmes, districts] = await Promise.all([
+      getJson(`${API}/events?${query}`),
+      getJson(`${API}/programmes`).catch(() => []),
+      getJson(`${API}/reference/districts`).catch(() => []),
+    ]);
+    const tracks = programmes.flatMap((programme) => programme.tracks || []);
+    const now = Date.now();
+    // Upcoming: whatever has not ended yet, soonest first (the service sorts by start).
+    const upcoming = events.filter((event) => new Date(event.ends_at).getTime() >= now);
+    const filters = el("form", { class: "filters", role: "search", "aria-label": t("events.filters") },
+      filterSelect("track", t("events.filterTrack"),
+        tracks.map((track) => [track.id, trackLabel(track.id, tracks).text]),
+        chosen.track),
+      filterSelect("district", t("events.filterDistrict"),
+        districts.map((district) => [district.key, t(`district.${district.key}`)]), chosen.district));
+    filters.addEventListener("change", () => {
+      const next = new URLSearchParams();
+      if (filters.elements.track.value) next.set("track", filters.elements.track.value);
+      if (filters.elements.district.value) next.set("district", filters.elements.district.value);
+      location.hash = next.toString() ? `#/?${next}` : "#/";
+    });
+    filters.addEventListener("submit", (submitEvent) => submitEvent.preventDefault());
+    const byTrack = new Map();
+    for (const event of upcoming) {
+      const key = event.track || "";
+      if (!byTrack.has(key)) byTrack.set(key, []);
+      byTrack.get(key).push(event);
+    }
+    const order = [...byTrack.keys()].sort((a, b) =>
+      (TRACK_ORDER.indexOf(a) + 1 || 99) - (TRACK_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b));
+    const groups = order.map((trackId) => el("section", { class: "track" },
+      el("h2", {}, trackName(trackId, tracks)),
+      el("ul", { class: "events" }, ...byTrack.get(trackId).map((event) =>
+        el("li", {},
+          el("h3", {}, el("a", { href: `#/event/${event.id}`, text: event.title })),
+          el("p", { class: "when", text: describeTime(event.starts_at) }),
+          el("p", { class: "meta", text: eventMeta(event) }),
+        )))));
+    show(el("h1", { text: t("events.heading") }), filters,
+      el("p", { role: "status", class: "count", text: t("events.count", { count: upcoming.length }) }),
+      ...(groups.length ? groups : [el("p", { text: t("events.none") })]));
   } catch {
     show(alertNotice(t("events.failed")));
   }
@@ -784,7 +841,8 @@ function route() {
     showSignIn();
   } else {
     markCurrentSection("#/");
-    showEvents();
+    const listQuery = location.hash.match(/^#\/\?(.*)$/);
+    showEvents(new URLSearchParams(listQuery ? listQuery[1] : ""));
   }
 }
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from browsing import CHROMIUM_ARGS, SCREENSHOTS, chromium_executable
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -25,48 +25,13 @@ from playwright.sync_api import (
     Playwright,
     Route,
     expect,
-    sync_playwright,
 )
 
 from helpers import bearer, create_open_event, register, zones_now
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 JSQR = ROOT / "web" / "console" / "vendor" / "jsQR.js"
-# The same flags as the portal's tests: a headless Chromium quiet on a machine with no internet.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PARTICIPANT = "Анна Петровна Иванова"  # the name helpers.register gives
-
-
-def chromium() -> str:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("chromium is not installed: `make test` installs it (Debian package chromium)")
-    return executable
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    """One Playwright for the module: the camera test launches a second browser from it."""
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Debian's Chromium; Playwright's own browser download cannot work offline."""
-    browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
 
 
 @contextmanager
@@ -373,7 +338,7 @@ def test_the_door_checks_a_participant_in_by_the_qr_code_on_their_ticket(
 
     # The fake camera is a launch flag: this test has a browser of its own.
     camera_browser = playwright.chromium.launch(
-        executable_path=chromium(),
+        executable_path=chromium_executable(),
         args=[
             *CHROMIUM_ARGS,
             "--use-fake-ui-for-media-stream",

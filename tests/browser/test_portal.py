@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from browsing import SCREENSHOTS
+from playwright.sync_api import Browser, Page, expect
 
 from helpers import (
     Mailpit,
@@ -23,31 +23,7 @@ from helpers import (
     zones_now,
 )
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CFO_SESSION = "Стратегическая онлайн-сессия по Центральному федеральному округу"
-# The flags that keep a headless Chromium quiet on a machine with no internet.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium; Playwright's own browser download cannot work offline."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("chromium is not installed: `make test` installs it (Debian package chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -74,8 +50,18 @@ def test_a_participant_registers_on_a_phone_and_finds_the_confirmation_in_mailpi
 ) -> None:
     email = f"browser.{uuid.uuid4().hex[:8]}@example.org"
     page.goto(platform.gateway_url + "/")
+    # Upcoming events by track and federal district: narrow the list to the ЦФО sessions.
+    page.get_by_label("Направление").select_option("online_sessions")
+    page.get_by_label("Федеральный округ").select_option("ЦФО")
+    expect(page).to_have_url(re.compile(r"#/\?track=online_sessions&district=%D0%A6%D0%A4%D0%9E$"))
+    group = page.locator(
+        "section.track",
+        has=page.get_by_role("heading", level=2, name="Стратегические онлайн-сессии по округам"),
+    )
+    expect(group.locator(".meta").first).to_contain_text("ЦФО")
+    expect(page.locator("section.track")).to_have_count(1)
     # Other tests may have made sessions of the same name: follow this one's link.
-    page.locator(f'a[href="#/event/{cfo_session["id"]}"]').click()
+    group.locator(f'a[href="#/event/{cfo_session["id"]}"]').click()
     expect(page.get_by_role("heading", level=1, name=CFO_SESSION)).to_be_visible()
     # 14:00 in Moscow is 23:00 in Камчатка: the page says both.
     expect(page.locator(".when")).to_contain_text("14:00 МСК / 23:00 по вашему времени")

@@ -301,7 +301,9 @@ def test_compose_file_uses_the_compose_spec_without_a_version() -> None:
 
 def test_the_gateway_serves_web_only_after_its_browser_libraries_are_installed() -> None:
     job = services()["web-assets"]
-    assert "npm ci" in " ".join(job["command"]) and "npm run build" in " ".join(job["command"])
+    command = " ".join(job["command"])
+    assert "npm ci" in command
+    assert "npm run build" in command
     gateway_waits = services()["gateway"]["depends_on"]["web-assets"]
     assert gateway_waits["condition"] == "service_completed_successfully"
 

@@ -6,15 +6,7 @@ import {
 import { onLeave, section, show } from "./page.js";
 
 const POLL_MS = 3000;
-const MINE = "etnik-console-campaigns";
-
-function remembered() {
-  try {
-    return JSON.parse(sessionStorage.getItem(MINE) || "[]");
-  } catch {
-    return [];
-  }
-}
+const RECENT = 10;
 
 export async function showCampaigns() {
   const [allEvents, districts, subjects] = await Promise.all([events(), reference.districts(), reference.subjects()]);
@@ -61,16 +53,19 @@ export async function showCampaigns() {
     });
     if (!campaign) return;
     draft.clear();
-    const mine = remembered();
-    mine.unshift({ id: campaign.id, event_id: campaign.event_id, invitations: campaign.invitations, created_at: campaign.created_at });
-    sessionStorage.setItem(MINE, JSON.stringify(mine.slice(0, 20)));
     status.replaceChildren(notice(campaign.invitations
       ? `Кампания создана: приглашений — ${campaign.invitations}. Ход рассылки ниже.`
       : "Кампания создана, но под условия не подошёл никто, кто ещё не приглашён."));
     progressList.prepend(progressCard(campaign, titles, pollers));
   });
 
-  for (const campaign of remembered()) progressList.append(progressCard(campaign, titles, pollers));
+  // The latest campaigns of every operator, so a campaign started elsewhere can be watched too.
+  try {
+    const recent = await api("registration", "/invitation-campaigns", { query: { limit: RECENT } });
+    for (const campaign of recent) progressList.append(progressCard(campaign, titles, pollers));
+  } catch (error) {
+    progressList.append(errorNotice(error));
+  }
   show("Приглашения",
     section("Новая кампания приглашений", form),
     section("Ход рассылки", el("p", { class: "hint", text: "Письма не уходят ночью (с 22:00 до 08:00 по времени получателя) и ждут утра. Данные обновляются каждые несколько секунд." }), progressList));

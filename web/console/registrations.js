@@ -1,7 +1,7 @@
 // Registrations: filtered, paged list with approval and rejection, exports, the waitlist.
 import {
   ATTENDANCE, CATEGORIES, REGISTRATION_STATUSES, api, busy, button, can, clearErrors, dataTable, download, el,
-  errorNotice, eventOptions, events, fetchAll, field, formatDateTime, inBatches, notice, person, put, reference,
+  errorNotice, eventOptions, events, fetchAll, field, formatDateTime, notice, put, reference,
   select, showFieldErrors, statusBadge, tableWrap,
 } from "./core.js";
 import { navigate, section, show } from "./page.js";
@@ -65,7 +65,8 @@ export async function showRegistrations(params) {
     results.replaceChildren(el("p", { role: "status", text: "Загружаем регистрации…" }));
     try {
       const page = await api("registration", "/registrations", { query: { ...chosen, limit: PAGE_SIZE, offset } });
-      const people = await inBatches(page.items.map((r) => r.person_id), 5, person);
+      // Each row carries its person's name and email: no look-up per row.
+      const people = page.items;
       put(results,
         el("p", { role: "status", text: page.total
           ? `Найдено: ${page.total}. Показаны ${offset + 1}–${offset + page.items.length}.`
@@ -203,7 +204,7 @@ export async function showWaitlist(params) {
     // The service offers a freed place to the earliest in the list whose quota allows it.
     const queue = [...offered, ...waiting].sort((a, b) =>
       new Date(a.waitlisted_at || a.created_at) - new Date(b.waitlisted_at || b.created_at));
-    const people = await inBatches(queue.map((r) => r.person_id), 5, person);
+    const people = queue;
     const event = allEvents.find((e) => e.id === eventId);
     put(results,
       event ? el("p", { class: "meta", text: event.capacity ? `Мест занято: ${event.seats_taken} из ${event.capacity}.` : `Без ограничения мест.` }) : null,
