@@ -1,0 +1,124 @@
+"""Accessibility of the portal and the console, checked by axe-core in a real browser.
+
+axe-core (from npm, pinned in web/package-lock.json) is injected into each page and run with
+the WCAG 2.1 A and AA rules: labels, names, contrast, landmarks, ARIA. Serious and critical
+findings fail the test; the report lists each rule with the elements it found.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from browsing import SCREENSHOTS
+from helpers import create_open_event
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A phone-sized page; the CSP is bypassed only so that axe itself can be injected."""
+    if not AXE.is_file():
+        pytest.fail("axe-core is missing: `make web` installs it (npm ci in web/)")
+    context = browser.new_context(
+        locale="ru-RU", viewport={"width": 390, "height": 844}, bypass_csp=True
+    )
+    page = context.new_page()
+    yield page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"a11y-{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def violations(page: Page) -> list[str]:
+    """Serious and critical WCAG findings on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result: dict[str, Any] = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(node["target"][0] for node in v["nodes"][:5])
+        for v in result["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
+@pytest.fixture(scope="module")
+def open_event(gateway: httpx.Client, operator_token: str) -> dict[str, Any]:
+    """An event with a custom question, so the form is checked with one."""
+    event = create_open_event(gateway, operator_token, title="Доступность: онлайн-сессия")
+    form = gateway.put(
+        f"/api/registration/events/{event['id']}/form",
+        json={"questions": [{"key": "mission", "label": "Миссия вашей НКО", "kind": "text",
+                             "required": True}]},
+        headers={"Authorization": f"Bearer {operator_token}"},
+    )  # fmt: skip
+    assert form.status_code == 200, form.text
+    return event
+
+
+def test_the_portals_pages_pass_wcag_aa(
+    platform: Any, page: Page, open_event: dict[str, Any]
+) -> None:
+    found: dict[str, list[str]] = {}
+    for name, path, ready in [
+        ("events", "/", "Ближайшие мероприятия"),
+        ("event and form", f"/#/event/{open_event['id']}", "Доступность: онлайн-сессия"),
+        ("materials", "/#/materials", "Материалы программы"),
+        ("sign-in", "/#/sign-in", None),
+    ]:
+        page.goto(platform.gateway_url + path)
+        if ready:
+            expect(page.get_by_role("heading", level=1, name=ready)).to_be_visible()
+        else:
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+        if name == "event and form":
+            # With its errors shown: the error state must be as accessible as the rest.
+            page.get_by_role("button", name="Зарегистрироваться").click()
+            expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+        found[name] = violations(page)
+    assert not any(found.values()), found
+    # The check itself can fail: an input without a label is reported.
+    page.evaluate("document.getElementById('main').append(document.createElement('input'))")
+    assert any(finding.startswith("label ") for finding in violations(page))
+
+
+def test_the_consoles_pages_pass_wcag_aa(
+    platform: Any, page: Page, gateway: httpx.Client, operator_token: str
+) -> None:
+    email, password = f"a11y.{uuid.uuid4().hex[:8]}@example.org", f"a11y-{uuid.uuid4().hex}"
+    created = gateway.post(
+        "/api/registration/operators",
+        json={"email": email, "password": password, "roles": ["operator", "moderator"]},
+        headers={"Authorization": f"Bearer {operator_token}"},
+    )
+    assert created.status_code == 201, created.text
+    page.goto(f"{platform.gateway_url}/console/")
+    expect(page.get_by_label("Пароль")).to_be_visible()
+    found = {"sign-in": violations(page)}
+    page.get_by_label("Электронная почта").fill(email)
+    page.get_by_label("Пароль").fill(password)
+    page.get_by_role("button", name="Войти").click()
+    for section in [
+        "events",
+        "events/new",
+        "registrations",
+        "campaigns",
+        "materials",
+        "media",
+        "dashboard",
+    ]:
+        page.goto(f"{platform.gateway_url}/console/#/{section}")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        found[section] = violations(page)
+    assert not any(found.values()), found
