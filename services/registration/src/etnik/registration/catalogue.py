@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from etnik.common.contracts.registration import (
@@ -14,6 +16,7 @@ from etnik.common.contracts.registration import (
     FederalSubjectChanged,
     ProgrammeChanged,
 )
+from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
 from etnik.registration.domain import (
     EventStatus,
@@ -106,65 +109,57 @@ class CatalogueService:
 
     async def update_subject(self, code: str, command: FederalSubjectUpdate) -> Document:
         """Correct a subject (administrators); the change is published."""
-        current = await self._repo.get(self._repo.subjects, code)
-        if current is None:
-            raise DomainError(404, "unknown federal subject")
         changes = command.model_dump(exclude_unset=True)
-        if "federal_district" in changes and changes["federal_district"] is not None:
+        if changes.get("federal_district") is not None:
             await self.require_district(changes["federal_district"])
-        changed = {k: v for k, v in changes.items() if current.get(k) != v}
-        if not changed:
-            return current
-        after = {**current, **changed}
-        staged = self._staging.stage(
-            FederalSubjectChanged(
+
+        def event(after: Document, changed: list[str]) -> IntegrationEvent:
+            return FederalSubjectChanged(
                 code=code,
                 name_ru=after["name_ru"],
                 federal_district=after.get("federal_district"),
                 iana_timezone=after["iana_timezone"],
-                changes=sorted(changed),
+                changes=changed,
             )
-        )
-        updated = await self._repo.update(
-            self._repo.subjects,
-            {"_id": code},
-            {"$set": {**changed, "edited_at": now_utc()}},
-            staged,
-        )
-        assert updated is not None
-        await self._staging.flush(self._repo.subjects, code, staged)
-        return updated
+
+        return await self._correct(self._repo.subjects, code, changes, event, "federal subject")
 
     async def update_district(self, key: str, command: FederalDistrictUpdate) -> Document:
         """Correct a federal district's names (administrators); the change is published."""
-        current = await self._repo.get(self._repo.districts, key)
-        if current is None:
-            raise DomainError(404, "unknown federal district")
-        changed = {
-            k: v
-            for k, v in command.model_dump(exclude_unset=True, exclude_none=True).items()
-            if current.get(k) != v
-        }
-        if not changed:
-            return current
-        after = {**current, **changed}
-        staged = self._staging.stage(
-            FederalDistrictChanged(
+
+        def event(after: Document, changed: list[str]) -> IntegrationEvent:
+            return FederalDistrictChanged(
                 district=key,
                 name_ru=after["name_ru"],
                 name_en=after["name_en"],
                 centre_ru=after["centre_ru"],
-                changes=sorted(changed),
+                changes=changed,
             )
-        )
+
+        changes = command.model_dump(exclude_unset=True, exclude_none=True)
+        return await self._correct(self._repo.districts, key, changes, event, "federal district")
+
+    async def _correct(
+        self,
+        collection: AsyncCollection[Document],
+        key: str,
+        changes: Document,
+        event: Callable[[Document, list[str]], IntegrationEvent],
+        what: str,
+    ) -> Document:
+        """Apply an administrator's correction of reference data and publish what changed."""
+        current = await self._repo.get(collection, key)
+        if current is None:
+            raise DomainError(404, f"unknown {what}")
+        changed = {k: v for k, v in changes.items() if current.get(k) != v}
+        if not changed:
+            return current
+        staged = self._staging.stage(event({**current, **changed}, sorted(changed)))
         updated = await self._repo.update(
-            self._repo.districts,
-            {"_id": key},
-            {"$set": {**changed, "edited_at": now_utc()}},
-            staged,
+            collection, {"_id": key}, {"$set": {**changed, "edited_at": now_utc()}}, staged
         )
         assert updated is not None
-        await self._staging.flush(self._repo.districts, key, staged)
+        await self._staging.flush(collection, key, staged)
         return updated
 
     async def require_district(self, key: str) -> None:

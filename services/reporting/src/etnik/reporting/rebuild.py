@@ -284,18 +284,9 @@ class Rebuilder:
         fold: ProjectionFold | None,
         after_batch: Callable[[], None],
     ) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id="etnik-reporting-rebuild",
-            request_timeout_ms=int(self._timeout_s * 1000),
-        )
+        consumer = self._consumer("etnik-reporting-rebuild")
         try:
-            partitions = await topic_partitions(self._bootstrap, self._topics, self._timeout_s)
-            await asyncio.wait_for(consumer.start(), self._timeout_s * 2)
-            consumer.assign(partitions)
+            partitions = await self._assign_every_partition(consumer)
             for partition in partitions:
                 if partition in positions:
                     consumer.seek(partition, positions[partition])
@@ -324,6 +315,24 @@ class Rebuilder:
         finally:
             await stop_quietly(consumer, self._timeout_s)
 
+    def _consumer(self, client_id: str) -> AIOKafkaConsumer:
+        """A consumer outside any group: it reads where it is told, and commits nothing."""
+        return AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            client_id=client_id,
+            request_timeout_ms=int(self._timeout_s * 1000),
+        )
+
+    async def _assign_every_partition(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        """Start the consumer on every partition of the replayed topics that exist now."""
+        partitions = await topic_partitions(self._bootstrap, self._topics, self._timeout_s)
+        await asyncio.wait_for(consumer.start(), self._timeout_s * 2)
+        consumer.assign(partitions)
+        return partitions
+
     async def fold_until(
         self, store: ProjectionStore, until: dict[PartitionKey, int] | None
     ) -> tuple[ProjectionFold, dict[PartitionKey, int]]:
@@ -333,19 +342,10 @@ class Rebuilder:
         contribute nothing, so a frozen report replays to exactly what it was built from.
         Returns the fold and the end offsets it stopped at.
         """
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id="etnik-reporting-replay",
-            request_timeout_ms=int(self._timeout_s * 1000),
-        )
+        consumer = self._consumer("etnik-reporting-replay")
         fold = ProjectionFold()
         try:
-            partitions = await topic_partitions(self._bootstrap, self._topics, self._timeout_s)
-            await asyncio.wait_for(consumer.start(), self._timeout_s * 2)
-            consumer.assign(partitions)
+            partitions = await self._assign_every_partition(consumer)
             if until is None:
                 ends = {
                     (tp.topic, tp.partition): end
