@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -265,3 +266,49 @@ def test_the_grant_report_counts_content_and_leaves_demo_events_out() -> None:
     assert [row["url"] for row in results["publications"]] == ["https://a", "https://b"]
     assert results["media_reach"] == 1300
     assert results["strategies_prepared"] == 1
+
+
+def test_the_reports_one_pass_count_agrees_with_the_rules_it_is_built_from() -> None:
+    rng = random.Random(20261125)
+    statuses = ["confirmed", "waitlisted", "cancelled", None]
+    facts: list[dict[str, Any]] = []
+    for number in range(3000):
+        status = rng.choice(statuses)
+        fact: dict[str, Any] = {
+            "_id": f"r{number}",
+            "event_id": rng.choice(["e1", "e2", "demo", None]),
+            "person_ref": rng.choice([f"p{rng.randrange(400)}", None]),
+            "category": rng.choice(["ngo_leader", "expert", None]),
+            "region_code": rng.choice(["41", "77", None]),
+            "federal_district": rng.choice(["ДФО", "ЦФО", None]),
+            "registered_at": rng.choice([at(rng.randrange(1, 31)), None,
+                                         datetime(2026, 4, 2, tzinfo=UTC)]),
+        }  # fmt: skip
+        if status is not None:
+            fact["rank"] = domain.REGISTRATION_RANKS[status]
+        if rng.random() < 0.4:
+            fact["attendance"] = domain.attendance_mark(at(12), attended=rng.random() < 0.7)
+        facts.append(fact)
+    events = {**EVENTS, "demo": {"_id": "demo", "status": "completed", "demo": True}}
+    for period in (domain.Period(), domain.Period(date(2026, 3, 1), date(2026, 3, 20))):
+        report = domain.grant_report(
+            period=period, registrations=facts, events=list(events.values()),
+            notifications=[], qualitative="",
+        )  # fmt: skip
+        results = report["results"]
+        selected = [
+            fact
+            for fact in facts
+            if domain.registration_matches(fact, domain.Filters(period=period), None)
+            and fact.get("event_id") != "demo"
+        ]
+        totals = domain.Tally()
+        for fact in selected:
+            totals.add(fact, EVENTS.get(str(fact.get("event_id"))))
+        assert results["attendance"] == totals.as_dict()
+        assert results["attendance_by_event"] == domain.breakdown(selected, EVENTS, "event")
+        for name, by in (("category", "category"), ("region", "region"), ("district", "district")):
+            assert results[f"participants_by_{name}"] == domain.unique_participants(selected, by)
+        assert results["participants"] == len(
+            {f["person_ref"] for f in selected if f.get("person_ref") and f["rank"] == 2}
+        )
