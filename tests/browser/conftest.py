@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from browsing import CHROMIUM_ARGS, chromium_executable
 from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from browsing import CHROMIUM_ARGS, chromium_executable
 
 
 @pytest.fixture(scope="module")

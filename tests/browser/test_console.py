@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from browsing import CHROMIUM_ARGS, SCREENSHOTS, chromium_executable
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -27,6 +26,7 @@ from playwright.sync_api import (
     expect,
 )
 
+from browsing import CHROMIUM_ARGS, SCREENSHOTS, chromium_executable
 from helpers import bearer, create_open_event, register, zones_now
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from browsing import SCREENSHOTS
 from playwright.sync_api import Browser, Page, expect
 
+from browsing import SCREENSHOTS
 from helpers import (
     Mailpit,
     bearer,
