@@ -73,6 +73,14 @@ function show(...children) {
   window.scrollTo(0, 0);
 }
 
+// Every route() starts a new view; a page still loading for an older one must not paint over it
+// (a slow event list would otherwise replace the materials page the visitor went on to).
+let currentView = 0;
+
+function showFor(view, ...children) {
+  if (view === currentView) show(...children);
+}
+
 function alertNotice(text) {
   return el("p", { class: "notice problem", role: "alert", text });
 }
@@ -114,6 +122,7 @@ function filterSelect(name, label, options, chosen) {
 }
 
 async function showEvents(hashQuery = new URLSearchParams()) {
+  const view = currentView;
   document.title = t("site.name");
   const chosen = { track: hashQuery.get("track") || "", district: hashQuery.get("district") || "" };
   try {
@@ -158,11 +167,11 @@ async function showEvents(hashQuery = new URLSearchParams()) {
           el("p", { class: "when", text: describeTime(event.starts_at) }),
           el("p", { class: "meta", text: eventMeta(event) }),
         )))));
-    show(el("h1", { text: t("events.heading") }), filters,
+    showFor(view, el("h1", { text: t("events.heading") }), filters,
       el("p", { role: "status", class: "count", text: t("events.count", { count: upcoming.length }) }),
       ...(groups.length ? groups : [el("p", { text: t("events.none") })]));
   } catch {
-    show(alertNotice(t("events.failed")));
+    showFor(view, alertNotice(t("events.failed")));
   }
 }
 
@@ -175,11 +184,12 @@ function calendarFile(event) {
 }
 
 async function showEvent(id, invitationToken, notice) {
+  const view = currentView;
   let event;
   try {
     event = await getJson(`${API}/events/${encodeURIComponent(id)}`);
   } catch (error) {
-    show(alertNotice(error instanceof HttpError && error.status === 404 ? t("event.notFound") : t("events.failed")),
+    showFor(view, alertNotice(error instanceof HttpError && error.status === 404 ? t("event.notFound") : t("events.failed")),
       el("p", {}, el("a", { href: "#/", text: t("event.back") })));
     return;
   }
@@ -205,7 +215,7 @@ async function showEvent(id, invitationToken, notice) {
   } else {
     card.append(el("p", { text: t("event.closed") }));
   }
-  show(
+  showFor(view,
     el("p", {}, el("a", { href: "#/", text: t("event.back") })),
     el("h1", { text: event.title }),
     el("p", { class: "when", text: describeTime(event.starts_at) }),
@@ -632,6 +642,7 @@ function materialsQuery(params, offset) {
 }
 
 async function showMaterials(hashQuery) {
+  const view = currentView;
   document.title = t("site.page", { title: t("nav.materials") });
   const params = { q: (hashQuery.get("q") || "").slice(0, 200), kind: hashQuery.get("kind") || "" };
   if (!MATERIAL_KINDS.includes(params.kind)) params.kind = "";
@@ -689,7 +700,7 @@ async function showMaterials(hashQuery) {
     if (added.length) added[0].querySelector("h2").focus();
   });
 
-  show(el("h1", { text: t("materials.heading") }),
+  showFor(view, el("h1", { text: t("materials.heading") }),
     el("p", { text: t("materials.intro") }),
     search,
     el("section", { class: "results", "aria-labelledby": "materials-count" }, count, problem, list, more));
@@ -759,6 +770,7 @@ async function signInWithLink(token) {
 }
 
 async function showMine() {
+  const view = currentView;
   document.title = t("site.page", { title: t("mine.heading") });
   const headers = authorised();
   if (!headers) { showSignIn(); return; }
@@ -774,7 +786,7 @@ async function showMine() {
     return;
   }
   if (!response || !response.ok) {
-    show(alertNotice(t("mine.failed")));
+    showFor(view, alertNotice(t("mine.failed")));
     return;
   }
   const registrations = await response.json();
@@ -801,7 +813,7 @@ async function showMine() {
   }));
   const signOut = el("button", { type: "button", class: "secondary", text: t("mine.signOut") });
   signOut.addEventListener("click", () => { sessionStorage.removeItem(ACCESS_TOKEN); location.hash = "#/"; });
-  show(el("h1", { text: t("mine.heading") }),
+  showFor(view, el("h1", { text: t("mine.heading") }),
     items.length ? el("ul", { class: "registrations" }, ...items) : el("p", { text: t("mine.none") }),
     signOut);
 }
@@ -816,6 +828,7 @@ function markCurrentSection(section) {
 }
 
 function route() {
+  currentView += 1;
   const query = new URLSearchParams(location.search);
   // Links from emails arrive as real paths: /sign-in?token=… and /events/<id>/register?invitation=….
   if (location.pathname === "/sign-in" && query.get("token")) { signInWithLink(query.get("token")); return; }

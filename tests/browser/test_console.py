@@ -121,6 +121,8 @@ def go(page: Page, section: str) -> None:
         menu.click()
         expect(menu).to_have_attribute("aria-expanded", "true")
     navigation.get_by_role("link", name=section).click()
+    # Wait for the section itself: until it paints, the previous page's fields are still there.
+    expect(page.get_by_role("heading", level=1, name=section, exact=True)).to_be_visible()
 
 
 def number(progress: Any, label: str) -> Any:

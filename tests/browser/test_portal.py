@@ -540,3 +540,20 @@ def test_a_missing_required_answer_is_shown_next_to_its_question_and_nothing_is_
     expect(page.locator("#form-status")).to_contain_text("В форме 2 ошибки")
     assert posted == []
     assert _registrations_of(gateway, operator_token, event["id"])["total"] == 0
+
+
+def test_a_page_still_loading_never_paints_over_the_one_the_visitor_went_on_to(
+    platform: Any, page: Page
+) -> None:
+    # The event list answers slowly; meanwhile the visitor opens the materials.
+    def slow(route: Any) -> None:
+        page.wait_for_timeout(1500)
+        route.continue_()
+
+    page.route("**/api/registration/events?*", slow)
+    page.goto(platform.gateway_url + "/", wait_until="commit")
+    page.get_by_role("navigation", name="Разделы").get_by_role("link", name="Материалы").click()
+    expect(page.get_by_role("heading", level=1, name="Материалы программы")).to_be_visible()
+    page.wait_for_timeout(2500)  # the event list has answered by now
+    expect(page.get_by_role("heading", level=1, name="Материалы программы")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Ближайшие мероприятия")).to_have_count(0)

@@ -3,12 +3,13 @@ import {
   CATEGORIES, ORGANISATION_KINDS, api, checkboxGroup, el, errorNotice, eventOptions, events, field, formatDateTime,
   keepDraft, localProblems, notice, reference, select, submitForm,
 } from "./core.js";
-import { onLeave, section, show } from "./page.js";
+import { onLeave, section, show, showForThisPage } from "./page.js";
 
 const POLL_MS = 3000;
 const RECENT = 10;
 
 export async function showCampaigns() {
+  const show = showForThisPage();
   const [allEvents, districts, subjects] = await Promise.all([events(), reference.districts(), reference.subjects()]);
   const invitable = allEvents.filter((event) => ["published", "registration_open"].includes(event.status));
   const titles = new Map(allEvents.map((event) => [event.id, event.title]));
@@ -59,16 +60,22 @@ export async function showCampaigns() {
     progressList.prepend(progressCard(campaign, titles, pollers));
   });
 
-  // The latest campaigns of every operator, so a campaign started elsewhere can be watched too.
-  try {
-    const recent = await api("registration", "/invitation-campaigns", { query: { limit: RECENT } });
-    for (const campaign of recent) progressList.append(progressCard(campaign, titles, pollers));
-  } catch (error) {
-    progressList.append(errorNotice(error));
-  }
   show("Приглашения",
     section("Новая кампания приглашений", form),
     section("Ход рассылки", el("p", { class: "hint", text: "Письма не уходят ночью (с 22:00 до 08:00 по времени получателя) и ждут утра. Данные обновляются каждые несколько секунд." }), progressList));
+  // The latest campaigns of every operator, so a campaign started elsewhere can be watched too;
+  // loaded after the page is shown, so the form is there at once.
+  try {
+    const recent = await api("registration", "/invitation-campaigns", { query: { limit: RECENT } });
+    // Left meanwhile: no cards, so no polling that nothing would stop.
+    if (!progressList.isConnected) return;
+    const shown = new Set(Array.from(progressList.children, (card) => card.dataset.campaignId));
+    for (const campaign of recent) {
+      if (!shown.has(campaign.id)) progressList.append(progressCard(campaign, titles, pollers));
+    }
+  } catch (error) {
+    progressList.append(errorNotice(error));
+  }
 }
 
 function progressCard(campaign, titles, pollers) {

@@ -3,12 +3,13 @@ import {
   ApiError, api, busy, button, can, clearErrors, dataTable, el, errorNotice, eventOptions, events, fetchAll, field,
   inBatches, keepDraft, notice, person, select, setFieldError, showFieldErrors, tableWrap,
 } from "./core.js";
-import { navigate, onLeave, section, show } from "./page.js";
+import { navigate, onLeave, section, show, showForThisPage } from "./page.js";
 import { QrScanner } from "./scanner.js";
 
 const OPEN_STATUSES = ["published", "registration_open", "closed"];
 
 export async function showCheckIn(params) {
+  const show = showForThisPage();
   const allEvents = await events();
   const usable = allEvents.filter((event) => OPEN_STATUSES.includes(event.status));
   const eventId = params.get("event_id") || (usable.length === 1 ? usable[0].id : "");
@@ -131,6 +132,7 @@ async function participantName(registrationId) {
 const EXAMPLE_CSV = "email;joined_at;left_at\nivanova@example.org;2026-03-01T14:02:00+03:00;2026-03-01T16:55:00+03:00";
 
 export async function showAttendanceImport(params) {
+  const show = showForThisPage();
   const allEvents = await events();
   const usable = allEvents.filter((event) => ["registration_open", "closed", "completed", "published"].includes(event.status));
   const eventId = params.get("event_id") || "";

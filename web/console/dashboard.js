@@ -5,7 +5,7 @@ import {
   field, keepDraft, notice, reference, select, setFieldError, showFieldErrors,
 } from "./core.js";
 import { barChart, dayChart } from "./charts.js";
-import { section, show } from "./page.js";
+import { section, show, showForThisPage } from "./page.js";
 
 const UNKNOWN = "не указано";
 
@@ -14,6 +14,7 @@ function isoDay(date) {
 }
 
 export async function showDashboard() {
+  const show = showForThisPage();
   const [allEvents, districts] = await Promise.all([events().catch(() => []), reference.districts().catch(() => [])]);
   const titles = new Map(allEvents.map((event) => [event.id, event.title]));
   const districtNames = new Map(districts.map((d) => [d.key, d.name_ru]));

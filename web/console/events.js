@@ -4,7 +4,7 @@ import {
   errorNotice, eventWhen, events, field, forget, keepDraft, localProblems, notice, randomId, reference,
   saveDraftValue, select, statusBadge, submitForm, utcToZoned, zoneLabel, zonedToUtc,
 } from "./core.js";
-import { flashNext, navigate, section, show } from "./page.js";
+import { flashNext, navigate, section, show, showForThisPage } from "./page.js";
 
 // Mirrors the registration service's lifecycle: which actions each status allows.
 const ACTIONS = {
@@ -31,6 +31,7 @@ const STATUS_KIND = {
 };
 
 export async function showEvents() {
+  const show = showForThisPage();
   const filter = select(Object.entries(EVENT_STATUSES), { empty: "Все состояния" });
   const filterForm = el("form", { id: "events-filter", class: "filters" });
   filterForm.append(field(filterForm, "status", "Состояние", filter));
@@ -119,6 +120,7 @@ function offsetOf(zone) {
 const DATETIME_FIELDS = ["starts_at", "ends_at", "registration_opens_at", "registration_closes_at"];
 
 export async function showEventForm(eventId) {
+  const show = showForThisPage();
   const [programmes, districts, subjects, zones, existing] = await Promise.all([
     reference.programmes().catch(() => []),
     reference.districts(),
@@ -266,6 +268,7 @@ function eventBody(form, existing) {
 const KINDS = [["text", "Текст"], ["choice", "Один вариант из списка"], ["multi_choice", "Несколько вариантов"], ["boolean", "Да или нет"]];
 
 export async function showQuestions(eventId) {
+  const show = showForThisPage();
   const [all, current] = await Promise.all([
     events(),
     api("registration", `/operator/events/${encodeURIComponent(eventId)}/form`),

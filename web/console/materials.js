@@ -4,7 +4,7 @@ import {
   events, fetchAll, field, formatDate, formatDateTime, keepDraft, localProblems, notice, put, randomId, select,
   setFieldError, statusBadge, submitForm, tableWrap,
 } from "./core.js";
-import { flashNext, navigate, section, show } from "./page.js";
+import { flashNext, navigate, section, show, showForThisPage } from "./page.js";
 
 const KINDS = {
   methodological_collection: "Методический сборник",
@@ -31,6 +31,7 @@ function size(bytes) {
 // --- Materials ------------------------------------------------------------------------------
 
 export async function showMaterials() {
+  const show = showForThisPage();
   const form = el("form", { id: "materials-filter", class: "filters" });
   form.append(
     field(form, "q", "Поиск по словам", el("input", { type: "search" })),
@@ -63,6 +64,7 @@ export async function showMaterials() {
 }
 
 export async function showMaterialForm() {
+  const show = showForThisPage();
   const allEvents = await events().catch(() => []);
   const form = el("form", { id: "material-new", novalidate: true });
   const status = el("div", { class: "form-status" });
@@ -131,6 +133,7 @@ function upload(materialId, file) {
 }
 
 export async function showMaterial(materialId) {
+  const show = showForThisPage();
   const material = await api("content", `/materials/${encodeURIComponent(materialId)}`);
   const allEvents = await events().catch(() => []);
   const pageStatus = el("div", { class: "page-status", tabindex: "-1" });
@@ -230,6 +233,7 @@ export async function showMaterial(materialId) {
 const MEDIA_TYPES = { print: "Печатное СМИ", online: "Интернет-СМИ", tv: "Телевидение", radio: "Радио", social: "Соцсети", other: "Другое" };
 
 export async function showMedia() {
+  const show = showForThisPage();
   const allEvents = await events().catch(() => []);
   const titles = new Map(allEvents.map((event) => [event.id, event.title]));
   const list = el("div");
@@ -293,6 +297,7 @@ export async function showMedia() {
 // --- NGO strategies -------------------------------------------------------------------------
 
 export async function showStrategies(params) {
+  const show = showForThisPage();
   const organisations = await fetchAll("registration", "/organisations");
   const organisationId = params.get("organisation_id") || "";
   const picker = el("form", { id: "strategy-organisation", class: "filters" });

@@ -9,8 +9,11 @@ export function onLeave(cleanup) {
   cleanups.push(cleanup);
 }
 
+let view = 0;
+
 /** Run the cleanups of the page being left. */
 export function leavePage() {
+  view += 1;
   for (const cleanup of cleanups.splice(0)) {
     try {
       cleanup();
@@ -23,6 +26,17 @@ export function leavePage() {
 /** A message the next page shows (after an action that navigates). */
 export function flashNext(message) {
   flash = message;
+}
+
+/**
+ * The `show` of the page being opened now: once another page is opened it paints nothing, so a
+ * page still loading cannot replace the one the operator went on to.
+ */
+export function showForThisPage() {
+  const mine = view;
+  return (title, ...children) => {
+    if (mine === view) show(title, ...children);
+  };
 }
 
 /** Replace the page's content; focus goes to the new heading for screen readers. */

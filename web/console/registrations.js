@@ -4,7 +4,7 @@ import {
   errorNotice, eventOptions, events, fetchAll, field, formatDateTime, notice, put, reference,
   select, showFieldErrors, statusBadge, tableWrap,
 } from "./core.js";
-import { navigate, section, show } from "./page.js";
+import { navigate, section, show, showForThisPage } from "./page.js";
 
 const PAGE_SIZE = 20;
 const FILTERS = ["event_id", "status", "federal_district", "region_code", "category"];
@@ -21,6 +21,7 @@ function hashFor(values, offset = 0) {
 }
 
 export async function showRegistrations(params) {
+  const show = showForThisPage();
   const [allEvents, districts, subjects] = await Promise.all([events(), reference.districts(), reference.subjects()]);
   const titles = new Map(allEvents.map((event) => [event.id, event.title]));
   const offset = Math.max(0, Number(params.get("offset")) || 0);
@@ -181,6 +182,7 @@ function rejectRow(registration, name, span, pageStatus, reload, onCancel) {
 }
 
 export async function showWaitlist(params) {
+  const show = showForThisPage();
   const allEvents = await events();
   const eventId = params.get("event_id") || "";
   const form = el("form", { id: "waitlist-filter", class: "filters" });
