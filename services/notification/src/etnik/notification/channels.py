@@ -47,11 +47,17 @@ class OutgoingMessage:
 
 
 class DeliveryError(Exception):
-    """The channel refused or could not take the message."""
+    """The channel refused or could not take the message.
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
+    `permanent`: trying again will not help (the recipient was refused). `outage`: the
+    channel itself could not be reached, which says nothing about the message: it waits
+    for the channel without using up its attempts.
+    """
+
+    def __init__(self, reason: str, *, permanent: bool, outage: bool = False) -> None:
         super().__init__(reason)
         self.permanent = permanent
+        self.outage = outage
 
 
 class Channel(Protocol):
@@ -67,14 +73,27 @@ class Channel(Protocol):
 
 
 class EmailChannel:
-    """Email over SMTP with one kept-alive connection, reopened when it drops."""
+    """Email over SMTP through a few kept-alive connections, each reopened when it drops.
+
+    Up to `smtp_connections` messages are on the wire at once; a sender waits for a free
+    connection. A connection that fails is closed and opened again once for the same
+    message; a server that cannot be reached at all is reported as an outage.
+    """
 
     name = "email"
 
     def __init__(self, settings: NotificationSettings) -> None:
         self._settings = settings
-        self._client: aiosmtplib.SMTP | None = None
-        self._lock = asyncio.Lock()
+        self._sender = parseaddr(settings.mail_from)[1]
+        self._idle: asyncio.Queue[aiosmtplib.SMTP | None] = asyncio.Queue()
+        for _ in range(settings.smtp_connections):
+            self._idle.put_nowait(None)  # a slot, connected when first used
+        self._open: set[aiosmtplib.SMTP] = set()
+
+    @property
+    def connections(self) -> int:
+        """How many messages may be sent side by side."""
+        return self._settings.smtp_connections
 
     def _build(self, message: OutgoingMessage) -> EmailMessage:
         email = EmailMessage()
@@ -96,9 +115,7 @@ class EmailChannel:
             )
         return email
 
-    async def _connected(self) -> aiosmtplib.SMTP:
-        if self._client is not None and self._client.is_connected:
-            return self._client
+    async def _connect(self) -> aiosmtplib.SMTP:
         settings = self._settings
         client = aiosmtplib.SMTP(
             hostname=settings.smtp_host,
@@ -107,39 +124,53 @@ class EmailChannel:
             start_tls=settings.smtp_starttls,
             timeout=settings.smtp_timeout_s,
         )
-        await client.connect()
-        if settings.smtp_username and settings.smtp_password:
-            await client.login(settings.smtp_username, settings.smtp_password.get_secret_value())
-        self._client = client
+        try:
+            await client.connect()
+            if settings.smtp_username and settings.smtp_password:
+                await client.login(
+                    settings.smtp_username, settings.smtp_password.get_secret_value()
+                )
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
+            client.close()
+            raise DeliveryError(
+                f"SMTP unreachable: {error}", permanent=False, outage=True
+            ) from error
+        self._open.add(client)
         return client
 
     async def send(self, message: OutgoingMessage) -> None:
         """Send one email; a dropped connection is reopened once before giving up."""
-        email = self._build(message)
-        wire = email.as_bytes(policy=_WIRE_POLICY)
-        sender = parseaddr(self._settings.mail_from)[1]
-        async with self._lock:
+        wire = self._build(message).as_bytes(policy=_WIRE_POLICY)
+        client = await self._idle.get()
+        try:
             for attempt in (1, 2):
                 try:
-                    client = await self._connected()
-                    await client.sendmail(sender, [message.to_address], wire)
+                    if client is None or not client.is_connected:
+                        await self._drop(client)
+                        client = None
+                        client = await self._connect()
+                    await client.sendmail(self._sender, [message.to_address], wire)
                     return
                 except aiosmtplib.SMTPRecipientsRefused as error:
                     raise DeliveryError(f"recipient refused: {error}", permanent=True) from error
                 except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
-                    await self._drop()
+                    await self._drop(client)
+                    client = None
                     if attempt == 2:
                         raise DeliveryError(f"SMTP: {error}", permanent=False) from error
+        finally:
+            self._idle.put_nowait(client)
 
-    async def _drop(self) -> None:
-        if self._client is not None:
-            try:
-                await self._client.quit()
-            except (TimeoutError, aiosmtplib.SMTPException, OSError):
-                self._client.close()
-            self._client = None
+    async def _drop(self, client: aiosmtplib.SMTP | None) -> None:
+        if client is None:
+            return
+        self._open.discard(client)
+        try:
+            await client.quit()
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
+            client.close()
 
     async def close(self) -> None:
-        """Close the SMTP connection."""
-        async with self._lock:
-            await self._drop()
+        """Close the SMTP connections."""
+        for client in list(self._open):
+            await self._drop(client)

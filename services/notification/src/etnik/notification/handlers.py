@@ -70,8 +70,9 @@ class NotificationHandlers:
         consumer.on(InvitationIssued)(self.on_invitation)
 
     async def on_person(self, envelope: CloudEvent, person: PersonRegistered) -> None:
-        """Keep the recipient's contact details."""
+        """Keep the recipient's contact details; messages waiting for them go out now."""
         await self._projections.upsert_recipient(person)
+        self._messages.known(f"person:{person.person_id}")
 
     async def on_person_erased(self, envelope: CloudEvent, erased: PersonErased) -> None:
         """Forget the person's contact details and send them nothing more."""
@@ -82,6 +83,7 @@ class NotificationHandlers:
         """Keep the event; when it moves or is cancelled, tell its participants."""
         snapshot = event.model_dump()
         previous = await self._projections.upsert_event(snapshot)
+        self._messages.known(f"event:{event.event_id}")
         if event.status == "cancelled":
             if previous is not None and previous.get("status") != "cancelled":
                 await self._messages.drop_pending(

@@ -1,40 +1,33 @@
-"""Durable messages: one per (trigger, kind, recipient), sent by a dispatcher that claims them
-with a lease, so that two replicas never send the same message and a crashed replica's
-claims are taken over once their lease runs out."""
+"""Durable messages: one per (trigger, kind, recipient), its `_id` the idempotency key, so
+that a redelivered trigger finds its message already there. The dispatcher
+(etnik.notification.dispatcher) sends them."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import logging
-import secrets
+import heapq
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiolimiter import AsyncLimiter
-from prometheus_client import CollectorRegistry, Counter
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
-from etnik.common.contracts.notification import NotificationFailed, NotificationSent
-from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
-from etnik.common.outbox import Outbox, update_with_outbox
-from etnik.notification.calendar import event_ics
-from etnik.notification.channels import Attachment, Channel, DeliveryError, OutgoingMessage
-from etnik.notification.domain import outside_quiet_hours
-from etnik.notification.projections import Projections
-from etnik.notification.rendering import TemplateRenderer, event_context, moment
-from etnik.notification.settings import NotificationSettings
-from etnik.notification.unsubscribe import UnsubscribeLinks
-
-log = logging.getLogger(__name__)
 
 MESSAGES = "messages"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# One document per dispatched batch: its outcomes and their events (see dispatcher.py).
+DISPATCHES = "dispatches"
+# A batch's final outcomes once its events are published, until written to the messages.
+# Apart from the dispatches, which the outbox relay searches every second.
+OUTCOME_BATCHES = "outcome_batches"
+# Outcomes that end a message. Writing them to the messages waits until the dispatcher has
+# nothing to send: on FerretDB v1 an update by `_id` costs time in proportion to the
+# collection (40 ms at 5,000 messages), an insert does not. Until then the dispatch document
+# is their record (see outcomes_not_applied).
+FINAL_RESULTS = frozenset({"sent", "failed", "dropped"})
 REMINDER = "event_reminder"
 INVITATION = "invitation"
 # Kinds a person may opt out of; the rest answer something they did or must know.
@@ -43,6 +36,12 @@ OPTIONAL_KINDS = frozenset({INVITATION})
 KINDS_WITHOUT_EVENT = frozenset({"sign_in_link"})
 # Context fields that are secrets for the recipient alone: removed once the message is sent.
 SECRET_FIELDS = ("link", "accept_url")
+# Messages due within this long are remembered in memory when queued or postponed here;
+# later ones are found by the dispatcher's sweep when they fall due.
+HINT_HORIZON = timedelta(minutes=15)
+# People and events waited for that are remembered at most.
+WAITING_LIMIT = 10_000
+KNOWN_RECENTLY_S = 60.0
 
 
 def message_key(trigger: str, kind: str, person_id: str) -> str:
@@ -51,19 +50,99 @@ def message_key(trigger: str, kind: str, person_id: str) -> str:
 
 
 class MessageStore:
-    """The messages collection."""
+    """The messages collection, and the due messages this replica queued itself.
+
+    FerretDB v1 scans the whole collection for any filter but `_id`, so the dispatcher
+    does not search for work message by message: what this replica enqueues (and what it
+    postpones or retries) it also keeps in memory, ordered by due time, and a periodic
+    sweep finds the rest.
+    """
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection = db[MESSAGES]
         # Set when a message is enqueued, so that an idle dispatcher starts at once.
         self.new_work = asyncio.Event()
+        self._due: list[tuple[datetime, str, int]] = []  # (due at, message id, generation)
+        self._queued: set[str] = set()
+        self.last_queued = float("-inf")  # monotonic time of the last hint
+        # Invitation campaigns seen lately (id -> monotonic time), for the progress metrics.
+        self.active_campaigns: dict[str, float] = {}
+        # Messages whose recipient or event is not known yet, by what they wait for
+        # ("person:<id>", "event:<id>"): woken when this replica learns of it.
+        self._waiting: dict[str, dict[str, int]] = {}
+        # What became known lately (monotonic time): a message found waiting for it just
+        # after (its recipient read a moment before the consumer stored them) goes at once.
+        self._known: dict[str, float] = {}
 
     async def ensure_indexes(self) -> None:
-        """The dispatcher's query, the delivery log, and look-ups by registration or campaign."""
+        """The dispatcher's sweep, the delivery log, and look-ups by registration or campaign."""
         await self.collection.create_index([("status", 1), ("due_at", 1)])
         await self.collection.create_index([("person_id", 1), ("created_at", -1)])
         await self.collection.create_index([("context.registration_id", 1), ("kind", 1)])
         await self.collection.create_index([("context.campaign_id", 1), ("status", 1)])
+
+    def hint(
+        self, message_id: str, due_at: datetime, generation: int, *, again: bool = False
+    ) -> None:
+        """Remember that a message falls due (at the generation of its last claim); `again`:
+        even if it is remembered already (a second claim of it finds it held, or done)."""
+        if message_id in self._queued and not again:
+            return
+        self._queued.add(message_id)
+        heapq.heappush(self._due, (due_at, message_id, generation))
+        self.last_queued = time.monotonic()
+        self.new_work.set()
+
+    def take_due(self, now: datetime, limit: int) -> list[tuple[str, int]]:
+        """Up to `limit` remembered messages due by now, earliest first."""
+        taken: dict[str, int] = {}
+        while self._due and len(taken) < limit and self._due[0][0] <= now:
+            _, message_id, generation = heapq.heappop(self._due)
+            self._queued.discard(message_id)
+            taken[message_id] = max(generation, taken.get(message_id, 0))
+        return list(taken.items())
+
+    def quiet_for(self, seconds: float) -> bool:
+        """Whether nothing was queued or remembered for that long."""
+        return time.monotonic() - self.last_queued >= seconds
+
+    def has_due(self, now: datetime) -> bool:
+        """Whether a remembered message is due by now."""
+        return bool(self._due) and self._due[0][0] <= now
+
+    def next_due(self) -> datetime | None:
+        """When the earliest remembered message falls due."""
+        return self._due[0][0] if self._due else None
+
+    def wait_for(self, what: str, message_id: str, generation: int, retry_at: datetime) -> None:
+        """Try a message again at retry_at, or as soon as `what` becomes known here."""
+        if time.monotonic() - self._known.get(what, float("-inf")) < KNOWN_RECENTLY_S:
+            self.hint(message_id, datetime.now(UTC), generation)
+            return
+        waiting = self._waiting.setdefault(what, {})
+        waiting[message_id] = generation
+        if len(self._waiting) > WAITING_LIMIT:  # forget the oldest: their retry is scheduled
+            del self._waiting[next(iter(self._waiting))]
+        self.hint(message_id, retry_at, generation)
+
+    def known(self, what: str) -> None:
+        """A person or event the consumer just stored: its waiting messages are due now."""
+        now_s = time.monotonic()
+        self._known[what] = now_s
+        if len(self._known) > WAITING_LIMIT:
+            self._known = {k: t for k, t in self._known.items() if now_s - t < KNOWN_RECENTLY_S}
+        waiting = self._waiting.pop(what, None)
+        if not waiting:
+            return
+        now = datetime.now(UTC)
+        for message_id, generation in waiting.items():
+            self._queued.discard(message_id)  # due now rather than at its later retry
+            self.hint(message_id, now, generation)
+
+    def note_campaign(self, campaign_id: str | None) -> None:
+        """A campaign's invitations are being queued or sent here."""
+        if campaign_id:
+            self.active_campaigns[campaign_id] = time.monotonic()
 
     async def enqueue(
         self,
@@ -76,25 +155,30 @@ class MessageStore:
     ) -> bool:
         """Schedule a message; False when this trigger already produced it."""
         now = datetime.now(UTC)
+        message_id = message_key(trigger, kind, person_id)
+        due = due_at or now
         try:
             await self.collection.insert_one(
                 {
-                    "_id": message_key(trigger, kind, person_id),
+                    "_id": message_id,
                     "kind": kind,
                     "channel": "email",
                     "person_id": person_id,
                     "trigger": trigger,
                     "context": dict(context),
                     "status": "pending",
-                    "due_at": due_at or now,
-                    "lease_until": EPOCH,
+                    "due_at": due,
+                    "claim_gen": 0,
                     "attempts": 0,
                     "created_at": now,
                 }
             )
         except DuplicateKeyError:
             return False
-        self.new_work.set()
+        if kind == INVITATION:
+            self.note_campaign(context.get("campaign_id"))
+        if due <= now + HINT_HORIZON:
+            self.hint(message_id, due, 0)
         return True
 
     async def drop_pending(self, query: Mapping[str, Any], reason: str) -> int:
@@ -102,253 +186,52 @@ class MessageStore:
         result = await self.collection.update_many(
             {**query, "status": "pending"},
             {
-                "$set": {"status": "dropped", "last_error": reason, "lease_until": EPOCH},
+                "$set": {"status": "dropped", "last_error": reason},
                 "$unset": {f"context.{field}": "" for field in SECRET_FIELDS},
             },
         )
         return result.modified_count
 
-    async def claim(self, owner: str, lease_s: float) -> Document | None:
-        """Take the next due message for a while; nobody else takes it before the lease ends."""
-        now = datetime.now(UTC)
-        return await self.collection.find_one_and_update(
-            {"status": "pending", "due_at": {"$lte": now}, "lease_until": {"$lte": now}},
-            {"$set": {"lease_until": now + timedelta(seconds=lease_s), "lease_owner": owner}},
-            sort=[("due_at", 1)],
-            return_document=ReturnDocument.AFTER,
-        )
-
-    async def postpone(self, message: Document, until: datetime, note: str) -> None:
-        """Put a claimed message back, due later."""
-        await self.collection.update_one(
-            {"_id": message["_id"]},
-            {"$set": {"due_at": until, "lease_until": EPOCH, "note": note}},
-        )
-
     async def resend(self, message_id: str) -> bool:
         """Queue a sent or failed message again (an operator's action)."""
+        now = datetime.now(UTC)
         result = await self.collection.update_one(
             {"_id": message_id, "status": {"$in": ["sent", "failed"]}},
-            {
-                "$set": {
-                    "status": "pending",
-                    "due_at": datetime.now(UTC),
-                    "lease_until": EPOCH,
-                    "attempts": 0,
-                }
-            },
+            {"$set": {"status": "pending", "due_at": now, "attempts": 0}},
         )
         if result.modified_count:
-            self.new_work.set()
-        return result.modified_count == 1
-
-
-class Dispatcher:
-    """Sends due messages through their channel and records the outcome with its event."""
-
-    def __init__(
-        self,
-        *,
-        store: MessageStore,
-        projections: Projections,
-        renderer: TemplateRenderer,
-        channel: Channel,
-        outbox: Outbox,
-        unsubscribe_links: UnsubscribeLinks,
-        settings: NotificationSettings,
-        registry: CollectorRegistry,
-    ) -> None:
-        self._store = store
-        self._projections = projections
-        self._renderer = renderer
-        self._channel = channel
-        self._outbox = outbox
-        self._unsubscribe_links = unsubscribe_links
-        self._settings = settings
-        self._invitation_pace = AsyncLimiter(settings.invitation_rate_per_s, time_period=1.0)
-        self.owner = f"dispatcher-{secrets.token_hex(6)}"
-        self._outcomes = Counter(
-            "etnik_notifications_total",
-            "Messages by kind, channel and outcome",
-            ["kind", "channel", "outcome"],
-            registry=registry,
-        )
-
-    async def run(self) -> None:
-        """Dispatch until cancelled; sleeps when nothing is due or MongoDB is away."""
-        while True:
-            try:
-                worked = await self.dispatch_one()
-            except PyMongoError as error:
-                log.warning("dispatcher waiting for MongoDB: %s", error)
-                worked = False
-            if not worked:
-                self._store.new_work.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._store.new_work.wait(),
-                        timeout=self._settings.dispatch_idle_interval_s,
-                    )
-
-    async def dispatch_one(self) -> bool:
-        """Claim and handle one due message; False when none is due."""
-        message = await self._store.claim(self.owner, self._settings.dispatch_lease_s)
-        if message is None:
+            message = await self.collection.find_one({"_id": message_id}, {"claim_gen": 1})
+            self.hint(message_id, now, int((message or {}).get("claim_gen", 0)))
+            return True
+        # Sent or failed moments ago, its outcome maybe not yet written to it: the resend
+        # takes the place of that outcome (whose later write then skips it, being older).
+        record = (await outcomes_not_applied(self.collection.database)).get(message_id)
+        if record is None or record["fields"].get("status") not in {"sent", "failed"}:
             return False
-        context = message["context"]
-        recipient = await self._recipient(message)
-        event = None
-        if message["kind"] not in KINDS_WITHOUT_EVENT:
-            event = await self._projections.event(context.get("event_id", ""))
-        if recipient is None or (event is None and message["kind"] not in KINDS_WITHOUT_EVENT):
-            await self._wait_for_context(message, "recipient" if recipient is None else "event")
-            return True
-        now = datetime.now(UTC)
-        if message["kind"] == REMINDER and event is not None and event["starts_at"] <= now:
-            await self._drop(message, "the event has started")
-            return True
-        if message["kind"] in OPTIONAL_KINDS:
-            if recipient.get("unsubscribed_at") is not None:
-                await self._drop(message, "the recipient unsubscribed from invitations")
-                return True
-            allowed = outside_quiet_hours(now, recipient.get("timezone") or "Europe/Moscow")
-            if allowed > now:
-                await self._store.postpone(message, allowed, "quiet hours in the recipient's zone")
-                return True
-            await self._invitation_pace.acquire()
-        outgoing = self._compose(message, recipient, event)
-        try:
-            await self._channel.send(outgoing)
-        except DeliveryError as error:
-            await self._record_failure(message, str(error), permanent=error.permanent)
-            return True
-        await self._record_sent(message)
+        generation = int(record["generation"])
+        await self.collection.update_one(
+            {"_id": message_id},
+            {"$set": {"status": "pending", "due_at": now, "attempts": 0, "claim_gen": generation}},
+        )
+        self.hint(message_id, now, generation)
         return True
 
-    async def _recipient(self, message: Document) -> dict[str, Any] | None:
-        recipient = await self._projections.recipient(message["person_id"])
-        context = message["context"]
-        if recipient is None and context.get("email"):
-            # A sign-in link names its address itself, for someone not yet in the projection.
-            return {
-                "full_name": "",
-                "email": context["email"],
-                "locale": context.get("locale", "ru"),
-                "timezone": "Europe/Moscow",
-            }
-        return recipient
 
-    def _compose(
-        self, message: Document, recipient: dict[str, Any], event: dict[str, Any] | None
-    ) -> OutgoingMessage:
-        locale = recipient.get("locale") or "ru"
-        zone = recipient.get("timezone") or "Europe/Moscow"
-        context = message["context"]
-        values: dict[str, Any] = {"recipient": recipient}
-        if event is not None:
-            values["event"] = event_context(event, locale=locale, recipient_zone=zone)
-        values["reason"] = context.get("reason")
-        for field in ("link", "accept_url"):
-            values[field] = context.get(field)
-        for source, target in (
-            ("offer_expires_at", "offer_expires"),
-            ("link_expires_at", "link_expires"),
-        ):
-            if context.get(source):
-                values[target] = moment(
-                    datetime.fromisoformat(context[source]), locale=locale, recipient_zone=zone
-                )
-        headers: dict[str, str] = {}
-        if message["kind"] in OPTIONAL_KINDS:
-            url = self._unsubscribe_links.url(message["person_id"])
-            values["unsubscribe_url"] = url
-            headers["List-Unsubscribe"] = f"<{url}>"
-            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        rendered = self._renderer.render(message["kind"], locale, values)
-        attachments: tuple[Attachment, ...] = ()
-        if message["kind"] == "registration_confirmed" and event is not None:
-            ics = event_ics(event, event_id=context["event_id"])
-            attachments = (Attachment("event.ics", ics, "text", "calendar"),)
-        return OutgoingMessage(
-            message_id=message["_id"],
-            to_address=recipient["email"],
-            to_name=recipient.get("full_name") or "",
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            headers=headers,
-            attachments=attachments,
-        )
+async def outcomes_not_applied(db: AsyncDatabase[Document]) -> dict[str, Document]:
+    """Final outcomes committed but not yet written to their messages, by message id.
 
-    async def _wait_for_context(self, message: Document, missing: str) -> None:
-        """The trigger arrived before the person or event it names: try again shortly."""
-        age = datetime.now(UTC) - message["created_at"]
-        if age.total_seconds() > self._settings.wait_for_context_s:
-            await self._record_failure(message, f"{missing} unknown", permanent=True)
-            return
-        await self._store.postpone(
-            message, datetime.now(UTC) + timedelta(seconds=1), f"waiting for the {missing}"
-        )
-
-    async def _drop(self, message: Document, reason: str) -> None:
-        await self._store.drop_pending({"_id": message["_id"]}, reason)
-        self._outcomes.labels(message["kind"], message["channel"], "dropped").inc()
-
-    async def _record_sent(self, message: Document) -> None:
-        now = datetime.now(UTC)
-        event = NotificationSent(**_facts(message), sent_at=now)
-        await self._finish(message, {"status": "sent", "sent_at": now}, event, "sent")
-
-    async def _record_failure(self, message: Document, reason: str, *, permanent: bool) -> None:
-        attempts = int(message.get("attempts", 0)) + 1
-        now = datetime.now(UTC)
-        if not permanent and attempts < self._settings.max_send_attempts:
-            delay = self._settings.retry_base_delay_s * 2 ** (attempts - 1)
-            await self._store.collection.update_one(
-                {"_id": message["_id"]},
-                {
-                    "$set": {
-                        "due_at": now + timedelta(seconds=delay),
-                        "lease_until": EPOCH,
-                        "last_error": reason,
-                        "attempts": attempts,
-                    }
-                },
-            )
-            self._outcomes.labels(message["kind"], message["channel"], "retried").inc()
-            log.warning("send failed (attempt %d), retrying in %.0fs: %s", attempts, delay, reason)
-            return
-        event = NotificationFailed(**_facts(message), reason=reason, failed_at=now)
-        fields = {"status": "failed", "failed_at": now, "last_error": reason}
-        await self._finish(message, fields, event, "failed")
-        log.error("message %s failed: %s", message["_id"], reason)
-
-    async def _finish(
-        self, message: Document, fields: dict[str, Any], event: IntegrationEvent, outcome: str
-    ) -> None:
-        """Record a final outcome and its event in one write; secrets are removed with it."""
-        staged = self._outbox.stage(event)
-        await self._store.collection.update_one(
-            {"_id": message["_id"]},
-            update_with_outbox(
-                {
-                    "$set": {**fields, "lease_until": EPOCH},
-                    "$inc": {"attempts": 1},
-                    "$unset": {f"context.{field}": "" for field in SECRET_FIELDS},
-                },
-                staged,
-            ),
-        )
-        self._outcomes.labels(message["kind"], message["channel"], outcome).inc()
-        await self._outbox.flush(self._store.collection, message["_id"], staged)
-
-
-def _facts(message: Document) -> dict[str, Any]:
-    """What every notification event says of its message."""
-    return {
-        "message_id": message["_id"],
-        "kind": message["kind"],
-        "channel": message["channel"],
-        "person_id": message["person_id"],
-        "trigger_event_id": message["trigger"],
-    }
+    What the delivery log and campaign progress add to the messages as stored. Both
+    collections hold only batches not yet written to the messages, so they stay small.
+    """
+    found: dict[str, Document] = {}
+    batches = [
+        document async for document in db[DISPATCHES].find({"applied": False}, {"outbox": 0})
+    ] + [document async for document in db[OUTCOME_BATCHES].find({})]
+    for document in batches:
+        for record in document.get("outcomes", []):
+            if record.get("result") not in FINAL_RESULTS:
+                continue
+            known = found.get(record["message_id"])
+            if known is None or int(known["generation"]) < int(record["generation"]):
+                found[record["message_id"]] = record
+    return found

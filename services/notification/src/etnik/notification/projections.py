@@ -27,20 +27,21 @@ class Projections:
         await self.registrations.create_index("person_id")
 
     async def upsert_recipient(self, person: PersonRegistered) -> None:
-        """Store or refresh a person's contact details (an unsubscribe stays as it was)."""
-        await self.recipients.update_one(
-            {"_id": person.person_id},
-            {
-                "$set": {
-                    "full_name": person.full_name,
-                    "email": str(person.email),
-                    "locale": person.locale,
-                    "timezone": person.timezone,
-                    "region_code": person.region_code,
-                }
-            },
-            upsert=True,
-        )
+        """Store or refresh a person's contact details (an unsubscribe stays as it was).
+
+        An insert first: on FerretDB it costs a fraction of an upsert, and most people are new.
+        """
+        fields = {
+            "full_name": person.full_name,
+            "email": str(person.email),
+            "locale": person.locale,
+            "timezone": person.timezone,
+            "region_code": person.region_code,
+        }
+        try:
+            await self.recipients.insert_one({"_id": person.person_id, **fields})
+        except DuplicateKeyError:
+            await self.recipients.update_one({"_id": person.person_id}, {"$set": fields})
 
     async def erase_recipient(self, person_id: str) -> None:
         """Forget a person's contact details; only pseudonymous ids stay."""

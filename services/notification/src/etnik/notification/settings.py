@@ -24,8 +24,21 @@ class NotificationSettings(ServiceSettings):
     smtp_timeout_s: float = Field(default=10.0, gt=0)
     mail_from: str = "ЭтНик <no-reply@etnik.local>"
 
+    # SMTP connections kept open and used side by side.
+    smtp_connections: int = Field(default=4, ge=1, le=32)
+
     dispatch_idle_interval_s: float = Field(default=0.5, gt=0)
     dispatch_lease_s: float = Field(default=60.0, gt=0)
+    # Messages claimed with one lease insert and recorded with one outcome document.
+    dispatch_batch_size: int = Field(default=100, ge=1, le=1000)
+    # A batch that is not full waits this long for more, so that a stream of messages is
+    # claimed and recorded in batches rather than one by one.
+    dispatch_linger_s: float = Field(default=0.05, ge=0)
+    # How often MongoDB is searched for due messages this replica did not queue itself
+    # (reminders, retries and postponements found later, other replicas' expired claims).
+    dispatch_sweep_interval_s: float = Field(default=5.0, gt=0)
+    # How long SMTP may stay unreachable before a message's next try, at most.
+    smtp_outage_max_delay_s: float = Field(default=60.0, gt=0)
     max_send_attempts: int = Field(default=5, ge=1)
     retry_base_delay_s: float = Field(default=2.0, gt=0)
     # A message whose recipient or event is not yet known waits this long before it fails.
