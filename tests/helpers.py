@@ -178,8 +178,8 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def staff_token(gateway: httpx.Client, admin_token: str, *roles: str) -> str:
-    """A new operator account with these roles, created by an admin, and its access token."""
+def staff_account(gateway: httpx.Client, admin_token: str, *roles: str) -> tuple[str, str]:
+    """A new operator account with these roles, created by an admin: (email, password)."""
     email = f"{'-'.join(roles)}.{uuid.uuid4().hex[:8]}@example.org"
     password = f"staff-{uuid.uuid4().hex}"
     created = gateway.post(
@@ -188,6 +188,12 @@ def staff_token(gateway: httpx.Client, admin_token: str, *roles: str) -> str:
         headers=bearer(admin_token),
     )
     assert created.status_code == 201, created.text
+    return email, password
+
+
+def staff_token(gateway: httpx.Client, admin_token: str, *roles: str) -> str:
+    """A new operator account with these roles, created by an admin, and its access token."""
+    email, password = staff_account(gateway, admin_token, *roles)
     signed_in = gateway.post(
         "/api/registration/auth/token", json={"email": email, "password": password}
     )

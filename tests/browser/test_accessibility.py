@@ -7,7 +7,6 @@ findings fail the test; the report lists each rule with the elements it found.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from browsing import SCREENSHOTS
-from helpers import create_open_event
+from helpers import create_open_event, staff_account
 
 AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -95,13 +94,7 @@ def test_the_portals_pages_pass_wcag_aa(
 def test_the_consoles_pages_pass_wcag_aa(
     platform: Any, page: Page, gateway: httpx.Client, operator_token: str
 ) -> None:
-    email, password = f"a11y.{uuid.uuid4().hex[:8]}@example.org", f"a11y-{uuid.uuid4().hex}"
-    created = gateway.post(
-        "/api/registration/operators",
-        json={"email": email, "password": password, "roles": ["operator", "moderator"]},
-        headers={"Authorization": f"Bearer {operator_token}"},
-    )
-    assert created.status_code == 201, created.text
+    email, password = staff_account(gateway, operator_token, "operator", "moderator")
     page.goto(f"{platform.gateway_url}/console/")
     expect(page.get_by_label("Пароль")).to_be_visible()
     found = {"sign-in": violations(page)}

@@ -27,7 +27,7 @@ from playwright.sync_api import (
 )
 
 from browsing import CHROMIUM_ARGS, SCREENSHOTS, chromium_executable
-from helpers import bearer, create_open_event, register, zones_now
+from helpers import bearer, create_open_event, register, staff_account, zones_now
 
 ROOT = Path(__file__).resolve().parents[2]
 JSQR = ROOT / "web" / "console" / "vendor" / "jsQR.js"
@@ -69,23 +69,10 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
         yield page
 
 
-def new_operator(gateway: httpx.Client, admin_token: str, roles: list[str]) -> tuple[str, str]:
-    """A fresh operator account with these roles: (email, password)."""
-    email = f"console.{uuid.uuid4().hex[:8]}@example.org"
-    password = f"console-password-{uuid.uuid4().hex[:8]}"
-    created = gateway.post(
-        "/api/registration/operators",
-        json={"email": email, "password": password, "roles": roles},
-        headers=bearer(admin_token),
-    )
-    assert created.status_code == 201, created.text
-    return email, password
-
-
 @pytest.fixture(scope="module")
 def staff(gateway: httpx.Client, operator_token: str) -> tuple[str, str]:
     """An operator who is also a moderator and checks people in, but not an administrator."""
-    return new_operator(gateway, operator_token, ["operator", "moderator", "check_in"])
+    return staff_account(gateway, operator_token, "operator", "moderator", "check_in")
 
 
 def sign_in(page: Page, gateway_url: str, account: tuple[str, str], path: str = "") -> None:
@@ -472,7 +459,7 @@ def test_a_server_failure_shows_a_friendly_message_with_the_request_id_and_no_st
 def test_each_role_sees_only_what_it_may_do_and_signing_out_ends_the_session(
     platform: Any, page: Page, gateway: httpx.Client, operator_token: str
 ) -> None:
-    door = new_operator(gateway, operator_token, ["check_in"])
+    door = staff_account(gateway, operator_token, "check_in")
     sign_in(page, platform.gateway_url, door)
     navigation = page.get_by_role("navigation", name="Разделы пульта")
     navigation.get_by_role("button", name="Меню: Отметка на входе").click()
@@ -564,7 +551,7 @@ def test_materials_go_from_upload_through_review_to_publication_with_mentions_an
 
     # Another moderator publishes it.
     sign_out(page)
-    reviewer = new_operator(gateway, operator_token, ["moderator"])
+    reviewer = staff_account(gateway, operator_token, "moderator")
     page.get_by_label("Электронная почта").fill(reviewer[0])
     page.get_by_label("Пароль").fill(reviewer[1])
     page.get_by_role("button", name="Войти").click()

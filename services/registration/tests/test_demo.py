@@ -15,7 +15,6 @@ from etnik.registration.identity import OperatorAccounts
 from etnik.registration.reference import seed_reference_data
 from etnik.registration.repository import RegistrationRepository
 from etnik.registration.settings import RegistrationSettings
-from etnik.registration.staging import EventStaging
 
 if TYPE_CHECKING:
     from conftest import RegistrationApp
@@ -46,7 +45,7 @@ async def test_the_demo_programme_loads_once_and_is_marked(registration: Registr
     repository = RegistrationRepository(
         runtime.mongo[f"etnik_registration_demo_{uuid.uuid4().hex[:8]}"]
     )
-    staging = EventStaging(runtime.outbox)
+    staging = runtime.outbox
     catalogue = CatalogueService(repository, staging)
     directory = DirectoryService(repository, staging, catalogue)
     accounts = OperatorAccounts(repository.events.database["operators"], staging)

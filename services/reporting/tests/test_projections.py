@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from etnik.common.contracts.content import MaterialDownloaded, MaterialPublished, StrategyUpdated
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
@@ -24,7 +23,6 @@ from etnik.common.contracts.registration import (
     RegistrationWaitlisted,
 )
 from etnik.common.events import CloudEvent, IntegrationEvent
-from etnik.devstack import Stack
 from etnik.reporting import domain
 from etnik.reporting.projections import Generations, ProjectionStore
 
@@ -32,16 +30,11 @@ T0 = datetime(2026, 2, 2, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-async def generations(infra: Stack) -> AsyncIterator[Generations]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
-    db = client[f"test_reporting_{uuid.uuid4().hex[:10]}"]
-    generations = Generations(db, b"test-pseudonym-key-0123", cache_s=0.01)
-    await generations.ensure_initialised()
-    try:
+async def generations(
+    new_generations: Callable[[float], AbstractAsyncContextManager[Generations]],
+) -> AsyncIterator[Generations]:
+    async with new_generations(0.01) as generations:
         yield generations
-    finally:
-        await client.drop_database(db.name)
-        await client.close()
 
 
 def envelope(event: IntegrationEvent, at: datetime = T0) -> CloudEvent:
@@ -242,9 +235,9 @@ async def test_content_facts_survive_redelivery_and_versions_in_any_order(
                         updated_at=T0)
     )  # fmt: skip
     await apply_all(store, second, download, first, download, strategy_v2, strategy_v1)
-    content = await store.content_facts()
-    [published] = content.materials
+    content = await store.report_facts(domain.Period())
+    [published] = content["materials"]
     assert (published["version"], published["first_published_at"]) == (2, T0)
-    assert len(content.downloads) == 1  # the same download event twice is one download
-    [strategy] = content.strategies
+    assert len(content["downloads"]) == 1  # the same download event twice is one download
+    [strategy] = content["strategies"]
     assert (strategy["version"], strategy["first_prepared_at"]) == (2, T0)

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from pymongo import AsyncMongoClient, MongoClient
+from pymongo import MongoClient
 
 from etnik.common.contracts.registration import (
     ParticipantCategory,
@@ -36,16 +37,11 @@ SERVICES = ("registration", "notification", "content", "reporting")
 
 
 @pytest.fixture
-async def generations(infra: Stack) -> AsyncIterator[Generations]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
-    db = client[f"test_rebuild_{uuid.uuid4().hex[:10]}"]
-    generations = Generations(db, b"test-pseudonym-key-0123", cache_s=0.05)
-    await generations.ensure_initialised()
-    try:
+async def generations(
+    new_generations: Callable[[float], AbstractAsyncContextManager[Generations]],
+) -> AsyncIterator[Generations]:
+    async with new_generations(0.05) as generations:
         yield generations
-    finally:
-        await client.drop_database(db.name)
-        await client.close()
 
 
 async def publish(

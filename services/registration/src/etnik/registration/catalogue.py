@@ -18,6 +18,7 @@ from etnik.common.contracts.registration import (
 )
 from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
+from etnik.common.outbox import Outbox
 from etnik.registration.domain import (
     EventStatus,
     RuleViolation,
@@ -38,7 +39,6 @@ from etnik.registration.schemas import (
     FormIn,
     ProgrammeIn,
 )
-from etnik.registration.staging import EventStaging
 
 DEFAULT_PROGRAMME: Document = {
     "_id": "etnik",
@@ -89,7 +89,7 @@ def event_snapshot(event: Document) -> dict[str, Any]:
 class CatalogueService:
     """Reference data, programmes and events."""
 
-    def __init__(self, repository: RegistrationRepository, staging: EventStaging) -> None:
+    def __init__(self, repository: RegistrationRepository, staging: Outbox) -> None:
         self._repo = repository
         self._staging = staging
 

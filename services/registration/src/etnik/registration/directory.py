@@ -13,12 +13,12 @@ from etnik.common.contracts.registration import (
     PersonRegistered,
 )
 from etnik.common.mongo import Document
+from etnik.common.outbox import Outbox
 from etnik.registration.catalogue import CatalogueService
 from etnik.registration.errors import DomainError
 from etnik.registration.reference import DEFAULT_TIMEZONE
 from etnik.registration.repository import RegistrationRepository, new_id, now_utc
 from etnik.registration.schemas import OrganisationIn, PersonIn, PersonUpdate
-from etnik.registration.staging import EventStaging
 
 
 def person_registered(person: Document) -> PersonRegistered:
@@ -53,7 +53,7 @@ class DirectoryService:
     """Organisations and people."""
 
     def __init__(
-        self, repository: RegistrationRepository, staging: EventStaging, catalogue: CatalogueService
+        self, repository: RegistrationRepository, staging: Outbox, catalogue: CatalogueService
     ) -> None:
         self._repo = repository
         self._staging = staging

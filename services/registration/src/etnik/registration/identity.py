@@ -23,9 +23,8 @@ from pymongo.errors import DuplicateKeyError
 from etnik.common.auth import ALGORITHMS, KeyLoader, Role
 from etnik.common.contracts.registration import OperatorAccountChanged, SignInLinkRequested
 from etnik.common.mongo import Document
-from etnik.common.outbox import update_with_outbox, with_outbox
+from etnik.common.outbox import Outbox, update_with_outbox, with_outbox
 from etnik.registration.settings import RegistrationSettings
-from etnik.registration.staging import EventStaging
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +193,7 @@ class AccountRefused(Exception):
 class OperatorAccounts:
     """Operator accounts: email, argon2 password hash and roles; every change is an event."""
 
-    def __init__(self, collection: AsyncCollection[Document], staging: EventStaging) -> None:
+    def __init__(self, collection: AsyncCollection[Document], staging: Outbox) -> None:
         self._collection = collection
         self._staging = staging
 
@@ -385,7 +384,7 @@ class IdentityService:
         sign_in_links: AsyncCollection[Document],
         people: AsyncCollection[Document],
         person_emails: AsyncCollection[Document],
-        staging: EventStaging,
+        staging: Outbox,
     ) -> None:
         self._settings = settings
         self._key = signing_key

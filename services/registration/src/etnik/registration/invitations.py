@@ -9,13 +9,13 @@ from pymongo import ASCENDING
 
 from etnik.common.contracts.registration import InvitationCampaignCreated, InvitationIssued
 from etnik.common.mongo import Document
+from etnik.common.outbox import Outbox
 from etnik.registration.catalogue import CatalogueService
 from etnik.registration.errors import DomainError
 from etnik.registration.identity import LinkExpired, LinkInvalid, SigningKey
 from etnik.registration.repository import RegistrationRepository, new_id, now_utc
 from etnik.registration.schemas import CampaignIn, InvitationIn
 from etnik.registration.settings import RegistrationSettings
-from etnik.registration.staging import EventStaging
 
 INVITATION_LINK = "invitation"
 # One campaign issues at most this many invitations in one request.
@@ -28,7 +28,7 @@ class InvitationService:
     def __init__(
         self,
         repository: RegistrationRepository,
-        staging: EventStaging,
+        staging: Outbox,
         catalogue: CatalogueService,
         signing_key: SigningKey,
         settings: RegistrationSettings,

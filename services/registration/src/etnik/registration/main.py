@@ -49,7 +49,6 @@ from etnik.registration.reference import seed_reference_data
 from etnik.registration.repository import OPERATORS, OUTBOX_COLLECTIONS, RegistrationRepository
 from etnik.registration.service import RegistrationService
 from etnik.registration.settings import RegistrationSettings
-from etnik.registration.staging import EventStaging
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ def build_services(
 ) -> Services:
     """Every handler, wired to one runtime."""
     repository = RegistrationRepository(runtime.db)
-    staging = EventStaging(runtime.outbox)
+    staging = runtime.outbox
     accounts = OperatorAccounts(runtime.db[OPERATORS], staging)
     identity = IdentityService(
         settings=settings,

@@ -6,11 +6,11 @@ from typing import Any
 
 from etnik.common.contracts.registration import PersonErased
 from etnik.common.mongo import Document
+from etnik.common.outbox import Outbox
 from etnik.registration.errors import DomainError
 from etnik.registration.identity import IdentityService
 from etnik.registration.repository import ACTIVE_STATUSES, RegistrationRepository, now_utc
 from etnik.registration.service import RegistrationService
-from etnik.registration.staging import EventStaging
 
 ERASED_NAME = "(данные удалены)"
 
@@ -25,7 +25,7 @@ class PrivacyService:
     def __init__(
         self,
         repository: RegistrationRepository,
-        staging: EventStaging,
+        staging: Outbox,
         registrations: RegistrationService,
         identity: IdentityService,
     ) -> None:

@@ -27,6 +27,7 @@ from etnik.common.contracts.registration import (
 )
 from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
+from etnik.common.outbox import Outbox
 from etnik.registration.catalogue import CatalogueService
 from etnik.registration.directory import DirectoryService
 from etnik.registration.domain import (
@@ -59,7 +60,6 @@ from etnik.registration.repository import (
 )
 from etnik.registration.schemas import OnlineSessionIn, OrganisationIn, RegistrationIn
 from etnik.registration.settings import RegistrationSettings
-from etnik.registration.staging import EventStaging
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class RegistrationService:
     def __init__(
         self,
         repository: RegistrationRepository,
-        staging: EventStaging,
+        staging: Outbox,
         catalogue: CatalogueService,
         directory: DirectoryService,
         invitations: InvitationService,

@@ -407,14 +407,18 @@ class ProjectionStore:
         """Every message outcome known."""
         return [fact async for fact in self.notifications.find({})]
 
-    async def content_facts(self) -> domain.ContentFacts:
-        """Materials, full downloads, strategies and media mentions, for the grant report."""
-        return domain.ContentFacts(
-            materials=[fact async for fact in self.materials.find({})],
-            downloads=[fact async for fact in self.downloads.find({"partial": False})],
-            strategies=[fact async for fact in self.strategies.find({})],
-            mentions=[fact async for fact in self.mentions.find({})],
-        )
+    async def report_facts(self, period: domain.Period) -> dict[str, list[Document]]:
+        """What the grant report reads, by collection: registrations of the period, every
+        event, message, material, strategy and mention, and the full downloads."""
+        return {
+            "registrations": await self.registrations_for(domain.Filters(period=period), None),
+            "events": await self.all_events(),
+            "notifications": await self.all_notifications(),
+            "materials": [fact async for fact in self.materials.find({})],
+            "downloads": [fact async for fact in self.downloads.find({"partial": False})],
+            "strategies": [fact async for fact in self.strategies.find({})],
+            "mentions": [fact async for fact in self.mentions.find({})],
+        }
 
 
 class Generations:

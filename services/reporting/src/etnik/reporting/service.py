@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from etnik.common.contracts.reporting import PartitionOffset, ReportFrozen
+from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox
 from etnik.reporting import domain
 from etnik.reporting.projections import Generations
@@ -85,14 +87,8 @@ class ReportingService:
         store = await self._generations.active()
         # Offsets first: the report holds at least what they say, and perhaps a little more.
         offsets = await store.offsets()
-        report = domain.grant_report(
-            period=period,
-            registrations=await store.registrations_for(domain.Filters(period=period), None),
-            events=await store.all_events(),
-            notifications=await store.all_notifications(),
-            qualitative=await self._reports.qualitative_text(period),
-            content=await store.content_facts(),
-        )
+        facts = await store.report_facts(period)
+        report = _report(period, await self._reports.qualitative_text(period), facts)
         return report, {"generation": store.generation, "offsets": offsets}
 
     async def _replayed(
@@ -104,21 +100,7 @@ class ReportingService:
         """The report from the topics replayed up to end offsets: what freezing stores."""
         store = await self._generations.active()
         fold, ends = await self._rebuilder.fold_until(store, until)
-        facts = fold.documents()
-        report = domain.grant_report(
-            period=period,
-            registrations=facts.get("registrations", []),
-            events=facts.get("events", []),
-            notifications=facts.get("notifications", []),
-            qualitative=qualitative,
-            content=domain.ContentFacts(
-                materials=facts.get("materials", []),
-                downloads=facts.get("downloads", []),
-                strategies=facts.get("strategies", []),
-                mentions=facts.get("mentions", []),
-            ),
-        )
-        return report, ends, store.generation
+        return _report(period, qualitative, fold.documents()), ends, store.generation
 
     async def save_qualitative(self, period: domain.Period, text: str) -> dict[str, Any]:
         """Store the operators' qualitative results for a period."""
@@ -223,6 +205,25 @@ class ReportingService:
         progress = await self._rebuilder.progress()
         state = await self._generations.read_state(fresh=True)
         return {"active_generation": int(state["active"]), "rebuild": progress}
+
+
+def _report(
+    period: domain.Period, qualitative: str, facts: Mapping[str, Sequence[Document]]
+) -> dict[str, Any]:
+    """The grant report from projection documents by collection (live or folded)."""
+    return domain.grant_report(
+        period=period,
+        registrations=facts.get("registrations", []),
+        events=facts.get("events", []),
+        notifications=facts.get("notifications", []),
+        qualitative=qualitative,
+        content=domain.ContentFacts(
+            materials=facts.get("materials", []),
+            downloads=facts.get("downloads", []),
+            strategies=facts.get("strategies", []),
+            mentions=facts.get("mentions", []),
+        ),
+    )
 
 
 def _period_json(period: domain.Period) -> dict[str, str | None]:
