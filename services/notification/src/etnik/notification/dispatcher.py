@@ -618,15 +618,10 @@ class Dispatcher:
 
     async def _recipient(self, message: Document) -> dict[str, Any] | None:
         recipient = await self._projections.recipient(message["person_id"])
-        context = message["context"]
-        if recipient is None and context.get("email"):
-            # A sign-in link names its address itself, for someone not yet in the projection.
-            return {
-                "full_name": "",
-                "email": context["email"],
-                "locale": context.get("locale", "ru"),
-                "timezone": "Europe/Moscow",
-            }
+        if recipient is None:
+            return await self._projections.addressed_recipient(
+                message["person_id"], message["context"]
+            )
         return recipient
 
     def _compose(

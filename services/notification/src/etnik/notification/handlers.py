@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,9 @@ from etnik.common.contracts.registration import (
 from etnik.common.events import CloudEvent
 from etnik.notification.domain import reminder_times
 from etnik.notification.messages import INVITATION, REMINDER, MessageStore
-from etnik.notification.projections import Projections
+from etnik.notification.projections import Projections, organisation_recipient
+
+log = logging.getLogger(__name__)
 
 RegistrationEvent = (
     RegistrationConfirmed
@@ -152,19 +155,24 @@ class NotificationHandlers:
         )
 
     async def on_invitation(self, envelope: CloudEvent, invitation: InvitationIssued) -> None:
-        """Queue a personal invitation; quiet hours and the campaign's pace apply when sending."""
-        if invitation.person_id is None:
-            return  # an organisation's invitation is handed over by the organisers themselves
+        """Queue an invitation to a person, or to an organisation's contact address; quiet
+        hours and the campaign's pace apply when sending."""
+        context: dict[str, Any] = {
+            "event_id": invitation.event_id,
+            "campaign_id": invitation.campaign_id,
+            "link": invitation.link,
+            "link_expires_at": invitation.expires_at.isoformat(),
+        }
+        if invitation.person_id is not None:
+            recipient_id = invitation.person_id
+        elif invitation.organisation_id is not None and invitation.email is not None:
+            recipient_id = organisation_recipient(invitation.organisation_id)
+            context |= {"email": str(invitation.email), "timezone": invitation.timezone}
+        else:
+            log.info("invitation %s names no address: not sent", invitation.invitation_id)
+            return
         await self._messages.enqueue(
-            trigger=envelope.id,
-            kind=INVITATION,
-            person_id=invitation.person_id,
-            context={
-                "event_id": invitation.event_id,
-                "campaign_id": invitation.campaign_id,
-                "link": invitation.link,
-                "link_expires_at": invitation.expires_at.isoformat(),
-            },
+            trigger=envelope.id, kind=INVITATION, person_id=recipient_id, context=context
         )
 
     async def _schedule_reminders(

@@ -21,9 +21,9 @@ from etnik.notification.channels import EmailChannel
 from etnik.notification.dispatcher import Dispatcher
 from etnik.notification.handlers import NotificationHandlers
 from etnik.notification.messages import DISPATCHES, MESSAGES, MessageStore
-from etnik.notification.projections import Projections
+from etnik.notification.projections import UNSUBSCRIBES, Projections
 from etnik.notification.rendering import TemplateRenderer
-from etnik.notification.service import UNSUBSCRIBES, NotificationService
+from etnik.notification.service import NotificationService
 from etnik.notification.settings import NotificationSettings
 from etnik.notification.templates_store import TemplateStore
 from etnik.notification.unsubscribe import UnsubscribeLinks

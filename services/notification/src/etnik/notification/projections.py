@@ -12,12 +12,22 @@ from pymongo.errors import DuplicateKeyError
 from etnik.common.contracts.registration import PersonRegistered
 from etnik.common.mongo import Document
 
+DEFAULT_ZONE = "Europe/Moscow"
+UNSUBSCRIBES = "unsubscribes"
+
+
+def organisation_recipient(organisation_id: str) -> str:
+    """The recipient id of an organisation's contact address (never a person's id)."""
+    return f"organisation:{organisation_id}"
+
 
 class Projections:
     """Recipients (contact, language, zone, unsubscribes), events and registrations."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.recipients = db["recipients"]
+        # Unsubscribes are kept apart, so that one outlives a recipient not yet projected.
+        self.unsubscribes = db[UNSUBSCRIBES]
         self.events = db["events"]
         self.registrations = db["registrations"]
 
@@ -86,6 +96,22 @@ class Projections:
     async def recipient(self, person_id: str) -> dict[str, Any] | None:
         """A recipient by person id."""
         return await self.recipients.find_one({"_id": person_id})
+
+    async def addressed_recipient(
+        self, recipient_id: str, context: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """A recipient named by the message itself (a sign-in link for someone not yet
+        projected, an organisation's contact address); None when it names no address."""
+        if not context.get("email"):
+            return None
+        unsubscribed = await self.unsubscribes.find_one({"_id": recipient_id})
+        return {
+            "full_name": "",
+            "email": context["email"],
+            "locale": context.get("locale") or "ru",
+            "timezone": context.get("timezone") or DEFAULT_ZONE,
+            "unsubscribed_at": unsubscribed["unsubscribed_at"] if unsubscribed else None,
+        }
 
     async def event(self, event_id: str) -> dict[str, Any] | None:
         """An event by id."""

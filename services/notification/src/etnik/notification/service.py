@@ -17,7 +17,6 @@ from etnik.notification.projections import Projections
 from etnik.notification.unsubscribe import UnsubscribeLinks
 
 CAMPAIGN_STATUSES = ("pending", "sent", "failed", "dropped")
-UNSUBSCRIBES = "unsubscribes"
 # A campaign's metrics are refreshed while it was active here this recently.
 CAMPAIGN_ACTIVE_S = 600.0
 # Campaigns other replicas send are looked for this often (a scan of the messages).
@@ -38,7 +37,7 @@ class NotificationService:
     ) -> None:
         self.projections = projections
         self.messages = messages
-        self.unsubscribes = projections.recipients.database[UNSUBSCRIBES]
+        self.unsubscribes = projections.unsubscribes
         self._outbox = outbox
         self.unsubscribe_links = unsubscribe_links
         self._campaign_gauge = Gauge(

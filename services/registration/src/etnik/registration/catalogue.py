@@ -26,6 +26,7 @@ from etnik.registration.domain import (
     recognise_online_platform,
 )
 from etnik.registration.errors import DomainError
+from etnik.registration.reference import DEFAULT_TIMEZONE
 from etnik.registration.repository import (
     RegistrationRepository,
     new_id,
@@ -106,6 +107,11 @@ class CatalogueService:
     async def subject(self, code: str | None) -> Document | None:
         """A federal subject by its two-digit code."""
         return await self._repo.get(self._repo.subjects, code) if code else None
+
+    async def timezone_of(self, region_code: str | None) -> str:
+        """The IANA zone of a federal subject, else Moscow time."""
+        subject = await self.subject(region_code)
+        return str(subject["iana_timezone"]) if subject else DEFAULT_TIMEZONE
 
     async def update_subject(self, code: str, command: FederalSubjectUpdate) -> Document:
         """Correct a subject (administrators); the change is published."""

@@ -16,7 +16,6 @@ from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox
 from etnik.registration.catalogue import CatalogueService
 from etnik.registration.errors import DomainError
-from etnik.registration.reference import DEFAULT_TIMEZONE
 from etnik.registration.repository import RegistrationRepository, new_id, now_utc
 from etnik.registration.schemas import OrganisationIn, PersonIn, PersonUpdate
 
@@ -171,8 +170,7 @@ class DirectoryService:
 
     async def default_timezone(self, region_code: str | None) -> str:
         """The time zone of the person's federal subject, else Moscow time."""
-        subject = await self._catalogue.subject(region_code)
-        return str(subject["iana_timezone"]) if subject else DEFAULT_TIMEZONE
+        return await self._catalogue.timezone_of(region_code)
 
     async def person(self, person_id: str) -> Document:
         """A person; 404 when unknown."""

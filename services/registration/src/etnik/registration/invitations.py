@@ -48,12 +48,11 @@ class InvitationService:
             person = await self._repo.get(self._repo.people, command.person_id)
             if person is None or person.get("erased"):
                 raise DomainError(404, "unknown person")
-        organisation_id = command.organisation_id
-        if (
-            organisation_id
-            and await self._repo.get(self._repo.organisations, organisation_id) is None
-        ):
-            raise DomainError(404, "unknown organisation")
+        organisation: Document | None = None
+        if command.organisation_id is not None:
+            organisation = await self._repo.get(self._repo.organisations, command.organisation_id)
+            if organisation is None:
+                raise DomainError(404, "unknown organisation")
         now = now_utc()
         invitation: Document = {
             "_id": new_id(),
@@ -81,6 +80,13 @@ class InvitationService:
                 campaign_id=campaign_id,
                 link=f"{base}/events/{event_id}/register?invitation={token}",
                 expires_at=invitation["expires_at"],
+                # An organisation's invitation goes to its contact address, in its hours.
+                email=organisation.get("email") if organisation else None,
+                timezone=(
+                    await self._catalogue.timezone_of(organisation.get("region_code"))
+                    if organisation
+                    else None
+                ),
             )
         )
         await self._repo.insert(self._repo.invitations, invitation, staged)

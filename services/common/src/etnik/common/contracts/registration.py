@@ -318,6 +318,15 @@ class InvitationIssued(IntegrationEvent):
     campaign_id: str | None = None
     link: str = Field(description="Signed, single-use registration link; a secret")
     expires_at: AwareDatetime
+    email: EmailStr | None = Field(
+        default=None,
+        description="An organisation's contact address, where its invitation is sent "
+        "(absent for a person's invitation: notification knows their address)",
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="IANA zone of the organisation's region, for quiet hours and times",
+    )
 
 
 class InvitationCampaignCreated(IntegrationEvent):
