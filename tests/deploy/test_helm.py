@@ -10,6 +10,7 @@ No cluster and no network are needed.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -257,6 +258,37 @@ def test_render_fails_without_required_values() -> None:
         result = run_helm(*template_args((), {}), "--set", setting)
         assert result.returncode != 0, f"{setting} rendered"
         assert message in result.stderr
+
+
+def test_previous_signing_keys_are_mounted_and_named_to_registration() -> None:
+    values = {
+        **SECRET_VALUES,
+        "secrets.jwtSigningKey.previousKeys[0]": "previous-key.pem",
+        "secrets.values.jwtPreviousKeyPems.previous-key\\.pem": "test-only-old-key",
+    }
+    result = run_helm(*template_args((), values))
+    assert result.returncode == 0, result.stderr
+    docs = tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+    pod = workload(docs, "registration")["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == "jwt-signing-key"]
+    assert {"key": "previous-key.pem", "path": "jwt-previous-0.pem"} in volume["secret"]["items"]
+    container = pod["containers"][0]
+    [config] = [
+        by_name(docs, "ConfigMap")[source["configMapRef"]["name"]]["data"]
+        for source in container.get("envFrom", [])
+        if "JWT_PRIVATE_KEY_FILE"
+        in by_name(docs, "ConfigMap")[source["configMapRef"]["name"]]["data"]
+    ]
+    assert json.loads(config["JWT_PREVIOUS_KEY_FILES"]) == ["/run/secrets/etnik/jwt-previous-0.pem"]
+    secret = by_name(docs, "Secret")[volume["secret"]["secretName"]]
+    assert base64.b64decode(secret["data"]["previous-key.pem"]) == b"test-only-old-key"
+    # Without previous keys the setting is absent, and a listed key needs its PEM.
+    assert "JWT_PREVIOUS_KEY_FILES" not in env_names(render("everything"), "registration")
+    missing = run_helm(
+        *template_args((), {**SECRET_VALUES, "secrets.jwtSigningKey.previousKeys[0]": "old.pem"})
+    )
+    assert missing.returncode != 0
+    assert "secrets.values.jwtPreviousKeyPems.old.pem" in missing.stderr
 
 
 # --- Kubernetes schemas ---------------------------------------------------------------------------

@@ -113,6 +113,13 @@ prometheus.io/path: /metrics
 -}}
 {{- if eq $name "registration" -}}
 {{- $_ := set $env "JWT_PRIVATE_KEY_FILE" "/run/secrets/etnik/jwt-private.pem" -}}
+{{- $previous := list -}}
+{{- range $index, $key := $root.Values.secrets.jwtSigningKey.previousKeys -}}
+{{- $previous = append $previous (printf "/run/secrets/etnik/jwt-previous-%d.pem" $index) -}}
+{{- end -}}
+{{- if $previous -}}
+{{- $_ := set $env "JWT_PREVIOUS_KEY_FILES" (toJson $previous) -}}
+{{- end -}}
 {{- end -}}
 {{- if eq $name "notification" -}}
 {{- $_ := set $env "SMTP_HOST" $root.Values.smtp.host -}}
