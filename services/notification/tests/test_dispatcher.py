@@ -364,3 +364,40 @@ async def test_outcomes_published_but_not_written_are_not_sent_again_by_a_succes
     await successor.drain()
     assert sorted(sent) == sorted(ids)  # nothing a second time
     assert set((await statuses(db, ids)).values()) == {"sent"}
+
+
+class TimedChannel(RecordingChannel):
+    """Remembers when each message was taken."""
+
+    def __init__(self, sent: list[str], times: list[float]) -> None:
+        super().__init__(sent)
+        self.times = times
+
+    async def send(self, message: OutgoingMessage) -> None:
+        await super().send(message)
+        self.times.append(time.monotonic())
+
+
+async def test_invitations_are_sent_no_faster_than_the_configured_rate(
+    infra: Stack, db: Db
+) -> None:
+    rate = 8.0
+    ids = await queue_invitations(db, 32)
+    sent: list[str] = []
+    times: list[float] = []
+    paced = dispatcher(db, settings(infra, invitation_rate_per_s=rate), TimedChannel(sent, times),
+                       RecordingOutbox())  # fmt: skip
+    hint_all(paced, ids)
+    while len(sent) < len(ids):
+        if not await paced.dispatch_once():
+            await asyncio.sleep(0.05)
+    await paced.drain()
+
+    assert sorted(sent) == sorted(ids)
+    # A full bucket lets the first `rate` go at once; the rest follow at the rate.
+    assert times[-1] - times[0] >= (len(ids) - rate) / rate * 0.9
+    # Within any span of time, no more than the bucket plus the rate times the span went out.
+    for first, start in enumerate(times):
+        for last in range(first, len(times)):
+            count, span = last - first + 1, times[last] - start
+            assert count <= rate + rate * span + 1, f"{count} invitations in {span:.2f} s"
