@@ -131,6 +131,16 @@ async def test_a_rebuild_replays_into_a_new_generation_and_switches(
     await generations.state.update_one({"_id": "state"}, {"$set": {"rebuild.status": "running"}})
     with pytest.raises(RebuildBusy, match="under way"):
         await rebuilder.claim()
+    assert (await rebuilder.progress() or {})["status"] == "running"
+    # One whose replica stopped beating is shown as interrupted, and may be claimed again.
+    stale = datetime.now(UTC) - timedelta(minutes=5)
+    await generations.state.update_one({"_id": "state"}, {"$set": {"rebuild.heartbeat_at": stale}})
+    shown = await rebuilder.progress() or {}
+    assert (shown["status"], shown["reason"]) == (
+        "interrupted",
+        "the replica running it stopped; start the rebuild again",
+    )
+    assert (await rebuilder.claim()).generation == 3
 
 
 async def test_kafka_away_during_a_rebuild_pauses_it_and_it_resumes(

@@ -180,7 +180,19 @@ class Rebuilder:
         """The latest rebuild's progress, if there was one."""
         state = await self._generations.read_state(fresh=True)
         rebuild: Document | None = state.get("rebuild")
+        if rebuild and self._stopped_beating(rebuild):
+            # The replica running it stopped (or its task crashed): say so, rather than let
+            # the operator wait on a "running" that will never move again.
+            reason = "the replica running it stopped; start the rebuild again"
+            return {**rebuild, "status": "interrupted", "reason": reason}
         return rebuild
+
+    def _stopped_beating(self, rebuild: Document) -> bool:
+        """Whether an unfinished rebuild's heartbeat is older than a live one's can be."""
+        heartbeat = rebuild.get("heartbeat_at")
+        return rebuild.get("status") != "completed" and (
+            heartbeat is None or _aware(heartbeat) <= datetime.now(UTC) - self._stale_after
+        )
 
     async def claim(self) -> RebuildProgress:
         """Reserve a new generation for a rebuild; RebuildBusy if one is under way."""
@@ -189,8 +201,7 @@ class Rebuilder:
         current = state.get("rebuild")
         abandoned: int | None = None
         if current and current.get("status") != "completed":
-            heartbeat = current.get("heartbeat_at")
-            if heartbeat and _aware(heartbeat) > datetime.now(UTC) - self._stale_after:
+            if not self._stopped_beating(current):
                 raise RebuildBusy(f"rebuild of generation {current['generation']} is under way")
             abandoned = int(current["generation"])
         active = int(state["active"])
