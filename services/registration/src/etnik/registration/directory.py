@@ -114,10 +114,11 @@ class DirectoryService:
         may type someone else's email. They change them signed in (PATCH /me) or an operator does.
         """
         email = str(fields["email"]).lower()
-        person_id, _ = await self._repo.claim_key(
+        person_id, claimed_now = await self._repo.claim_key(
             self._repo.person_emails, email, "person_id", new_id()
         )
-        known = await self._repo.get(self._repo.people, person_id)
+        # As with registrations: an email claimed just now names nobody stored yet.
+        known = None if claimed_now else await self._repo.get(self._repo.people, person_id)
         if known is not None:
             return known, False
         region, district = await self._catalogue.place(fields.get("region_code"), None)

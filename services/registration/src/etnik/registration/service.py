@@ -190,10 +190,14 @@ class RegistrationService:
         if person.get("erased"):
             raise DomainError(409, "this email belongs to erased data; use another address")
         # One registration per person and event, found by its natural key (an _id look-up).
-        registration_id, _ = await self._repo.claim_key(
+        registration_id, claimed_now = await self._repo.claim_key(
             self._repo.registration_keys, f"{event_id}:{person['_id']}", "registration_id", new_id()
         )
-        existing = await self._repo.get(self._repo.registrations, registration_id)
+        # A key claimed just now names no registration yet: spare the look-up (a scan on
+        # FerretDB). One claimed before may name one, or one a crash left unwritten.
+        existing = (
+            None if claimed_now else await self._repo.get(self._repo.registrations, registration_id)
+        )
         if existing is not None:
             return RegistrationResult(existing, created=False)
         if invitation is not None:
