@@ -26,7 +26,7 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from etnik.common.events import CloudEvent, IntegrationEvent, MalformedEvent, parse_event
 from etnik.common.logging import event_id_var, traceparent_var
-from etnik.common.mongo import Document
+from etnik.common.mongo import Document, is_transient
 from etnik.common.publisher import EventPublisher, PublishFailed
 from etnik.common.tracing import continue_trace
 
@@ -160,11 +160,14 @@ class EventConsumer:
             attempt += 1
             try:
                 return await self._handle_once(body)
-            except TRANSIENT_ERRORS as error:
-                log.warning("infrastructure unavailable, message will be redelivered: %r", error)
-                await asyncio.sleep(max(self._backoff_s, 1.0))
-                raise
             except Exception as error:
+                if isinstance(error, TRANSIENT_ERRORS) or is_transient(error):
+                    # Not the message's fault: it waits, however long the outage or contention.
+                    log.warning(
+                        "infrastructure unavailable, message will be redelivered: %r", error
+                    )
+                    await asyncio.sleep(max(self._backoff_s, 1.0))
+                    raise
                 if attempt < self._max_attempts:
                     log.warning("attempt %d of %d failed: %r", attempt, self._max_attempts, error)
                     await asyncio.sleep(self._backoff_s * attempt)

@@ -6,11 +6,42 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import (
+    ConnectionFailure,
+    ExecutionTimeout,
+    OperationFailure,
+    PyMongoError,
+    WTimeoutError,
+)
 
 from etnik.common.settings import ServiceSettings
 
 Document = dict[str, Any]
+
+# Server error codes that say "not now" rather than "not this": elections, shutdowns, time
+# limits and write conflicts (MongoDB's own list of retryable and transient errors).
+TRANSIENT_CODES = frozenset(
+    {6, 7, 50, 89, 91, 112, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436}
+)
+# FerretDB v1 on SQLite refuses a write while another holds the database, with code 1.
+TRANSIENT_MESSAGES = ("database is locked", "SQLITE_BUSY")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a database error is an outage or contention that passes, not the request's
+    fault: worth repeating the same work later instead of giving up on it."""
+    if isinstance(error, ConnectionFailure | ExecutionTimeout | WTimeoutError):
+        return True
+    if not isinstance(error, OperationFailure):
+        return False
+    if error.code in TRANSIENT_CODES:
+        return True
+    if any(
+        error.has_error_label(label)
+        for label in ("RetryableWriteError", "TransientTransactionError")
+    ):
+        return True
+    return any(text in str(error) for text in TRANSIENT_MESSAGES)
 
 
 def create_mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
