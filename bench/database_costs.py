@@ -84,6 +84,12 @@ async def measure(url: str, size: int) -> dict[str, float]:
                 ),
                 ids[3::4],
             ),
+            "update_one by _id and a string": await median_ms(
+                lambda pair: collection.update_one(
+                    {"_id": pair[0], "email": pair[1]}, {"$set": {"seen": 2}}
+                ),
+                list(zip(ids[0::4], emails[0::4], strict=True)),
+            ),
         }
     finally:
         await client.close()

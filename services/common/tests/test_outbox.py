@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from etnik.common.contracts.registration import ParticipantCategory, RegistrationConfirmed
+import pytest
+from prometheus_client import CollectorRegistry
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+
+from etnik.common.contracts.registration import (
+    ParticipantCategory,
+    PersonErased,
+    RegistrationConfirmed,
+)
 from etnik.common.events import CloudEvent
 from etnik.common.outbox import (
     OUTBOX_FIELD,
-    OUTBOX_SINCE_FIELD,
+    Outbox,
+    OutboxRelay,
+    ensure_outbox_index,
     stage,
     update_with_outbox,
     with_outbox,
 )
+from etnik.common.publisher import PublishFailed
+from etnik.devstack import Stack
 
 
 def _staged() -> list[dict[str, object]]:
@@ -38,7 +54,6 @@ def test_an_update_keeps_its_own_operators_and_appends_the_events() -> None:
     assert update["$set"] == {"status": "cancelled"}
     assert update["$inc"] == {"version": 1}
     assert update["$push"] == {OUTBOX_FIELD: {"$each": staged}}
-    assert OUTBOX_SINCE_FIELD in update["$min"]
 
 
 def test_a_new_document_carries_its_first_events() -> None:
@@ -46,3 +61,79 @@ def test_a_new_document_carries_its_first_events() -> None:
     document = with_outbox({"_id": "r1"}, staged)
     assert document[OUTBOX_FIELD] == staged
     assert document["_id"] == "r1"
+
+
+class ListPublisher:
+    """Publishes into a list; fails while `down` is set."""
+
+    def __init__(self) -> None:
+        self.published: list[str] = []
+        self.down = False
+
+    async def publish(self, entry: dict[str, Any]) -> None:
+        if self.down:
+            raise PublishFailed("Kafka is away")
+        self.published.append(str(entry["id"]))
+
+
+@pytest.fixture
+async def collection(infra: Stack) -> AsyncIterator[AsyncCollection[dict[str, Any]]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
+    database = client[f"test_outbox_{uuid.uuid4().hex[:8]}"]
+    await ensure_outbox_index(database["aggregates"])
+    try:
+        yield database["aggregates"]
+    finally:
+        await client.drop_database(database.name)
+        await client.close()
+
+
+def _entries(count: int, *, age_s: float = 0) -> list[dict[str, object]]:
+    moment = datetime.now(UTC) - timedelta(seconds=age_s)
+    return stage(
+        [
+            CloudEvent.wrap(
+                PersonErased(person_id=f"p{n}", erased_at=moment), source="/etnik/test", time=moment
+            )
+            for n in range(count)
+        ]
+    )
+
+
+async def test_a_flush_pulls_out_exactly_what_it_published(
+    collection: AsyncCollection[dict[str, Any]],
+) -> None:
+    publisher = ListPublisher()
+    outbox = Outbox(publisher, CollectorRegistry())  # type: ignore[arg-type]
+    mine = _entries(2)
+    await collection.insert_one(with_outbox({"_id": "a1", "state": 1}, mine))
+    # Another change staged its own event before this flush cleared the outbox.
+    theirs = _entries(1)
+    await collection.update_one({"_id": "a1"}, update_with_outbox({"$set": {"state": 2}}, theirs))
+    assert await outbox.flush(collection, "a1", mine)
+    stored = await collection.find_one({"_id": "a1"})
+    assert stored is not None
+    assert stored[OUTBOX_FIELD] == theirs
+    assert publisher.published == [str(e["id"]) for e in mine]
+
+
+async def test_the_relay_publishes_what_stayed_past_the_grace_and_only_that(
+    collection: AsyncCollection[dict[str, Any]],
+) -> None:
+    publisher = ListPublisher()
+    outbox = Outbox(publisher, CollectorRegistry())  # type: ignore[arg-type]
+    relay = OutboxRelay(outbox, [collection], interval_s=1, grace_s=30)
+    left_behind, fresh = _entries(2, age_s=120), _entries(1)
+    await collection.insert_one(with_outbox({"_id": "old"}, left_behind))
+    await collection.insert_one(with_outbox({"_id": "new"}, fresh))
+    await collection.insert_one({"_id": "none", OUTBOX_FIELD: []})
+    publisher.down = True
+    assert await relay.run_once() == 1  # Kafka away: still waiting, nothing lost
+    assert (await collection.find_one({"_id": "old"}) or {})[OUTBOX_FIELD] == left_behind
+    publisher.down = False
+    assert await relay.run_once() == 0
+    assert publisher.published == [str(e["id"]) for e in left_behind]
+    assert (await collection.find_one({"_id": "old"}) or {})[OUTBOX_FIELD] == []
+    assert (await collection.find_one({"_id": "new"}) or {})[OUTBOX_FIELD] == fresh
+    assert await relay.run_once() == 0
+    assert publisher.published == [str(e["id"]) for e in left_behind]  # not again

@@ -2,9 +2,11 @@
 
 MongoDB (and FerretDB v1 in particular) offers no multi-document transactions, so each
 aggregate document carries the events its last changes caused in an `outbox` array. The
-writer publishes them right after the write and removes them once Kafka has acknowledged
-them; the relay republishes whatever a crash or an outage left behind. Consumers
-deduplicate by event id, so publishing an event twice is harmless; losing one is not.
+writer publishes them right after the write and pulls exactly those entries out once Kafka
+has acknowledged them (an update by `_id` alone, whatever else was staged meanwhile); the
+relay finds entries staged longer ago than a grace period, by their own `time`, and
+republishes what a crash or an outage left behind. Consumers deduplicate by event id, so
+publishing an event twice is harmless; losing one is not.
 """
 
 from __future__ import annotations
@@ -27,33 +29,47 @@ from etnik.common.publisher import EventPublisher, PublishFailed
 log = logging.getLogger(__name__)
 
 OUTBOX_FIELD = "outbox"
-# When the oldest unpublished entry was staged; indexed so that the relay finds work cheaply.
+# The relay's search: the staging time of each entry (an index over the array's entries, so
+# a document leaves it as soon as its last entry is pulled out).
+OUTBOX_TIME_PATH = f"{OUTBOX_FIELD}.time"
+# Written by earlier versions beside the outbox; read models still hide it.
 OUTBOX_SINCE_FIELD = "outbox_since"
+# Staged times in one format (UTC, microseconds), so that they compare as strings.
+STAGED_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 StagedEvent = dict[str, Any]
 
 
 def stage(events: Sequence[CloudEvent]) -> list[StagedEvent]:
     """Envelopes as stored in the outbox: JSON-safe, so a stored entry compares equal to ours."""
-    return [event.model_dump(mode="json") for event in events]
+    staged = []
+    for event in events:
+        entry = event.model_dump(mode="json")
+        entry["time"] = staged_time(event.time)
+        staged.append(entry)
+    return staged
+
+
+def staged_time(moment: datetime) -> str:
+    """A moment as the outbox stores an entry's time."""
+    return moment.astimezone(UTC).strftime(STAGED_TIME_FORMAT)
 
 
 def with_outbox(document: Document, staged: list[StagedEvent]) -> Document:
     """A new aggregate document that carries its first events."""
-    return {**document, OUTBOX_FIELD: staged, OUTBOX_SINCE_FIELD: datetime.now(UTC)}
+    return {**document, OUTBOX_FIELD: staged}
 
 
 def update_with_outbox(update: Document, staged: list[StagedEvent]) -> Document:
     """An update of an aggregate that also appends the events it causes."""
     merged = {operator: dict(fields) for operator, fields in update.items()}
     merged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": staged}
-    merged.setdefault("$min", {})[OUTBOX_SINCE_FIELD] = datetime.now(UTC)
     return merged
 
 
 async def ensure_outbox_index(collection: AsyncCollection[Document]) -> None:
     """Index the relay's query; documents without pending events stay out of the index."""
-    await collection.create_index(OUTBOX_SINCE_FIELD, sparse=True)
+    await collection.create_index(OUTBOX_TIME_PATH, sparse=True)
 
 
 class Outbox:
@@ -111,15 +127,10 @@ class Outbox:
         self, collection: AsyncCollection[Document], document_id: Any, published: list[StagedEvent]
     ) -> None:
         try:
-            # The common case: nothing else was staged meanwhile, so empty the outbox at once.
-            emptied = await collection.update_one(
-                {"_id": document_id, OUTBOX_FIELD: published},
-                {"$set": {OUTBOX_FIELD: []}, "$unset": {OUTBOX_SINCE_FIELD: ""}},
+            # By `_id` alone: on FerretDB v1 any further condition makes the update a scan.
+            await collection.update_one(
+                {"_id": document_id}, {"$pullAll": {OUTBOX_FIELD: published}}
             )
-            if emptied.matched_count == 0:
-                await collection.update_one(
-                    {"_id": document_id}, {"$pullAll": {OUTBOX_FIELD: published}}
-                )
         except PyMongoError as error:
             # Published but not cleared: the relay publishes again and consumers deduplicate.
             log.warning("could not clear outbox of %s: %s", document_id, error)
@@ -150,26 +161,19 @@ class OutboxRelay:
 
     async def run_once(self) -> int:
         """One pass over every collection; returns how many documents still hold events."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=self._grace_s)
+        cutoff = staged_time(datetime.now(UTC) - timedelta(seconds=self._grace_s))
         waiting = 0
         for collection in self._collections:
             cursor = (
-                collection.find(
-                    {OUTBOX_SINCE_FIELD: {"$lte": cutoff}},
-                    {OUTBOX_FIELD: 1},
-                )
-                .sort(OUTBOX_SINCE_FIELD, 1)
+                collection.find({OUTBOX_TIME_PATH: {"$lte": cutoff}}, {OUTBOX_FIELD: 1})
+                .sort(OUTBOX_TIME_PATH, 1)
                 .limit(self._batch_size)
             )
             async for document in cursor:
                 staged = document.get(OUTBOX_FIELD) or []
-                if not staged:
-                    await collection.update_one(
-                        {"_id": document["_id"], OUTBOX_FIELD: []},
-                        {"$unset": {OUTBOX_SINCE_FIELD: ""}},
-                    )
-                    continue
-                if not await self._outbox.flush(collection, document["_id"], staged, path="relay"):
+                if staged and not await self._outbox.flush(
+                    collection, document["_id"], staged, path="relay"
+                ):
                     waiting += 1
         self._outbox.record_pending(waiting)
         return waiting

@@ -16,7 +16,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from etnik.common.mongo import Document
-from etnik.common.outbox import OUTBOX_FIELD, OUTBOX_SINCE_FIELD, StagedEvent, update_with_outbox
+from etnik.common.outbox import (
+    OUTBOX_FIELD,
+    OUTBOX_SINCE_FIELD,
+    StagedEvent,
+    update_with_outbox,
+    with_outbox,
+)
 
 MATERIALS = "materials"
 DOWNLOADS = "downloads"
@@ -148,9 +154,7 @@ class MaterialRepository:
 
     async def record_download(self, record: Document, staged: list[StagedEvent]) -> None:
         """Store that a file was read, with its statistics event in the same write."""
-        await self.downloads.insert_one(
-            {**record, OUTBOX_FIELD: staged, OUTBOX_SINCE_FIELD: now_utc()}
-        )
+        await self.downloads.insert_one(with_outbox(record, staged))
 
     async def insert_media_mention(self, mention: Document) -> bool:
         """Store a media mention; False when this URL is already registered."""

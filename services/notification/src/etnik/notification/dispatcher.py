@@ -266,9 +266,9 @@ class Dispatcher:
         events (or it had none)."""
         now = datetime.now(UTC)
         stale = now - timedelta(seconds=self._settings.dispatch_lease_s)
-        async for document in self.dispatches.find({}, {"outbox": 0}):
+        async for document in self.dispatches.find({}):
             if document.get("applied"):
-                if not document.get("outbox_since"):  # the relay has published its events
+                if not document.get("outbox"):  # its events are published
                     await self.dispatches.delete_one({"_id": document["_id"]})
                 continue
             if document["created_at"] > stale:
