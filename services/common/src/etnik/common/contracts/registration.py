@@ -305,7 +305,8 @@ class SignInLinkRequested(IntegrationEvent):
 
 
 class InvitationIssued(IntegrationEvent):
-    """A personal invitation to an event: notification sends the link to its recipient."""
+    """An invitation for a person or an organisation: notification sends its link to the
+    person, or to the organisation's contact address."""
 
     event_type = "ru.etnik.invitation.issued"
     topic = INVITATIONS_TOPIC
