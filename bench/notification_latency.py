@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import shutil
 import statistics
@@ -41,16 +40,19 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from registration_throughput import ADMIN, create_event, percentile, wait_ready
+
 from etnik.devstack import Stack
 from etnik.devstack.gateway import GatewayOptions
 
-ADMIN = {"email": "bench-admin@example.org", "password": "bench-admin-password-5a2e"}
 # The subjects of services/notification/.../templates/registration_confirmed.{ru,en}.jinja.
 CONFIRMED_SUBJECTS = ("Регистрация подтверждена:", "Registration confirmed:")
 TARGET_P99_MS = 500.0
@@ -212,51 +214,6 @@ def wait_for_confirmations(
         time.sleep(1.0)
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    """The nearest-rank percentile: the smallest sample with `fraction` of them at or below."""
-    ordered = sorted(samples)
-    rank = math.ceil(round(fraction * len(ordered), 6))
-    return ordered[min(len(ordered), max(1, rank)) - 1]
-
-
-def create_event(stack: Stack, capacity: int) -> str:
-    """An open event with `capacity` places and no approval, created through the gateway."""
-    starts = (datetime.now(UTC) + timedelta(days=30)).replace(hour=11, minute=0, second=0)
-    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
-        token = client.post("/api/registration/auth/token", json=ADMIN).json()["access_token"]
-        event = client.post(
-            "/api/registration/events",
-            json={
-                "title": "Онлайн-сессия для замера задержки",
-                "format": "online",
-                "starts_at": starts.isoformat(),
-                "ends_at": (starts + timedelta(hours=3)).isoformat(),
-                "capacity": capacity,
-                "requires_approval": False,
-                "status": "registration_open",
-            },
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        event.raise_for_status()
-        event_id: str = event.json()["id"]
-        return event_id
-
-
-def wait_ready(stack: Stack, names: list[str], timeout: float = 90) -> None:
-    """Wait until each service's /readyz answers 200 (Kafka and MongoDB reachable)."""
-    deadline = time.monotonic() + timeout
-    for name in names:
-        while True:
-            try:
-                if httpx.get(f"{stack.service_url(name)}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{name} did not become ready")
-            time.sleep(0.5)
-
-
 def ms(value: float) -> str:
     """A duration in milliseconds for the report."""
     return f"{value:8.1f} ms"
@@ -354,7 +311,9 @@ def main() -> int:
         stack.start_infra()
         stack.start_services(["registration", "notification"])
         stack.start_gateway()
-        wait_ready(stack, ["registration", "notification"])
+        wait_ready(
+            [f"{stack.service_url(name)}/readyz" for name in ("registration", "notification")]
+        )
         event_id = create_event(stack, min(100_000, 2 * (args.warmup + args.count) + 10))
         url = f"{stack.gateway_url}/api/registration/events/{event_id}/registrations"
         with httpx.Client(base_url=stack.mailpit_api, timeout=30) as mailpit:

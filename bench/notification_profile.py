@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import functools
 import os
 import shutil
 import subprocess
@@ -27,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pymongo import AsyncMongoClient, MongoClient, monitoring
+from pymongo import MongoClient, monitoring
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from notification_campaign import campaign_events, daytime_zone, publish, publish_campaign
 
+from etnik.common.mongo import create_mongo_client
 from etnik.devstack import Stack
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -95,6 +97,15 @@ class CommandTimes(monitoring.CommandListener):
             )
 
 
+def listen_to_service_clients(listener: CommandTimes) -> None:
+    """Have every service app created from now on in this process time its commands."""
+    import etnik.common.app as app_module
+
+    app_module.create_mongo_client = functools.partial(  # type: ignore[assignment]
+        create_mongo_client, event_listeners=[listener]
+    )
+
+
 def cpu_seconds(pid: int | None) -> float:
     """User and system CPU of a process so far."""
     if pid is None:
@@ -117,21 +128,7 @@ async def run_service(
     """Start the service in this process, publish the campaign, wait until all is sent."""
     os.environ.update(stack.service_env("notification"))
     os.environ.update({"INVITATION_RATE_PER_S": "100000", "LOG_LEVEL": "WARNING"})
-    import etnik.common.app as app_module
-
-    def with_listener(settings: Any) -> AsyncMongoClient[Any]:
-        """The service's client, as etnik.common.mongo makes it, with the listener."""
-        return AsyncMongoClient(
-            settings.mongodb_url,
-            tz_aware=True,
-            uuidRepresentation="standard",
-            appname=f"etnik-{settings.service_name}",
-            serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
-            connectTimeoutMS=settings.mongodb_timeout_ms,
-            event_listeners=[listener],
-        )
-
-    app_module.create_mongo_client = with_listener  # type: ignore[assignment]
+    listen_to_service_clients(listener)
     from etnik.notification.main import create_app
     from etnik.notification.settings import NotificationSettings
 

@@ -19,14 +19,12 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
-from pymongo import AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from notification_profile import CommandTimes, cpu_seconds
+from notification_profile import CommandTimes, cpu_seconds, listen_to_service_clients
 from registration_throughput import ADMIN, form
 
 from etnik.devstack import Stack
@@ -36,21 +34,7 @@ async def run_service(stack: Stack, count: int, concurrency: int, listener: Comm
     """Start the service in this process, post `count` registrations; the wall time."""
     os.environ.update(stack.service_env("registration"))
     os.environ.update({"LOG_LEVEL": "WARNING"})
-    import etnik.common.app as app_module
-
-    def with_listener(settings: Any) -> AsyncMongoClient[Any]:
-        """The service's client, as etnik.common.mongo makes it, with the listener."""
-        return AsyncMongoClient(
-            settings.mongodb_url,
-            tz_aware=True,
-            uuidRepresentation="standard",
-            appname=f"etnik-{settings.service_name}",
-            serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
-            connectTimeoutMS=settings.mongodb_timeout_ms,
-            event_listeners=[listener],
-        )
-
-    app_module.create_mongo_client = with_listener  # type: ignore[assignment]
+    listen_to_service_clients(listener)
     from etnik.registration.main import create_app
     from etnik.registration.settings import RegistrationSettings
 

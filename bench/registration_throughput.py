@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import socket
 import statistics
 import subprocess
@@ -109,13 +110,15 @@ async def open_loop(url: str, rate: float, seconds: float) -> tuple[list[float],
 
 
 def percentile(samples: list[float], fraction: float) -> float:
-    """The value below which `fraction` of the samples fall."""
+    """The nearest-rank percentile: the smallest sample with `fraction` of them at or below."""
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+    rank = math.ceil(round(fraction * len(ordered), 6))
+    return ordered[min(len(ordered), max(1, rank)) - 1]
 
 
-def create_event(stack: Stack) -> str:
-    """An open event without a capacity limit, created through the gateway."""
+def create_event(stack: Stack, capacity: int | None = None) -> str:
+    """An open event without approval (and with `capacity` places, if given), through the
+    gateway; it starts months ahead, so no reminder falls due during a run."""
     with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
         token = client.post("/api/registration/auth/token", json=ADMIN).json()["access_token"]
         event = client.post(
@@ -125,6 +128,8 @@ def create_event(stack: Stack) -> str:
                 "format": "online",
                 "starts_at": "2027-03-01T11:00:00Z",
                 "ends_at": "2027-03-01T14:00:00Z",
+                "capacity": capacity,
+                "requires_approval": False,
                 "status": "registration_open",
             },
             headers={"Authorization": f"Bearer {token}"},
@@ -132,6 +137,21 @@ def create_event(stack: Stack) -> str:
         event.raise_for_status()
         event_id: str = event.json()["id"]
         return event_id
+
+
+def wait_ready(urls: list[str], timeout: float = 90) -> None:
+    """Wait until each URL answers 200 (a service's /readyz: Kafka and MongoDB reachable)."""
+    deadline = time.monotonic() + timeout
+    for url in urls:
+        while True:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} did not answer 200")
+            time.sleep(0.5)
 
 
 def main() -> int:
@@ -156,15 +176,9 @@ def main() -> int:
              "--mongodb-url", stack.mongodb_url],
         )  # fmt: skip
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    ready = httpx.get(f"{stack.service_url('registration')}/readyz", timeout=2)
-                    if ready.status_code == 200 and httpx.get(f"http://127.0.0.1:{port}/docs"):
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
+            wait_ready(
+                [f"{stack.service_url('registration')}/readyz", f"http://127.0.0.1:{port}/docs"]
+            )
             event_id = create_event(stack)
             ours_url = f"{stack.gateway_url}/api/registration/events/{event_id}/registrations"
             bare_url = f"http://127.0.0.1:{port}/events/{event_id}/registrations"

@@ -22,7 +22,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry, Counter
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from etnik.common.events import CloudEvent, IntegrationEvent, MalformedEvent, parse_event
 from etnik.common.logging import event_id_var, traceparent_var
@@ -38,8 +38,8 @@ Handler = Callable[[CloudEvent, Any], Awaitable[None]]
 MessageListener = Callable[[dict[str, Any], str], Awaitable[None]]
 
 PROCESSED_COLLECTION = "processed_events"
+# Outages outside the database; the database's own are told by etnik.common.mongo.is_transient.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionFailure,
     KafkaError,
     PublishFailed,
     OSError,

@@ -114,9 +114,8 @@ class IdempotencyStore:
         )
 
     def _abandoned(self, stored: Document) -> bool:
+        # The services' clients are tz_aware (etnik.common.mongo), so times come back aware.
         created: datetime = stored["created_at"]
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=UTC)
         return created <= datetime.now(UTC) - self._abandoned_after
 
     async def _forget(self, record_id: str) -> None:
