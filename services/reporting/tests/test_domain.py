@@ -268,7 +268,11 @@ def test_the_grant_report_counts_content_and_leaves_demo_events_out() -> None:
     assert results["strategies_prepared"] == 1
 
 
-def test_the_reports_one_pass_count_agrees_with_the_rules_it_is_built_from() -> None:
+@pytest.mark.parametrize("bitmap_cells", [domain.BITMAP_CELLS, 0], ids=["bitmap", "sorted"])
+def test_the_reports_column_counts_agree_with_the_rules_they_are_built_from(
+    bitmap_cells: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(domain, "BITMAP_CELLS", bitmap_cells)
     rng = random.Random(20261125)
     statuses = ["confirmed", "waitlisted", "cancelled", None]
     facts: list[dict[str, Any]] = []
@@ -289,12 +293,30 @@ def test_the_reports_one_pass_count_agrees_with_the_rules_it_is_built_from() -> 
         if rng.random() < 0.4:
             fact["attendance"] = domain.attendance_mark(at(12), attended=rng.random() < 0.7)
         facts.append(fact)
+    messages: list[dict[str, Any]] = []
+    for number in range(500):
+        message: dict[str, Any] = {"_id": f"m{number}", "kind": "confirmation"}
+        for outcome in ("failed", "sent"):
+            if rng.random() < 0.6:
+                message[f"{outcome}_at"] = at(rng.randrange(1, 31))
+                message["rank"] = domain.NOTIFICATION_RANKS[outcome]
+        messages.append(message)
     events = {**EVENTS, "demo": {"_id": "demo", "status": "completed", "demo": True}}
     for period in (domain.Period(), domain.Period(date(2026, 3, 1), date(2026, 3, 20))):
         report = domain.grant_report(
             period=period, registrations=facts, events=list(events.values()),
-            notifications=[], qualitative="",
+            notifications=messages, qualitative="",
         )  # fmt: skip
+        outcomes = [domain.notification_outcome(message) for message in messages]
+        assert report["results"]["notifications"] == {
+            outcome: sum(
+                1
+                for message, its in zip(messages, outcomes, strict=True)
+                if its == outcome
+                and domain.period_contains_or_open(period, message.get(f"{its}_at"))
+            )
+            for outcome in ("sent", "failed")
+        }
         results = report["results"]
         selected = [
             fact

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from pymongo import AsyncMongoClient
 
+from etnik.common.contracts.content import MaterialDownloaded
+from etnik.common.contracts.notification import NotificationFailed, NotificationSent
 from etnik.common.contracts.registration import (
     AttendanceRecorded,
     EventChanged,
@@ -16,9 +20,10 @@ from etnik.common.contracts.registration import (
     PersonErased,
     RegistrationCancelled,
     RegistrationConfirmed,
+    RegistrationWaitlisted,
 )
 from etnik.common.events import CloudEvent, IntegrationEvent
-from etnik.reporting import domain
+from etnik.reporting import columnar, domain
 from etnik.reporting.fold import ProjectionFold
 from etnik.reporting.projections import ProjectionStore
 
@@ -30,6 +35,9 @@ FACTS = {
     "category": ParticipantCategory.EXPERT,
 }
 SNAPSHOT = {"event_id": "e1", "title": "Сессия", "format": EventFormat.ONLINE, "timezone": "UTC"}
+
+
+PRESENT_MARK = domain.attendance_mark(T0, attended=True)
 
 
 def envelope(event: IntegrationEvent, at: datetime = T0) -> CloudEvent:
@@ -90,3 +98,93 @@ def test_an_erasure_marks_what_is_there_and_keeps_it() -> None:
     [registration] = documents["registrations"]
     assert registration["person_erased"] is True
     assert registration["rank"] == domain.REGISTRATION_RANKS["cancelled"]
+
+
+def random_history(seed: int, count: int) -> list[CloudEvent]:
+    """Registrations, attendance, erasures, messages and downloads, with repeats, any order."""
+    rng = random.Random(seed)
+    history = []
+    for _ in range(count):
+        rid, person = f"r{rng.randrange(60)}", f"person-{rng.randrange(20)}"
+        moment = T0 + timedelta(minutes=rng.randrange(-600, 6000))
+        facts = {
+            **FACTS,
+            "registration_id": rid,
+            "person_id": person,
+            "category": rng.choice(list(ParticipantCategory)),
+            "organisation_id": rng.choice([None, "o1"]),
+            "region_code": rng.choice([None, "41"]),
+            "event_id": rng.choice(["e1", "e2"]),
+        }
+        kind = rng.randrange(7)
+        event: IntegrationEvent
+        if kind == 0:
+            event = RegistrationConfirmed(**facts, registered_at=moment)
+        elif kind == 1:
+            event = RegistrationWaitlisted(**facts, registered_at=moment)
+        elif kind == 2:
+            event = RegistrationCancelled(**facts, cancelled_at=moment)
+        elif kind == 3:
+            event = AttendanceRecorded(
+                registration_id=rid,
+                event_id=facts["event_id"],
+                person_id=person,
+                attended=rng.random() < 0.5,
+                method="qr",
+                recorded_at=moment,
+            )
+        elif kind == 4:
+            event = PersonErased(person_id=person, erased_at=moment)
+        elif kind == 5:
+            outcome = NotificationSent if rng.random() < 0.5 else NotificationFailed
+            at = (
+                {"sent_at": moment}
+                if outcome is NotificationSent
+                else {"failed_at": moment, "reason": "mailbox full"}
+            )
+            event = outcome(
+                message_id=f"m{rng.randrange(30)}",
+                kind="confirmation",
+                channel="email",
+                person_id=person,
+                trigger_event_id="t1",
+                **at,
+            )
+        else:
+            event = MaterialDownloaded(
+                material_id=f"mat{rng.randrange(5)}",
+                file_version=1,
+                kind="guide",
+                reader=rng.choice(["anonymous", "reader-1"]),
+                reader_kind="participant",
+                partial=rng.random() < 0.3,
+                downloaded_at=moment,
+            )
+        history.append(envelope(event, moment))
+    return history
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_columns_hold_what_the_documents_hold_after_the_same_writes(seed: int) -> None:
+    history = random_history(seed, 400)
+    as_columns = fold(history)
+    unused = AsyncMongoClient("mongodb://127.0.0.1:9", connect=False)["unused"]
+    store = ProjectionStore(unused, 1, b"test-pseudonym-key-0123")
+    as_dicts = ProjectionFold()
+    as_dicts.tables = {}  # every collection as plain documents: the reference
+    for item in history:
+        for collection, write in store.writes_for(item, item.payload()):
+            as_dicts.apply(collection, write)
+    expected = as_dicts.documents()
+    assert set(as_columns) == set(expected)
+    for name, documents in expected.items():
+        assert as_columns[name] == documents, name
+
+
+def test_a_column_refuses_what_it_cannot_hold() -> None:
+    table = columnar.registrations_table()
+    with pytest.raises(ValueError, match="no column 'status'"):
+        table.apply({"_id": "r1"}, {"$set": {"status": "confirmed"}}, upsert=True, many=False)
+    with pytest.raises(ValueError, match="by _id only"):
+        table.apply({"_id": "r1", "rank": 1}, {"$set": {}}, upsert=True, many=False)
+    assert columnar.code_mark(columnar.mark_code(PRESENT_MARK)) == PRESENT_MARK

@@ -4,14 +4,25 @@ FerretDB v1 (SQLite) answers every update by scanning its collection, so replayi
 history write by write grows with the square of its length. A rebuild therefore folds the
 history into documents here, with the same writes and the same operator semantics as the
 live path ($set, $setOnInsert, $max, $min; filters of equality and $lte), and inserts the
-result in bulk.
+result in bulk. The report view keeps such a fold current (see view.py).
+
+The collections that grow with every participant (registrations, messages, downloads) are
+held column-wise (see columnar.py); the others, a few documents per programme event or
+material, as dicts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from etnik.common.mongo import Document
+from etnik.reporting.columnar import (
+    ColumnarTable,
+    downloads_table,
+    notifications_table,
+    registrations_table,
+)
 from etnik.reporting.projections import Write
 
 
@@ -20,9 +31,18 @@ class ProjectionFold:
 
     def __init__(self) -> None:
         self._collections: dict[str, dict[Any, Document]] = {}
+        self.tables: dict[str, ColumnarTable] = {
+            "registrations": registrations_table(),
+            "notifications": notifications_table(),
+            "downloads": downloads_table(),
+        }
 
     def apply(self, collection: str, write: Write) -> None:
         """Apply one write as MongoDB would."""
+        table = self.tables.get(collection)
+        if table is not None:
+            table.apply(write.filter, write.update, upsert=write.upsert, many=write.many)
+            return
         documents = self._collections.setdefault(collection, {})
         if write.many:
             for document in documents.values():
@@ -38,12 +58,22 @@ class ProjectionFold:
         if _matches(existing, write.filter):
             _update(existing, write.update, inserted=False)
 
+    def collection(self, name: str) -> Iterable[Document]:
+        """The documents of one collection (a table's rows are decoded as they are read)."""
+        table = self.tables.get(name)
+        if table is not None:
+            return table
+        return list(self._collections.get(name, {}).values())
+
     def documents(self) -> dict[str, list[Document]]:
         """Every document, by collection."""
-        return {name: list(rows.values()) for name, rows in self._collections.items()}
+        names = [name for name, table in self.tables.items() if len(table)]
+        return {name: list(self.collection(name)) for name in [*names, *self._collections]}
 
     def __len__(self) -> int:
-        return sum(len(rows) for rows in self._collections.values())
+        return sum(len(table) for table in self.tables.values()) + sum(
+            len(rows) for rows in self._collections.values()
+        )
 
 
 def _matches(document: Document, conditions: Document) -> bool:
