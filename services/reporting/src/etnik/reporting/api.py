@@ -17,9 +17,10 @@ from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
 from etnik.reporting import domain, exports
 from etnik.reporting.rebuild import RebuildBusy
 from etnik.reporting.service import ReportingService, UnknownReport
+from etnik.reporting.view import ViewBehind
 
 router = APIRouter()
-# Freezing and reproducing read Kafka directly: when it cannot be read, say so (503).
+# Reports are counted from Kafka's topics: when it cannot be read, say so (503).
 REPLAY_UNAVAILABLE: tuple[type[BaseException], ...] = (KafkaError, TimeoutError, OSError)
 
 Reader = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.MODERATOR))]
@@ -134,7 +135,16 @@ async def breakdown(
 @router.get("/reports/grant", tags=["grant report"])
 async def grant_report(reader: Reader, service: Reporting, period: ReportPeriod) -> dict[str, Any]:
     """The grant report for a period, as it stands now."""
-    return await service.grant_report(period)
+    return await _current_report(service, period)
+
+
+async def _current_report(service: ReportingService, period: domain.Period) -> dict[str, Any]:
+    try:
+        return await service.grant_report(period)
+    except ViewBehind as behind:
+        raise _view_behind(behind) from behind
+    except REPLAY_UNAVAILABLE as error:
+        raise _kafka_unavailable(error) from error
 
 
 @router.get("/reports/grant/export", tags=["grant report"])
@@ -146,7 +156,7 @@ async def export_grant_report(
     format: ExportFormat = "xlsx",
 ) -> Response:
     """The grant report for a period as CSV, XLSX or PDF."""
-    report = await service.grant_report(period)
+    report = await _current_report(service, period)
     name = f"etnik-grant-report-{period.start}-{period.end}"
     return _export(request, report, format, name)
 
@@ -172,6 +182,8 @@ async def freeze_report(
     async def freeze() -> tuple[int, Any]:
         try:
             return status.HTTP_201_CREATED, await service.freeze(body.period)
+        except ViewBehind as behind:
+            raise _view_behind(behind) from behind
         except REPLAY_UNAVAILABLE as error:
             raise _kafka_unavailable(error) from error
 
@@ -236,6 +248,15 @@ async def start_rebuild(operator: Operator, service: Reporting) -> dict[str, Any
 async def rebuild_progress(operator: Operator, service: Reporting) -> dict[str, Any] | None:
     """The latest rebuild: status, and per partition consumed against end offset."""
     return await service.rebuild_progress()
+
+
+def _view_behind(behind: ViewBehind) -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        f"the report is not ready yet: {behind.consumed} of {behind.total} events read since "
+        "the service started; try again in a minute",
+        headers={"Retry-After": "30"},
+    )
 
 
 def _kafka_unavailable(error: BaseException) -> HTTPException:

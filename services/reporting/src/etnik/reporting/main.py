@@ -11,11 +11,17 @@ from etnik.common.contracts.reporting import ReportFrozen
 from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.reporting.api import router
 from etnik.reporting.metrics import LagMonitor
-from etnik.reporting.projections import PROJECTED_EVENTS, Generations, Projector
+from etnik.reporting.projections import (
+    PROJECTED_EVENTS,
+    Generations,
+    ProjectionWriter,
+    Projector,
+)
 from etnik.reporting.rebuild import REPLAYED_TOPICS, Rebuilder
 from etnik.reporting.repository import FROZEN_REPORTS, ReportRepository
 from etnik.reporting.service import ReportingService
 from etnik.reporting.settings import ReportingSettings
+from etnik.reporting.view import ReportView
 
 __all__ = ["ReportingParts", "ReportingSettings", "build", "create_app"]
 
@@ -28,6 +34,7 @@ class ReportingParts:
     generations: Generations
     service: ReportingService
     lag: LagMonitor
+    view: ReportView
 
 
 def build(settings: ReportingSettings) -> ReportingParts:
@@ -54,11 +61,18 @@ def build(settings: ReportingSettings) -> ReportingParts:
         bootstrap_servers=settings.kafka_bootstrap_servers,
         stale_after_s=settings.reporting_rebuild_stale_s,
     )
+    view = ReportView(
+        ProjectionWriter(settings.pseudonym_key),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics=REPLAYED_TOPICS,
+    )
     service = ReportingService(
         generations,
         reports,
         outbox=runtime.outbox,
         rebuilder=rebuilder,
+        view=view,
+        report_wait_s=settings.reporting_report_wait_s,
     )
     lag = LagMonitor(
         generations,
@@ -66,11 +80,13 @@ def build(settings: ReportingSettings) -> ReportingParts:
         bootstrap_servers=settings.kafka_bootstrap_servers,
         topics=REPLAYED_TOPICS,
         interval_s=settings.reporting_metrics_interval_s,
+        view=view,
     )
     runtime.on_database_ready(generations.ensure_initialised)
     runtime.on_database_ready(reports.ensure_indexes)
     runtime.run_in_background(lag.run)
-    return ReportingParts(runtime, generations, service, lag)
+    runtime.run_in_background(view.run)
+    return ReportingParts(runtime, generations, service, lag, view)
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:

@@ -23,6 +23,7 @@ from pymongo.errors import PyMongoError
 
 from etnik.reporting.projections import Generations
 from etnik.reporting.rebuild import cancelled_from_outside, stop_quietly, topic_partitions
+from etnik.reporting.view import ReportView
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class LagCollector(Collector):
 
     def __init__(self) -> None:
         self.lags: list[PartitionLag] = []
+        self.view_lags: list[PartitionLag] = []
         self.generation = 0
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -94,9 +96,17 @@ class LagCollector(Collector):
             "etnik_reporting_projection_generation", "The projection generation reads use"
         )
         generation.add_metric([], self.generation)
+        view_lag = GaugeMetricFamily(
+            "etnik_reporting_view_lag_messages",
+            "End offset minus the next offset the report view reads, per topic-partition",
+            labels=["topic", "partition"],
+        )
+        for row in self.view_lags:
+            view_lag.add_metric([row.topic, str(row.partition)], row.lag)
         yield lag
         yield age
         yield generation
+        yield view_lag
 
 
 class LagMonitor:
@@ -110,8 +120,10 @@ class LagMonitor:
         bootstrap_servers: str,
         topics: Sequence[str],
         interval_s: float,
+        view: ReportView | None = None,
     ) -> None:
         self._generations = generations
+        self._view = view
         self._bootstrap = bootstrap_servers
         self._topics = list(topics)
         self._interval_s = interval_s
@@ -153,3 +165,15 @@ class LagMonitor:
             {(tp.topic, tp.partition): int(end) for tp, end in ends.items()}, positions
         )
         self.collector.generation = store.generation
+        if self._view is not None:
+            held = self._view.state().positions
+            self.collector.view_lags = [
+                PartitionLag(
+                    row.topic,
+                    row.partition,
+                    row.end_offset,
+                    held.get((row.topic, row.partition), 0) - 1,
+                    None,
+                )
+                for row in self.collector.lags
+            ]

@@ -209,73 +209,11 @@ def _content_write(envelope: CloudEvent, event: IntegrationEvent) -> tuple[str, 
     return None
 
 
-class ProjectionStore:
-    """The projection collections of one generation."""
+class ProjectionWriter:
+    """Turns events into projection writes: the one definition of what each event changes."""
 
-    def __init__(self, db: AsyncDatabase[Document], generation: int, pseudonym_key: bytes) -> None:
-        self.generation = generation
+    def __init__(self, pseudonym_key: bytes) -> None:
         self._key = pseudonym_key
-        self.registrations = db[f"registrations_g{generation}"]
-        self.events = db[f"events_g{generation}"]
-        self.notifications = db[f"notifications_g{generation}"]
-        self.materials = db[f"materials_g{generation}"]
-        self.downloads = db[f"downloads_g{generation}"]
-        self.strategies = db[f"strategies_g{generation}"]
-        self.mentions = db[f"mentions_g{generation}"]
-        self.positions = db[f"positions_g{generation}"]
-
-    @property
-    def collections(self) -> list[AsyncCollection[Document]]:
-        """Every collection of this generation."""
-        return [*self._fact_collections().values(), self.positions]
-
-    def _fact_collections(self) -> dict[str, AsyncCollection[Document]]:
-        return {
-            "registrations": self.registrations,
-            "events": self.events,
-            "notifications": self.notifications,
-            "materials": self.materials,
-            "downloads": self.downloads,
-            "strategies": self.strategies,
-            "mentions": self.mentions,
-        }
-
-    async def ensure_indexes(self) -> None:
-        """Indexes of the filters the dashboard and the report use."""
-        await self.registrations.create_index([("registered_at", ASCENDING)])
-        # No more: FerretDB v1 (SQLite) uses no secondary index to read and pays for each on
-        # every write; the period filter is the one worth it on MongoDB.
-
-    async def drop(self) -> None:
-        """Remove this generation."""
-        for collection in self.collections:
-            await collection.drop()
-
-    # --- Writes ------------------------------------------------------------------------
-
-    async def apply(self, envelope: CloudEvent, event: IntegrationEvent) -> None:
-        """Apply one event to this generation's facts."""
-        for name, write in self.writes_for(envelope, event):
-            await self._collection(name).bulk_write([write.operation()])
-
-    async def apply_many(self, events: Iterable[tuple[CloudEvent, IntegrationEvent]]) -> None:
-        """Apply a batch of events with one bulk write per collection (the rebuild's path)."""
-        by_collection: dict[str, list[UpdateOne | UpdateMany]] = {}
-        for envelope, event in events:
-            for name, write in self.writes_for(envelope, event):
-                by_collection.setdefault(name, []).append(write.operation())
-        # Writes to one collection keep their order; collections do not depend on each other.
-        for name, writes in by_collection.items():
-            await self._collection(name).bulk_write(writes, ordered=True)
-
-    async def load(self, documents: dict[str, list[Document]], chunk: int = 2000) -> None:
-        """Insert whole documents folded in memory into this generation's empty collections."""
-        for name, rows in documents.items():
-            for start in range(0, len(rows), chunk):
-                await self._collection(name).insert_many(rows[start : start + chunk], ordered=False)
-
-    def _collection(self, name: str) -> AsyncCollection[Document]:
-        return self._fact_collections()[name]
 
     def writes_for(self, envelope: CloudEvent, event: IntegrationEvent) -> list[tuple[str, Write]]:
         """The writes one event causes, each commutative and idempotent.
@@ -356,6 +294,79 @@ class ProjectionStore:
             upsert=True,
         )
 
+
+class ProjectionStore:
+    """The projection collections of one generation."""
+
+    def __init__(self, db: AsyncDatabase[Document], generation: int, pseudonym_key: bytes) -> None:
+        self.generation = generation
+        self.writer = ProjectionWriter(pseudonym_key)
+        self.registrations = db[f"registrations_g{generation}"]
+        self.events = db[f"events_g{generation}"]
+        self.notifications = db[f"notifications_g{generation}"]
+        self.materials = db[f"materials_g{generation}"]
+        self.downloads = db[f"downloads_g{generation}"]
+        self.strategies = db[f"strategies_g{generation}"]
+        self.mentions = db[f"mentions_g{generation}"]
+        self.positions = db[f"positions_g{generation}"]
+
+    @property
+    def collections(self) -> list[AsyncCollection[Document]]:
+        """Every collection of this generation."""
+        return [*self._fact_collections().values(), self.positions]
+
+    def _fact_collections(self) -> dict[str, AsyncCollection[Document]]:
+        return {
+            "registrations": self.registrations,
+            "events": self.events,
+            "notifications": self.notifications,
+            "materials": self.materials,
+            "downloads": self.downloads,
+            "strategies": self.strategies,
+            "mentions": self.mentions,
+        }
+
+    async def ensure_indexes(self) -> None:
+        """Indexes of the filters the dashboard and the report use."""
+        await self.registrations.create_index([("registered_at", ASCENDING)])
+        # No more: FerretDB v1 (SQLite) uses no secondary index to read and pays for each on
+        # every write; the period filter is the one worth it on MongoDB.
+
+    async def drop(self) -> None:
+        """Remove this generation."""
+        for collection in self.collections:
+            await collection.drop()
+
+    # --- Writes ------------------------------------------------------------------------
+
+    async def apply(self, envelope: CloudEvent, event: IntegrationEvent) -> None:
+        """Apply one event to this generation's facts."""
+        for name, write in self.writes_for(envelope, event):
+            await self._collection(name).bulk_write([write.operation()])
+
+    async def apply_many(self, events: Iterable[tuple[CloudEvent, IntegrationEvent]]) -> None:
+        """Apply a batch of events with one bulk write per collection (the rebuild's path)."""
+        by_collection: dict[str, list[UpdateOne | UpdateMany]] = {}
+        for envelope, event in events:
+            for name, write in self.writes_for(envelope, event):
+                by_collection.setdefault(name, []).append(write.operation())
+        # Writes to one collection keep their order; collections do not depend on each other.
+        for name, writes in by_collection.items():
+            await self._collection(name).bulk_write(writes, ordered=True)
+
+    async def load(self, documents: dict[str, list[Document]], chunk: int = 2000) -> None:
+        """Insert whole documents folded in memory into this generation's empty collections."""
+        for name, rows in documents.items():
+            for start in range(0, len(rows), chunk):
+                await self._collection(name).insert_many(rows[start : start + chunk], ordered=False)
+
+    def _collection(self, name: str) -> AsyncCollection[Document]:
+        return self._fact_collections()[name]
+
+    def writes_for(self, envelope: CloudEvent, event: IntegrationEvent) -> list[tuple[str, Write]]:
+        """The writes one event causes (see ProjectionWriter)."""
+        return self.writer.writes_for(envelope, event)
+
     async def record_positions(self, offsets: dict[tuple[str, int], int]) -> None:
         """Remember the highest offset applied per topic-partition, and when."""
         now = datetime.now(UTC)
@@ -406,19 +417,6 @@ class ProjectionStore:
     async def all_notifications(self) -> list[Document]:
         """Every message outcome known."""
         return [fact async for fact in self.notifications.find({})]
-
-    async def report_facts(self, period: domain.Period) -> dict[str, list[Document]]:
-        """What the grant report reads, by collection: registrations of the period, every
-        event, message, material, strategy and mention, and the full downloads."""
-        return {
-            "registrations": await self.registrations_for(domain.Filters(period=period), None),
-            "events": await self.all_events(),
-            "notifications": await self.all_notifications(),
-            "materials": [fact async for fact in self.materials.find({})],
-            "downloads": [fact async for fact in self.downloads.find({"partial": False})],
-            "strategies": [fact async for fact in self.strategies.find({})],
-            "mentions": [fact async for fact in self.mentions.find({})],
-        }
 
 
 class Generations:

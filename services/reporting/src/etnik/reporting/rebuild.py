@@ -323,6 +323,8 @@ class Rebuilder:
                 if batches:
                     await self._apply_batch(store, fold, progress, batches, positions)
                     after_batch()
+                # getmany returns prefetched records without suspending: let requests run.
+                await asyncio.sleep(0)
         finally:
             await stop_quietly(consumer, self._timeout_s)
 
@@ -405,6 +407,7 @@ class Rebuilder:
                     pending.discard(tp)
                     consumer.pause(tp)
             after_batch()
+            await asyncio.sleep(0)  # as in _replay: let requests run between batches
 
     async def _end_offsets(
         self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]

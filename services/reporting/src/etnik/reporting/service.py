@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from etnik.common.contracts.reporting import PartitionOffset, ReportFrozen
-from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox
 from etnik.reporting import domain
+from etnik.reporting.fold import ProjectionFold
 from etnik.reporting.projections import Generations
 from etnik.reporting.rebuild import Rebuilder, RebuildProgress
 from etnik.reporting.repository import ReportRepository
+from etnik.reporting.view import ReportView
 
 
 class UnknownReport(LookupError):
@@ -32,11 +32,15 @@ class ReportingService:
         *,
         outbox: Outbox,
         rebuilder: Rebuilder,
+        view: ReportView,
+        report_wait_s: float = 20.0,
     ) -> None:
         self._generations = generations
         self._reports = reports
         self._outbox = outbox
         self._rebuilder = rebuilder
+        self._view = view
+        self._report_wait_s = report_wait_s
         self._rebuild_task: asyncio.Task[RebuildProgress] | None = None
 
     async def _registrations(
@@ -79,28 +83,31 @@ class ReportingService:
         return {"by": by, "rows": domain.breakdown(facts, events, by)}
 
     async def grant_report(self, period: domain.Period) -> dict[str, Any]:
-        """The grant report for a period, built from the active projections now."""
-        report, _ = await self._build(period)
+        """The grant report for a period, counted from the report view as Kafka holds it now.
+
+        If Kafka cannot be asked how far its topics go, the view's last state is used.
+        """
+        report, _ = await self._current(period, current=False)
         return report
 
-    async def _build(self, period: domain.Period) -> tuple[dict[str, Any], dict[str, Any]]:
-        store = await self._generations.active()
-        # Offsets first: the report holds at least what they say, and perhaps a little more.
-        offsets = await store.offsets()
-        facts = await store.report_facts(period)
-        report = _report(period, await self._reports.qualitative_text(period), facts)
-        return report, {"generation": store.generation, "offsets": offsets}
+    async def _current(
+        self, period: domain.Period, *, current: bool
+    ) -> tuple[dict[str, Any], dict[tuple[str, int], int]]:
+        """The report from the view, with the offsets (exclusive) it was counted at."""
+        qualitative = await self._reports.qualitative_text(period)
+        return await self._view.report(
+            lambda fold: _report(period, qualitative, fold),
+            timeout_s=self._report_wait_s,
+            current=current,
+        )
 
     async def _replayed(
-        self,
-        period: domain.Period,
-        qualitative: str,
-        until: dict[tuple[str, int], int] | None,
-    ) -> tuple[dict[str, Any], dict[tuple[str, int], int], int]:
-        """The report from the topics replayed up to end offsets: what freezing stores."""
+        self, period: domain.Period, qualitative: str, until: dict[tuple[str, int], int]
+    ) -> dict[str, Any]:
+        """The report from the topics replayed from their beginning up to end offsets."""
         store = await self._generations.active()
-        fold, ends = await self._rebuilder.fold_until(store, until)
-        return _report(period, qualitative, fold.documents()), ends, store.generation
+        fold, _ = await self._rebuilder.fold_until(store, until)
+        return _report(period, qualitative, fold)
 
     async def save_qualitative(self, period: domain.Period, text: str) -> dict[str, Any]:
         """Store the operators' qualitative results for a period."""
@@ -110,12 +117,12 @@ class ReportingService:
     async def freeze(self, period: domain.Period) -> dict[str, Any]:
         """Store the report as the topics hold it now, with the offsets it was built at.
 
-        The report is folded from the topics up to this moment's end offsets rather than
-        read from the live projections, which move while they are read: so `reproduce`
-        replaying to the same offsets gives the same report, byte for byte.
+        The report view counts it at exact offsets (the live projections move while they
+        are read), so `reproduce`, replaying the topics to the same offsets, gives the same
+        report byte for byte.
         """
-        qualitative = await self._reports.qualitative_text(period)
-        report, ends, generation = await self._replayed(period, qualitative, None)
+        report, ends = await self._current(period, current=True)
+        generation = (await self._generations.active()).generation
         report_id = str(uuid.uuid4())
         now = datetime.now(UTC)
         # MongoDB keeps milliseconds: cut here, so the stored snapshot reads back the same.
@@ -163,7 +170,7 @@ class ReportingService:
         until = {(str(o["topic"]), int(o["partition"])): int(o["offset"]) + 1
                  for o in snapshot["offsets"]}  # fmt: skip
         # The qualitative text is the operators' words, not the streams': taken as frozen.
-        report, _, _ = await self._replayed(period, str(stored.get("qualitative", "")), until)
+        report = await self._replayed(period, str(stored.get("qualitative", "")), until)
         digest = domain.report_digest(report)
         return {
             "id": report_id,
@@ -207,21 +214,19 @@ class ReportingService:
         return {"active_generation": int(state["active"]), "rebuild": progress}
 
 
-def _report(
-    period: domain.Period, qualitative: str, facts: Mapping[str, Sequence[Document]]
-) -> dict[str, Any]:
-    """The grant report from projection documents by collection (live or folded)."""
+def _report(period: domain.Period, qualitative: str, fold: ProjectionFold) -> dict[str, Any]:
+    """The grant report from a fold of the topics (the view's, or a replay's)."""
     return domain.grant_report(
         period=period,
-        registrations=facts.get("registrations", []),
-        events=facts.get("events", []),
-        notifications=facts.get("notifications", []),
+        registrations=fold.tables["registrations"],
+        events=list(fold.collection("events")),
+        notifications=fold.tables["notifications"],
         qualitative=qualitative,
         content=domain.ContentFacts(
-            materials=facts.get("materials", []),
-            downloads=facts.get("downloads", []),
-            strategies=facts.get("strategies", []),
-            mentions=facts.get("mentions", []),
+            materials=list(fold.collection("materials")),
+            downloads=fold.tables["downloads"],
+            strategies=list(fold.collection("strategies")),
+            mentions=list(fold.collection("mentions")),
         ),
     )
 

@@ -28,6 +28,8 @@ class ReportingSettings(ServiceSettings):
     reporting_generation_cache_s: float = Field(default=1.0, gt=0)
     # A rebuild whose heartbeat is older than this is taken as dead and may be restarted.
     reporting_rebuild_stale_s: float = Field(default=60.0, gt=0)
+    # How long a grant report waits for the report view to read what Kafka holds (then 503).
+    reporting_report_wait_s: float = Field(default=20.0, gt=0)
 
     @property
     def pseudonym_key(self) -> bytes:
