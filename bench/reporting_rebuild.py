@@ -18,6 +18,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -70,13 +71,17 @@ def lifecycle(number: int) -> IntegrationEvent:
     )
 
 
-async def publish(bootstrap: str, count: int) -> None:
+async def publish(
+    bootstrap: str,
+    events: Iterable[IntegrationEvent],
+    topics: Sequence[str] = TOPICS,
+) -> None:
     """Create the topics and publish the events, a batch of sends in flight at a time."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics(
-            [NewTopic(t, num_partitions=3, replication_factor=1) for t in TOPICS]
+            [NewTopic(t, num_partitions=3, replication_factor=1) for t in topics]
         )
     finally:
         await admin.close()
@@ -84,8 +89,7 @@ async def publish(bootstrap: str, count: int) -> None:
     await producer.start()
     try:
         pending = []
-        for number in range(count):
-            event = lifecycle(number)
+        for event in events:
             body = CloudEvent.wrap(event, source="/etnik/bench", time=T0).model_dump(mode="json")
             pending.append(
                 await producer.send(event.topic, json.dumps(body).encode(), key=event.key.encode())
@@ -98,14 +102,14 @@ async def publish(bootstrap: str, count: int) -> None:
         await producer.stop()
 
 
-async def bare_read(bootstrap: str) -> tuple[int, float]:
+async def bare_read(bootstrap: str, topics: Sequence[str] = TOPICS) -> tuple[int, float]:
     """Every message of the topics, read from the beginning by a bare consumer."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
     )
     await consumer.start()
     try:
-        partitions = [TopicPartition(t, p) for t in TOPICS for p in range(3)]
+        partitions = [TopicPartition(t, p) for t in topics for p in range(3)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -149,7 +153,7 @@ def main() -> int:
         stack.fetch()
         stack.start_kafka()
         stack.start_ferretdb()
-        asyncio.run(publish(stack.kafka_bootstrap, args.events))
+        asyncio.run(publish(stack.kafka_bootstrap, map(lifecycle, range(args.events))))
         print(f"published {args.events} events", flush=True)
         read, bare_s = asyncio.run(bare_read(stack.kafka_bootstrap))
         print(f"bare consumer read {read} in {bare_s:.1f} s", flush=True)

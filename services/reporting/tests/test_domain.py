@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
-from etnik.reporting import domain
+from etnik.reporting import counts, domain
 from etnik.reporting.metrics import partition_lags
+from etnik.reporting.report import grant_report
+
+from . import reference
 
 
 def at(day: int, hour: int = 12) -> datetime:
@@ -26,9 +29,9 @@ def test_the_latest_attendance_record_has_the_highest_mark() -> None:
     )  # 09:30 UTC
     assert max(earlier, PRESENT, later_elsewhere) == PRESENT
     assert max(earlier, later_elsewhere) == later_elsewhere
-    assert domain.attended({"attendance": PRESENT}) is True
-    assert domain.attended({"attendance": earlier}) is False
-    assert domain.attended({}) is None
+    assert reference.attended({"attendance": PRESENT}) is True
+    assert reference.attended({"attendance": earlier}) is False
+    assert reference.attended({}) is None
 
 
 def registration(rid: str, status: str, **facts: Any) -> dict[str, Any]:
@@ -76,14 +79,14 @@ EVENTS = {
 def test_a_registration_keeps_its_highest_status_whatever_the_order() -> None:
     ranks = [domain.REGISTRATION_RANKS[s] for s in ("cancelled", "waitlisted", "confirmed")]
     # What $max leaves after the events arrive in this order (or any other).
-    assert domain.registration_status({"rank": max(ranks)}) == "cancelled"
-    assert domain.registration_status({"rank": max(ranks[1:])}) == "confirmed"
-    assert domain.registration_status({"attendance": PRESENT}) is None
+    assert reference.registration_status({"rank": max(ranks)}) == "cancelled"
+    assert reference.registration_status({"rank": max(ranks[1:])}) == "confirmed"
+    assert reference.registration_status({"attendance": PRESENT}) is None
 
 
 def test_sent_beats_failed_for_a_message() -> None:
     rank = max(domain.NOTIFICATION_RANKS["sent"], domain.NOTIFICATION_RANKS["failed"])
-    assert domain.notification_outcome({"rank": rank}) == "sent"
+    assert reference.notification_outcome({"rank": rank}) == "sent"
 
 
 def test_a_period_that_ends_before_it_starts_is_refused_with_the_reason() -> None:
@@ -110,7 +113,8 @@ def test_breakdown_counts_statuses_attendance_no_shows_and_unique_people() -> No
         registration("r4", "confirmed", person_ref="p-r1", event_id="e2", federal_district="ЦФО"),
         registration("r5", "waitlisted", event_id="e2", federal_district="ЦФО"),
     ]
-    by_event = {row["key"]: row for row in domain.breakdown(facts, EVENTS, "event")}
+    events = list(EVENTS.values())
+    by_event = {row["key"]: row for row in counts.breakdown(facts, events, "event")}
     assert by_event["e1"] == {
         "key": "e1",
         "participants": 2,
@@ -123,10 +127,12 @@ def test_breakdown_counts_statuses_attendance_no_shows_and_unique_people() -> No
     }
     # e2 is not held yet, so nobody there is a no-show.
     assert by_event["e2"]["no_shows"] == 0
-    by_track = {row["key"]: row["participants"] for row in domain.breakdown(facts, EVENTS, "track")}
+    by_track = {row["key"]: row["participants"] for row in counts.breakdown(facts, events, "track")}
     assert by_track == {"online_sessions": 2, "internships": 1}
     # The same person in two events is one participant overall.
-    assert domain.unique_participants(facts, "category") == {"ngo_leader": 2}
+    assert {
+        row["key"]: row["participants"] for row in counts.breakdown(facts, events, "category")
+    } == {"ngo_leader": 2}
 
 
 def test_filters_narrow_by_district_track_event_and_period() -> None:
@@ -135,16 +141,21 @@ def test_filters_narrow_by_district_track_event_and_period() -> None:
         registration("r2", "confirmed", event_id="e2", registered_at=at(15)),
         {"_id": "r3", "attendance": PRESENT, "event_id": "e1"},  # attendance before registration
     ]
+    events = list(EVENTS.values())
     only_track = domain.Filters(track="internships")
-    allowed = domain.event_ids_matching(EVENTS.values(), only_track)
-    assert allowed == {"e2"}
-    assert [f["_id"] for f in facts if domain.registration_matches(f, only_track, allowed)] == [
-        "r2"
-    ]
+    assert domain.event_ids_matching(events, only_track) == {"e2"}
+
+    def counted(filters: domain.Filters) -> dict[str, int]:
+        rows = counts.breakdown(facts, events, "event", filters)
+        return {row["key"]: row["registrations"] for row in rows}
+
+    # The attendance seen before its registration counts nowhere yet.
+    assert counted(domain.Filters()) == {"e1": 1, "e2": 1}
+    assert counted(only_track) == {"e2": 1}
+    assert counted(domain.Filters(event_id="e1")) == {"e1": 1}
     march_first = domain.Filters(period=domain.Period(date(2026, 3, 1), date(2026, 3, 1)))
-    assert [f["_id"] for f in facts if domain.registration_matches(f, march_first, None)] == ["r1"]
-    district = domain.Filters(district="ЦФО")
-    assert not any(domain.registration_matches(f, district, None) for f in facts)
+    assert counted(march_first) == {"e1": 1}
+    assert counted(domain.Filters(district="ЦФО")) == {}
 
 
 def test_the_daily_series_fills_empty_days() -> None:
@@ -153,7 +164,8 @@ def test_the_daily_series_fills_empty_days() -> None:
         registration("r2", "cancelled", registered_at=at(2, 20)),
         registration("r3", "waitlisted", registered_at=at(4)),
     ]
-    series = domain.daily_series(facts, domain.Period(date(2026, 3, 1), date(2026, 3, 4)))
+    period = domain.Period(date(2026, 3, 1), date(2026, 3, 4))
+    series = counts.daily_series(facts, [], domain.Filters(period=period))
     assert [(row["day"], row["registrations"]) for row in series] == [
         ("2026-03-01", 0),
         ("2026-03-02", 2),
@@ -161,7 +173,14 @@ def test_the_daily_series_fills_empty_days() -> None:
         ("2026-03-04", 1),
     ]
     assert series[1]["cancelled"] == 1
-    assert domain.daily_series([], domain.Period()) == []
+    assert counts.daily_series([], [], domain.Filters()) == []
+    open_end = counts.daily_series(
+        facts, [], domain.Filters(period=domain.Period(date(2026, 3, 3)))
+    )
+    assert [(row["day"], row["registrations"]) for row in open_end] == [
+        ("2026-03-03", 0),
+        ("2026-03-04", 1),
+    ]
 
 
 def test_the_grant_report_lists_plans_results_and_the_qualitative_text() -> None:
@@ -175,7 +194,7 @@ def test_the_grant_report_lists_plans_results_and_the_qualitative_text() -> None
         {"_id": "m2", "rank": 1, "failed_at": at(3)},
         {"_id": "m3", "rank": 2, "sent_at": datetime(2026, 4, 2, tzinfo=UTC)},
     ]
-    report = domain.grant_report(
+    report = grant_report(
         period=domain.Period(date(2026, 3, 1), date(2026, 3, 31)),
         registrations=facts,
         events=list(EVENTS.values()),
@@ -247,7 +266,7 @@ def test_the_grant_report_counts_content_and_leaves_demo_events_out() -> None:
              "type": "online", "audience_reach": 9},
         ],
     )  # fmt: skip
-    report = domain.grant_report(
+    report = grant_report(
         period=domain.Period(date(2026, 3, 1), date(2026, 3, 31)),
         registrations=[registration("r1", "confirmed"), registration("r9", "confirmed",
                                                                      event_id="demo")],
@@ -268,11 +287,11 @@ def test_the_grant_report_counts_content_and_leaves_demo_events_out() -> None:
     assert results["strategies_prepared"] == 1
 
 
-@pytest.mark.parametrize("bitmap_cells", [domain.BITMAP_CELLS, 0], ids=["bitmap", "sorted"])
-def test_the_reports_column_counts_agree_with_the_rules_they_are_built_from(
+@pytest.mark.parametrize("bitmap_cells", [counts.BITMAP_CELLS, 0], ids=["bitmap", "sorted"])
+def test_the_column_counts_agree_with_the_rules_stated_fact_by_fact(
     bitmap_cells: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(domain, "BITMAP_CELLS", bitmap_cells)
+    monkeypatch.setattr(counts, "BITMAP_CELLS", bitmap_cells)
     rng = random.Random(20261125)
     statuses = ["confirmed", "waitlisted", "cancelled", None]
     facts: list[dict[str, Any]] = []
@@ -303,11 +322,11 @@ def test_the_reports_column_counts_agree_with_the_rules_they_are_built_from(
         messages.append(message)
     events = {**EVENTS, "demo": {"_id": "demo", "status": "completed", "demo": True}}
     for period in (domain.Period(), domain.Period(date(2026, 3, 1), date(2026, 3, 20))):
-        report = domain.grant_report(
+        report = grant_report(
             period=period, registrations=facts, events=list(events.values()),
             notifications=messages, qualitative="",
         )  # fmt: skip
-        outcomes = [domain.notification_outcome(message) for message in messages]
+        outcomes = [reference.notification_outcome(message) for message in messages]
         assert report["results"]["notifications"] == {
             outcome: sum(
                 1
@@ -321,16 +340,34 @@ def test_the_reports_column_counts_agree_with_the_rules_they_are_built_from(
         selected = [
             fact
             for fact in facts
-            if domain.registration_matches(fact, domain.Filters(period=period), None)
+            if reference.registration_matches(fact, domain.Filters(period=period), None)
             and fact.get("event_id") != "demo"
         ]
-        totals = domain.Tally()
+        totals = reference.Tally()
         for fact in selected:
             totals.add(fact, EVENTS.get(str(fact.get("event_id"))))
         assert results["attendance"] == totals.as_dict()
-        assert results["attendance_by_event"] == domain.breakdown(selected, EVENTS, "event")
+        assert results["attendance_by_event"] == reference.breakdown(selected, EVENTS, "event")
         for name, by in (("category", "category"), ("region", "region"), ("district", "district")):
-            assert results[f"participants_by_{name}"] == domain.unique_participants(selected, by)
+            assert results[f"participants_by_{name}"] == reference.unique_participants(selected, by)
         assert results["participants"] == len(
             {f["person_ref"] for f in selected if f.get("person_ref") and f["rank"] == 2}
         )
+
+    # The dashboard: every breakdown and the series, under filters of each kind.
+    all_events = list(events.values())
+    for filters in (
+        domain.Filters(),
+        domain.Filters(period=domain.Period(date(2026, 3, 5), date(2026, 3, 25))),
+        domain.Filters(period=domain.Period(end=date(2026, 3, 10)), district="ЦФО"),
+        domain.Filters(track="online_sessions"),
+        domain.Filters(event_id="e2", district="ДФО"),
+        domain.Filters(event_id="nowhere"),
+    ):
+        allowed = domain.event_ids_matching(all_events, filters)
+        chosen = [f for f in facts if reference.registration_matches(f, filters, allowed)]
+        for by in domain.BREAKDOWNS:
+            expected = reference.breakdown(chosen, events, by)
+            assert counts.breakdown(facts, all_events, by, filters) == expected, (filters, by)
+        expected_series = reference.daily_series(chosen, filters.period)
+        assert counts.daily_series(facts, all_events, filters) == expected_series, filters

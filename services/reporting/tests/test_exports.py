@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from etnik.reporting import domain, exports
+from etnik.reporting.report import grant_report
 from etnik.reporting.settings import ReportingSettings
 
 SETTINGS = ReportingSettings()
@@ -19,7 +20,7 @@ SETTINGS = ReportingSettings()
 
 def sample_report() -> dict[str, object]:
     moment = datetime(2026, 3, 12, 11, tzinfo=UTC)
-    return domain.grant_report(
+    return grant_report(
         period=domain.Period(date(2026, 3, 1), date(2026, 3, 31)),
         registrations=[
             {

@@ -15,7 +15,7 @@ import pytest
 from etnik.common.contracts.registration import ParticipantCategory, RegistrationConfirmed
 from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.devstack import Stack
-from etnik.reporting import domain
+from etnik.reporting import counts
 from etnik.reporting.fold import ProjectionFold
 from etnik.reporting.projections import ProjectionWriter, Write
 from etnik.reporting.rebuild import PAUSING_ERRORS
@@ -25,7 +25,7 @@ from .test_rebuild import T0, publish, registrations, wait_for_services
 
 
 def confirmed_per_event(fold: ProjectionFold) -> dict[str, int]:
-    rows = domain.breakdown(fold.collection("registrations"), {}, "event")
+    rows = counts.breakdown(fold.tables["registrations"], [], "event")
     return {row["key"]: row["confirmed"] for row in rows}
 
 

@@ -15,7 +15,7 @@ microseconds times two plus the present bit. Every encoding keeps order where `$
 from __future__ import annotations
 
 from array import array
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -61,27 +61,46 @@ class Column:
 
     def __init__(self, kind: ColumnKind) -> None:
         self.kind = kind
-        self.cells = array("q")
+        # Codes take 4 bytes; numbers, times and marks 8.
+        self.cells = array("i" if kind == "value" else "q")
         # Codes of "value" columns: 0 is absent, then each distinct value in first-seen order.
         self.values: list[Any] = [None]
         self._codes: dict[Hashable, int] = {}
+        # Chosen once: a replay encodes several values per event.
+        self.encode: Callable[[Any], int] = {
+            "value": self._encode_value,
+            "number": self._encode_number,
+            "time": self._encode_time,
+            "mark": self._encode_mark,
+        }[kind]
 
-    def encode(self, value: Any) -> int:
-        """The integer stored for a value."""
-        if self.kind == "value":
-            key = (type(value), value)  # True and 1 are different values to MongoDB
-            code = self._codes.get(key)
-            if code is None:
-                code = self._codes[key] = len(self.values)
-                self.values.append(value)
-            return code
+    def _encode_value(self, value: Any) -> int:
+        # Text is the common case; other values are keyed with their type, since True and 1
+        # are different values to MongoDB but equal keys to a dict.
+        key = value if type(value) is str else (type(value), value)
+        code = self._codes.get(key)
+        if code is None:
+            code = self._codes[key] = len(self.values)
+            self.values.append(value)
+        return code
+
+    @staticmethod
+    def _encode_number(value: Any) -> int:
         if value is None:
-            raise ValueError("a number, time or mark column cannot hold null")
-        if self.kind == "time":
-            return time_code(value)
-        if self.kind == "mark":
-            return mark_code(value)
+            raise ValueError("a number column cannot hold null")
         return int(value)
+
+    @staticmethod
+    def _encode_time(value: Any) -> int:
+        if value is None:
+            raise ValueError("a time column cannot hold null")
+        return time_code(value)
+
+    @staticmethod
+    def _encode_mark(value: Any) -> int:
+        if value is None:
+            raise ValueError("a mark column cannot hold null")
+        return mark_code(value)
 
     def decode(self, cell: int) -> Any:
         """The value an integer stands for."""
@@ -99,7 +118,7 @@ class Column:
 
     def code_of(self, value: Any) -> int | None:
         """The code of a value already seen, for equality filters; None if never seen."""
-        return self._codes.get((type(value), value))
+        return self._codes.get(value if type(value) is str else (type(value), value))
 
     def array(self) -> IntArray:
         """The cells as a numpy array (a copy: the table keeps growing)."""
@@ -115,11 +134,11 @@ class ColumnarTable:
 
     def __init__(self, columns: Mapping[str, ColumnKind]) -> None:
         self.columns = {name: Column(kind) for name, kind in columns.items()}
-        self.ids: list[Any] = []
+        # Row numbers by _id, in insertion order: the row order (no separate list of ids).
         self._rows: dict[Any, int] = {}
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._rows)
 
     def apply(self, filter_: Document, update: Document, *, upsert: bool, many: bool) -> None:
         """Apply one projection write as MongoDB would."""
@@ -134,8 +153,7 @@ class ColumnarTable:
         if existing is not None:
             self._update(existing, update, inserted=False)
         elif upsert:
-            row = self._rows[key] = len(self.ids)
-            self.ids.append(key)
+            row = self._rows[key] = len(self._rows)
             for column in self.columns.values():
                 column.cells.append(ABSENT if column.kind == "value" else MISSING)
             self._update(row, update, inserted=True)
@@ -151,15 +169,16 @@ class ColumnarTable:
         return [row for row, cell in enumerate(column.cells) if cell == code]
 
     def _update(self, row: int, update: Document, *, inserted: bool) -> None:
+        columns = self.columns
         for operator, fields in update.items():
             if operator == "$setOnInsert" and not inserted:
                 continue
             for field, value in fields.items():
-                column = self.columns.get(field)
-                if column is None:
+                if field not in columns:
                     raise ValueError(f"the table has no column {field!r}")
+                column = columns[field]
                 cells = column.cells
-                if operator in ("$set", "$setOnInsert"):
+                if operator == "$set" or operator == "$setOnInsert":
                     cells[row] = column.encode(value)
                 elif operator == "$max":
                     if value is not None and (code := column.encode(value)) > cells[row]:
@@ -174,7 +193,7 @@ class ColumnarTable:
     def __iter__(self) -> Iterator[Document]:
         """Each row as the document MongoDB would hold (absent fields left out)."""
         columns = list(self.columns.items())
-        for row, key in enumerate(self.ids):
+        for key, row in self._rows.items():
             document: Document = {"_id": key}
             for name, column in columns:
                 cell = column.cells[row]

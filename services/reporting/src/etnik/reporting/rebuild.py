@@ -62,14 +62,19 @@ async def topic_partitions(
     )
     await asyncio.wait_for(admin.start(), timeout_s)
     try:
-        existing = set(await asyncio.wait_for(admin.list_topics(), timeout_s))
-        wanted = [topic for topic in topics if topic in existing]
-        described = (
-            await asyncio.wait_for(admin.describe_topics(wanted), timeout_s) if wanted else []
-        )
+        return await partitions_of(admin, topics, timeout_s)
     finally:
         with contextlib.suppress(Exception):
             await admin.close()
+
+
+async def partitions_of(
+    admin: AIOKafkaAdminClient, topics: Sequence[str], timeout_s: float
+) -> list[TopicPartition]:
+    """Every partition of those of the topics that exist now, asked through a started client."""
+    existing = set(await asyncio.wait_for(admin.list_topics(), timeout_s))
+    wanted = [topic for topic in topics if topic in existing]
+    described = await asyncio.wait_for(admin.describe_topics(wanted), timeout_s) if wanted else []
     return sorted(
         (
             TopicPartition(topic["topic"], int(partition["partition"]))

@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from etnik.common.contracts.reporting import PartitionOffset, ReportFrozen
 from etnik.common.outbox import Outbox
-from etnik.reporting import domain
+from etnik.reporting import counts, domain
 from etnik.reporting.fold import ProjectionFold
 from etnik.reporting.projections import Generations
 from etnik.reporting.rebuild import Rebuilder, RebuildProgress
+from etnik.reporting.report import grant_report
 from etnik.reporting.repository import ReportRepository
 from etnik.reporting.view import ReportView
+
+Answer = TypeVar("Answer")
 
 
 class UnknownReport(LookupError):
@@ -43,63 +47,52 @@ class ReportingService:
         self._report_wait_s = report_wait_s
         self._rebuild_task: asyncio.Task[RebuildProgress] | None = None
 
-    async def _registrations(
-        self, filters: domain.Filters
-    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-        store = await self._generations.active()
-        events = await store.all_events()
-        allowed = domain.event_ids_matching(events, filters)
-        facts = await store.registrations_for(filters, allowed)
-        return facts, {str(event["_id"]): event for event in events}
+    async def _counted(self, compute: Callable[[ProjectionFold], Answer]) -> Answer:
+        """An answer counted from the report view as it stands (what it holds, if Kafka is away)."""
+        answer, _ = await self._view.report(compute, timeout_s=self._report_wait_s, current=False)
+        return answer
 
     async def registration_counts(self, event_id: str | None) -> dict[str, Any]:
         """Registrations in total and by status, for one event or for all."""
-        facts, _ = await self._registrations(domain.Filters(event_id=event_id))
-        by_status: dict[str, int] = {}
-        for fact in facts:
-            status = domain.registration_status(fact)
-            if status is not None:
-                by_status[status] = by_status.get(status, 0) + 1
+
+        def count(fold: ProjectionFold) -> dict[str, int]:
+            events = list(fold.collection("events"))
+            return counts.status_counts(fold.tables["registrations"], events, event_id)
+
+        by_status = await self._counted(count)
         return {"event_id": event_id, "total": sum(by_status.values()), "by_status": by_status}
 
     async def notification_counts(self) -> dict[str, int]:
         """Messages by outcome."""
-        store = await self._generations.active()
-        counts = {"sent": 0, "failed": 0}
-        for fact in await store.all_notifications():
-            outcome = domain.notification_outcome(fact)
-            if outcome is not None:
-                counts[outcome] += 1
-        return counts
+        return await self._counted(
+            lambda fold: counts.outcome_counts(fold.tables["notifications"], domain.Period())
+        )
 
     async def time_series(self, filters: domain.Filters) -> dict[str, Any]:
         """Registrations per day."""
-        facts, _ = await self._registrations(filters)
-        return {"series": domain.daily_series(facts, filters.period)}
+
+        def series(fold: ProjectionFold) -> list[dict[str, Any]]:
+            events = list(fold.collection("events"))
+            return counts.daily_series(fold.tables["registrations"], events, filters)
+
+        return {"series": await self._counted(series)}
 
     async def breakdown(self, filters: domain.Filters, by: str) -> dict[str, Any]:
         """Registrations, attendance and unique participants per slice."""
-        facts, events = await self._registrations(filters)
-        return {"by": by, "rows": domain.breakdown(facts, events, by)}
+
+        def rows(fold: ProjectionFold) -> list[dict[str, Any]]:
+            events = list(fold.collection("events"))
+            return counts.breakdown(fold.tables["registrations"], events, by, filters)
+
+        return {"by": by, "rows": await self._counted(rows)}
 
     async def grant_report(self, period: domain.Period) -> dict[str, Any]:
         """The grant report for a period, counted from the report view as Kafka holds it now.
 
         If Kafka cannot be asked how far its topics go, the view's last state is used.
         """
-        report, _ = await self._current(period, current=False)
-        return report
-
-    async def _current(
-        self, period: domain.Period, *, current: bool
-    ) -> tuple[dict[str, Any], dict[tuple[str, int], int]]:
-        """The report from the view, with the offsets (exclusive) it was counted at."""
         qualitative = await self._reports.qualitative_text(period)
-        return await self._view.report(
-            lambda fold: _report(period, qualitative, fold),
-            timeout_s=self._report_wait_s,
-            current=current,
-        )
+        return await self._counted(lambda fold: report_from_fold(period, qualitative, fold))
 
     async def _replayed(
         self, period: domain.Period, qualitative: str, until: dict[tuple[str, int], int]
@@ -107,7 +100,7 @@ class ReportingService:
         """The report from the topics replayed from their beginning up to end offsets."""
         store = await self._generations.active()
         fold, _ = await self._rebuilder.fold_until(store, until)
-        return _report(period, qualitative, fold)
+        return report_from_fold(period, qualitative, fold)
 
     async def save_qualitative(self, period: domain.Period, text: str) -> dict[str, Any]:
         """Store the operators' qualitative results for a period."""
@@ -121,7 +114,12 @@ class ReportingService:
         are read), so `reproduce`, replaying the topics to the same offsets, gives the same
         report byte for byte.
         """
-        report, ends = await self._current(period, current=True)
+        qualitative = await self._reports.qualitative_text(period)
+        # Current: counted once the view holds everything Kafka holds now, at exact offsets.
+        report, ends = await self._view.report(
+            lambda fold: report_from_fold(period, qualitative, fold),
+            timeout_s=self._report_wait_s,
+        )
         generation = (await self._generations.active()).generation
         report_id = str(uuid.uuid4())
         now = datetime.now(UTC)
@@ -214,9 +212,11 @@ class ReportingService:
         return {"active_generation": int(state["active"]), "rebuild": progress}
 
 
-def _report(period: domain.Period, qualitative: str, fold: ProjectionFold) -> dict[str, Any]:
+def report_from_fold(
+    period: domain.Period, qualitative: str, fold: ProjectionFold
+) -> dict[str, Any]:
     """The grant report from a fold of the topics (the view's, or a replay's)."""
-    return domain.grant_report(
+    return grant_report(
         period=period,
         registrations=fold.tables["registrations"],
         events=list(fold.collection("events")),

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from etnik.reporting.fold import ProjectionFold
 from etnik.reporting.projections import ProjectionWriter
@@ -33,9 +34,9 @@ from etnik.reporting.rebuild import (
     PAUSING_ERRORS,
     PartitionKey,
     cancelled_from_outside,
+    partitions_of,
     projected_events,
     stop_quietly,
-    topic_partitions,
 )
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ class ReportView:
         self._fold = ProjectionFold()
         self._positions: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._offsets: AIOKafkaConsumer | None = None
         self._moved = asyncio.Condition()
         self._refresh_now = asyncio.Event()
         self._status = "starting"
@@ -114,8 +117,25 @@ class ReportView:
                 client_id="etnik-reporting-view",
                 request_timeout_ms=int(self._timeout_s * 1000),
             )
+            # Kept open for reports, which ask which partitions exist and where they end: a
+            # new client costs 0.5 s, and the tailing consumer answers only after its fetch.
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self._bootstrap,
+                client_id="etnik-reporting-view-admin",
+                request_timeout_ms=int(self._timeout_s * 1000),
+            )
+            offsets = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                client_id="etnik-reporting-view-offsets",
+                request_timeout_ms=int(self._timeout_s * 1000),
+            )
             try:
+                await asyncio.wait_for(admin.start(), self._timeout_s * 2)
+                await asyncio.wait_for(offsets.start(), self._timeout_s * 2)
                 await asyncio.wait_for(consumer.start(), self._timeout_s * 2)
+                self._admin, self._offsets = admin, offsets
                 self._consumer = consumer
                 async with self._moved:
                     self._moved.notify_all()
@@ -127,8 +147,11 @@ class ReportView:
             except PAUSING_ERRORS as error:
                 self._paused(error)
             finally:
-                self._consumer = None
+                self._consumer = self._offsets = self._admin = None
                 await stop_quietly(consumer, self._timeout_s)
+                await stop_quietly(offsets, self._timeout_s)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(admin.close(), self._timeout_s)
             await asyncio.sleep(self._retry_s)
 
     def _paused(self, error: BaseException) -> None:
@@ -169,7 +192,7 @@ class ReportView:
     async def _assign(
         self, consumer: AIOKafkaConsumer, assigned: set[TopicPartition]
     ) -> set[TopicPartition]:
-        partitions = set(await topic_partitions(self._bootstrap, self._topics, self._timeout_s))
+        partitions = set(await self._partitions())
         if partitions == assigned:
             return assigned
         consumer.assign(sorted(partitions, key=lambda tp: (tp.topic, tp.partition)))
@@ -218,6 +241,12 @@ class ReportView:
         positions = {(tp.topic, tp.partition): offset for tp, offset in self._positions.items()}
         return compute(self._fold), positions
 
+    async def _partitions(self) -> list[TopicPartition]:
+        admin = self._admin
+        if admin is None:
+            raise TimeoutError(f"the report view is not reading Kafka ({self._reason})")
+        return await partitions_of(admin, self._topics, self._timeout_s)
+
     def _holds(self, ends: dict[TopicPartition, int]) -> bool:
         return all(self._positions.get(tp, 0) >= end for tp, end in ends.items() if end > 0)
 
@@ -226,13 +255,13 @@ class ReportView:
     ) -> dict[TopicPartition, int]:
         """Kafka's end offsets now, asked through the view's consumer once it has one."""
         async with self._moved:
-            while (consumer := self._consumer) is None:
+            while (consumer := self._offsets) is None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or (self._status == "paused" and not wait_for_kafka):
                     raise TimeoutError(f"the report view is not reading Kafka ({self._reason})")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._moved.wait(), remaining)
-        partitions = await topic_partitions(self._bootstrap, self._topics, self._timeout_s)
+        partitions = await self._partitions()
         if not partitions:
             return {}
         ends: dict[TopicPartition, int] = await asyncio.wait_for(

@@ -1,0 +1,57 @@
+"""The grant report (the Fund's analytical report) for a period, from the projections' facts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from etnik.reporting import counts, domain
+from etnik.reporting.columnar import ColumnarTable
+
+NO_CONTENT = domain.ContentFacts()
+
+
+def grant_report(
+    *,
+    period: domain.Period,
+    registrations: Iterable[domain.Fact] | ColumnarTable,
+    events: Sequence[domain.Fact],
+    notifications: Iterable[domain.Fact] | ColumnarTable,
+    qualitative: str,
+    content: domain.ContentFacts = NO_CONTENT,
+) -> dict[str, Any]:
+    """The Fund's analytical report for a period, as plain JSON-ready data."""
+    real_events = [event for event in events if not domain.is_demo(event)]
+    events_by_id = {str(event["_id"]): event for event in real_events}
+    demo_ids = {str(event["_id"]) for event in events if domain.is_demo(event)}
+    in_period = [event for event in real_events if domain.event_in_period(event, period)]
+    counted = counts.report_counts(registrations, period, events_by_id, frozenset(demo_ids))
+    outcomes = counts.outcome_counts(notifications, period)
+    publications = domain.publication_rows(content, period)
+    return {
+        "period": {
+            "start": period.start.isoformat() if period.start else None,
+            "end": period.end.isoformat() if period.end else None,
+        },
+        "milestones": domain.milestones(in_period),
+        "events": sorted(
+            (domain.event_row(event) for event in in_period),
+            key=lambda row: (row["planned_starts_at"] or "", row["event_id"]),
+        ),
+        "results": {
+            "events_planned": len(in_period),
+            "events_held": sum(1 for event in in_period if domain.is_held(event)),
+            "participants": counted.participants,
+            "participants_by_category": counted.by_category,
+            "participants_by_region": counted.by_region,
+            "participants_by_district": counted.by_district,
+            "attendance": counted.totals,
+            "attendance_by_event": counted.by_event,
+            "notifications": {"sent": outcomes["sent"], "failed": outcomes["failed"]},
+            "materials": domain.material_results(content, period),
+            "publications": publications,
+            "media_reach": sum(row["audience_reach"] or 0 for row in publications),
+            "strategies_prepared": domain.strategies_prepared(content, period),
+        },
+        "qualitative": qualitative,
+    }
