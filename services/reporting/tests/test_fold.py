@@ -172,8 +172,7 @@ def test_columns_hold_what_the_documents_hold_after_the_same_writes(seed: int) -
     as_columns = fold(history)
     unused = AsyncMongoClient("mongodb://127.0.0.1:9", connect=False)["unused"]
     store = ProjectionStore(unused, 1, b"test-pseudonym-key-0123")
-    as_dicts = ProjectionFold()
-    as_dicts.tables = {}  # every collection as plain documents: the reference
+    as_dicts = ProjectionFold(columnar=False)  # every collection as documents: the reference
     for item in history:
         for collection, write in store.writes_for(item, item.payload()):
             as_dicts.apply(collection, write)

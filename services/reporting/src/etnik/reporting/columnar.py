@@ -45,15 +45,14 @@ def code_time(code: int) -> datetime:
 def mark_code(mark: str) -> int:
     """An attendance mark ("<UTC time>|<0 or 1>") as an integer in the same order."""
     moment, _, present = mark.rpartition("|")
-    return time_code(datetime.strptime(moment, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)) * 2 + (
-        present == "1"
-    )
+    # fromisoformat, not strptime: ten times faster, and a replay reads one per attendance.
+    return time_code(datetime.fromisoformat(moment.removesuffix("Z"))) * 2 + (present == "1")
 
 
 def code_mark(code: int) -> str:
     """The attendance mark a `mark_code` stands for."""
-    moment = code_time(code >> 1).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return f"{moment}|{code & 1}"
+    moment = code_time(code >> 1).replace(tzinfo=None).isoformat(timespec="microseconds")
+    return f"{moment}Z|{code & 1}"
 
 
 class Column:

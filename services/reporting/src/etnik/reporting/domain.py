@@ -92,8 +92,8 @@ def attendance_mark(recorded_at: datetime, attended: bool) -> str:
     Kept with `$max`, so the latest record wins in one unconditional write, whatever order
     the records arrive in.
     """
-    moment = _aware(recorded_at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return f"{moment}|{int(attended)}"
+    utc = _aware(recorded_at).astimezone(UTC).replace(tzinfo=None)
+    return f"{utc.isoformat(timespec='microseconds')}Z|{int(attended)}"
 
 
 def is_held(event: Fact | None) -> bool:

@@ -6,9 +6,9 @@ history into documents here, with the same writes and the same operator semantic
 live path ($set, $setOnInsert, $max, $min; filters of equality and $lte), and inserts the
 result in bulk. The report view keeps such a fold current (see view.py).
 
-The collections that grow with every participant (registrations, messages, downloads) are
-held column-wise (see columnar.py); the others, a few documents per programme event or
-material, as dicts.
+For reports, the collections that grow with every participant (registrations, messages,
+downloads) are held column-wise (see columnar.py); the others, a few documents per programme
+event or material, as dicts.
 """
 
 from __future__ import annotations
@@ -29,13 +29,20 @@ from etnik.reporting.projections import Write
 class ProjectionFold:
     """Documents by collection and id, changed by projection writes."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, columnar: bool = True) -> None:
+        """With `columnar`, the large collections are held as tables (what reports count);
+        without, every collection is documents (what a rebuild inserts: faster to fold and
+        nothing to decode, but about a kilobyte a document)."""
         self._collections: dict[str, dict[Any, Document]] = {}
-        self.tables: dict[str, ColumnarTable] = {
-            "registrations": registrations_table(),
-            "notifications": notifications_table(),
-            "downloads": downloads_table(),
-        }
+        self.tables: dict[str, ColumnarTable] = (
+            {
+                "registrations": registrations_table(),
+                "notifications": notifications_table(),
+                "downloads": downloads_table(),
+            }
+            if columnar
+            else {}
+        )
 
     def apply(self, collection: str, write: Write) -> None:
         """Apply one write as MongoDB would."""

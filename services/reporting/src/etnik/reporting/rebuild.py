@@ -233,7 +233,7 @@ class Rebuilder:
         await store.drop()
         await store.ensure_indexes()
         positions: dict[TopicPartition, int] = {}
-        fold = ProjectionFold()
+        fold = ProjectionFold(columnar=False)  # documents: what the load inserts
         started = time.monotonic()
         with heap_frozen_per_batch() as after_batch:
             await self._until_caught_up(store, progress, positions, fold, after_batch)
