@@ -80,7 +80,7 @@ def fold(order: list[CloudEvent]) -> dict[str, list[dict[str, object]]]:
     for item in order:
         for collection, write in store.writes_for(item, item.payload()):
             result.apply(collection, write)
-    return result.documents()
+    return {name: list(rows) for name, rows in result.documents().items()}
 
 
 def test_every_order_of_arrival_folds_to_the_same_documents() -> None:
@@ -176,7 +176,7 @@ def test_columns_hold_what_the_documents_hold_after_the_same_writes(seed: int) -
     for item in history:
         for collection, write in store.writes_for(item, item.payload()):
             as_dicts.apply(collection, write)
-    expected = as_dicts.documents()
+    expected = {name: list(rows) for name, rows in as_dicts.documents().items()}
     assert set(as_columns) == set(expected)
     for name, documents in expected.items():
         assert as_columns[name] == documents, name

@@ -72,10 +72,10 @@ class ProjectionFold:
             return table
         return list(self._collections.get(name, {}).values())
 
-    def documents(self) -> dict[str, list[Document]]:
-        """Every document, by collection."""
+    def documents(self) -> dict[str, Iterable[Document]]:
+        """Every document, by collection (a table's rows decoded as they are read)."""
         names = [name for name, table in self.tables.items() if len(table)]
-        return {name: list(self.collection(name)) for name in [*names, *self._collections]}
+        return {name: self.collection(name) for name in [*names, *self._collections]}
 
     def __len__(self) -> int:
         return sum(len(table) for table in self.tables.values()) + sum(

@@ -22,7 +22,12 @@ from prometheus_client.registry import Collector
 from pymongo.errors import PyMongoError
 
 from etnik.reporting.projections import Generations
-from etnik.reporting.rebuild import cancelled_from_outside, stop_quietly, topic_partitions
+from etnik.reporting.rebuild import (
+    cancelled_from_outside,
+    groupless_consumer,
+    stop_quietly,
+    topic_partitions,
+)
 from etnik.reporting.view import ReportView
 
 log = logging.getLogger(__name__)
@@ -133,13 +138,7 @@ class LagMonitor:
     async def run(self) -> None:
         """Measure forever; an outage leaves the last values in place."""
         while True:
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap,
-                group_id=None,
-                enable_auto_commit=False,
-                client_id="etnik-reporting-lag",
-                request_timeout_ms=5000,
-            )
+            consumer = groupless_consumer(self._bootstrap, "etnik-reporting-lag", 5.0)
             try:
                 await asyncio.wait_for(consumer.start(), 10)
                 while True:

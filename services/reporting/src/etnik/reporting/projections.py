@@ -13,8 +13,9 @@ active one. The `generations` collection holds which is which and the rebuild's 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -355,11 +356,15 @@ class ProjectionStore:
         for name, writes in by_collection.items():
             await self._collection(name).bulk_write(writes, ordered=True)
 
-    async def load(self, documents: dict[str, list[Document]], chunk: int = 2000) -> None:
-        """Insert whole documents folded in memory into this generation's empty collections."""
+    async def load(self, documents: Mapping[str, Iterable[Document]], chunk: int = 2000) -> None:
+        """Insert whole documents folded in memory into this generation's empty collections.
+
+        Taken a chunk at a time: a fold's tables decode their rows as they are read.
+        """
         for name, rows in documents.items():
-            for start in range(0, len(rows), chunk):
-                await self._collection(name).insert_many(rows[start : start + chunk], ordered=False)
+            remaining = iter(rows)
+            while batch := list(itertools.islice(remaining, chunk)):
+                await self._collection(name).insert_many(batch, ordered=False)
 
     def _collection(self, name: str) -> AsyncCollection[Document]:
         return self._fact_collections()[name]

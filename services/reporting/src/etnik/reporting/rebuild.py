@@ -85,6 +85,20 @@ async def partitions_of(
     )
 
 
+def groupless_consumer(
+    bootstrap_servers: str, client_id: str, timeout_s: float
+) -> AIOKafkaConsumer:
+    """A consumer outside any group: it reads where it is told, and commits nothing."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        client_id=client_id,
+        request_timeout_ms=int(timeout_s * 1000),
+    )
+
+
 @contextlib.contextmanager
 def heap_frozen_per_batch() -> Iterator[Callable[[], None]]:
     """While a fold grows, keep the cyclic collector from rescanning what it already holds.
@@ -233,7 +247,8 @@ class Rebuilder:
         await store.drop()
         await store.ensure_indexes()
         positions: dict[TopicPartition, int] = {}
-        fold = ProjectionFold(columnar=False)  # documents: what the load inserts
+        # Column-wise: a programme's history as documents would take about a kilobyte each.
+        fold = ProjectionFold()
         started = time.monotonic()
         with heap_frozen_per_batch() as after_batch:
             await self._until_caught_up(store, progress, positions, fold, after_batch)
@@ -334,15 +349,7 @@ class Rebuilder:
             await stop_quietly(consumer, self._timeout_s)
 
     def _consumer(self, client_id: str) -> AIOKafkaConsumer:
-        """A consumer outside any group: it reads where it is told, and commits nothing."""
-        return AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id=client_id,
-            request_timeout_ms=int(self._timeout_s * 1000),
-        )
+        return groupless_consumer(self._bootstrap, client_id, self._timeout_s)
 
     async def _assign_every_partition(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         """Start the consumer on every partition of the replayed topics that exist now."""

@@ -34,6 +34,7 @@ from etnik.reporting.rebuild import (
     PAUSING_ERRORS,
     PartitionKey,
     cancelled_from_outside,
+    groupless_consumer,
     partitions_of,
     projected_events,
     stop_quietly,
@@ -109,14 +110,7 @@ class ReportView:
     async def run(self) -> None:
         """Tail the topics forever; an outage pauses, then the view resumes where it was."""
         while True:
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap,
-                group_id=None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                client_id="etnik-reporting-view",
-                request_timeout_ms=int(self._timeout_s * 1000),
-            )
+            consumer = groupless_consumer(self._bootstrap, "etnik-reporting-view", self._timeout_s)
             # Kept open for reports, which ask which partitions exist and where they end: a
             # new client costs 0.5 s, and the tailing consumer answers only after its fetch.
             admin = AIOKafkaAdminClient(
@@ -124,12 +118,8 @@ class ReportView:
                 client_id="etnik-reporting-view-admin",
                 request_timeout_ms=int(self._timeout_s * 1000),
             )
-            offsets = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap,
-                group_id=None,
-                enable_auto_commit=False,
-                client_id="etnik-reporting-view-offsets",
-                request_timeout_ms=int(self._timeout_s * 1000),
+            offsets = groupless_consumer(
+                self._bootstrap, "etnik-reporting-view-offsets", self._timeout_s
             )
             try:
                 await asyncio.wait_for(admin.start(), self._timeout_s * 2)
@@ -170,16 +160,18 @@ class ReportView:
                 listed_at = time.monotonic()
                 self._status, self._reason = "running", None
             batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
-            for records in batches.values():
+            for tp, records in batches.items():
                 events, skipped = projected_events(records)
                 for envelope, payload in events:
                     for collection, write in self._writer.writes_for(envelope, payload):
                         self._fold.apply(collection, write)
                 self._applied += len(events)
                 self._skipped += skipped
-            # By position, not by the last record: compaction and markers leave gaps.
+                # Moved with the fold, before any await: a report never sees offsets behind it.
+                self._positions[tp] = max(self._positions[tp], records[-1].offset + 1)
+            # Then past gaps (compaction, markers): the consumer's position goes past them.
             for tp in assigned:
-                self._positions[tp] = await consumer.position(tp)
+                self._positions[tp] = max(self._positions[tp], await consumer.position(tp))
             if not self._caught_up:
                 self._caught_up = all(
                     self._positions[tp] >= (consumer.highwater(tp) or 0) for tp in assigned
