@@ -422,6 +422,20 @@ def test_a_server_failure_shows_a_friendly_message_with_the_request_id_and_no_st
     expect(alert).to_contain_text("req-console-500-test")
     assert "Traceback" not in page.content()
 
+    # Reporting still reading the streams after a start: how far it has come, in Russian.
+    def preparing(route: Route) -> None:
+        route.fulfill(
+            status=503,
+            headers={"Content-Type": "application/json", "Retry-After": "30"},
+            body='{"detail": "the report is not ready yet: 120000 of 2424844 events read since '
+            'the service started; try again in a minute"}',
+        )
+
+    page.route(re.compile(r".*/api/reporting/dashboard/.*"), preparing)
+    go(page, "Сводка и отчёт")
+    expect(page.get_by_role("alert")).to_contain_text("Статистика готовится")
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"из 2\s424\s844 событий"))
+
     # The gateway's own 502 on a form: the message, and nothing typed is lost.
     def bad_gateway(route: Route) -> None:
         route.fulfill(

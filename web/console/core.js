@@ -432,6 +432,9 @@ const DETAILS = [
   [/^unknown (registration|person)$/, () => "Запись не найдена."],
   [/^this action needs another role$/, () => "Для этого действия у вашей учётной записи нет прав."],
   [/^no campaign/, () => "Кампания не найдена."],
+  // 503 while a reporting replica reads the event streams after a start.
+  [/^the report is not ready yet: (\d+) of (\d+) events read/, (m) =>
+    `Статистика готовится: прочитано ${Number(m[1]).toLocaleString("ru-RU")} из ${Number(m[2]).toLocaleString("ru-RU")} событий. Повторите через минуту.`],
 ];
 
 export function translateDetail(detail) {
@@ -449,7 +452,10 @@ export function describeError(error) {
     return { text: "Нет связи с сервером. Введённые данные сохранены — повторите, когда связь появится.", requestId: error.requestId };
   }
   if (error.status >= 500) {
-    return { text: "Сервис временно недоступен. Введённые данные сохранены — попробуйте ещё раз через минуту.", requestId: error.requestId };
+    // A few 503s say what is going on (a report still being prepared); the rest say little.
+    const text = translateDetail(error.detail)
+      || "Сервис временно недоступен. Введённые данные сохранены — попробуйте ещё раз через минуту.";
+    return { text, requestId: error.requestId };
   }
   const known = translateDetail(error.detail);
   if (known) return { text: known, requestId: "" };
