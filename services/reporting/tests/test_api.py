@@ -227,7 +227,8 @@ def scenario(platform: Stack) -> Scenario:
             (NotificationSent(message_id=f"m2-{tag}", trigger_event_id="t", sent_at=on(day, 2),
                               **message), on(day, 2)),
             (NotificationFailed(message_id=f"m3-{tag}", trigger_event_id="t", reason="550",
-                                failed_at=on(day, 2), **message), on(day, 2)),
+                                failed_at=on(day, 2), **{**message, "kind": "invitation"}),
+             on(day, 2)),
             # A demo event and its registration stay out of the Fund's report.
             (EventCreated(event_id=demo_event, title="Демо", starts_at=on(day, 4),
                           ends_at=on(day, 4, 12), status="completed", demo=True,
@@ -308,6 +309,27 @@ def test_the_live_projections_are_right_despite_the_order_of_arrival(
     }
     assert (rows[upcoming]["confirmed"], rows[upcoming]["waitlisted"]) == (1, 1)
     assert rows[upcoming]["no_shows"] == 0  # not held yet
+
+
+def test_messages_are_counted_by_outcome_and_kind_on_the_day_of_the_outcome(
+    gateway: httpx.Client, operator_token: str, scenario: Scenario
+) -> None:
+    settled(gateway, operator_token, scenario)
+    stats = get(gateway, operator_token, "/stats/notifications", **scenario.period)
+    # m2 failed once, then was delivered: it counts as sent.
+    assert stats == {
+        "sent": 2,
+        "failed": 1,
+        "by_kind": {
+            "confirmation": {"sent": 2, "failed": 0},
+            "invitation": {"sent": 0, "failed": 1},
+        },
+    }
+    the_day_before = (scenario.day - timedelta(days=1)).isoformat()
+    earlier = get(
+        gateway, operator_token, "/stats/notifications", start=the_day_before, end=the_day_before
+    )
+    assert earlier == {"sent": 0, "failed": 0, "by_kind": {}}
 
 
 def test_an_unknown_event_type_is_counted_and_skipped(

@@ -314,7 +314,8 @@ def test_the_column_counts_agree_with_the_rules_stated_fact_by_fact(
         facts.append(fact)
     messages: list[dict[str, Any]] = []
     for number in range(500):
-        message: dict[str, Any] = {"_id": f"m{number}", "kind": "confirmation"}
+        kind = rng.choice(["confirmation", "invitation", "reminder"])
+        message: dict[str, Any] = {"_id": f"m{number}", "kind": kind}
         for outcome in ("failed", "sent"):
             if rng.random() < 0.6:
                 message[f"{outcome}_at"] = at(rng.randrange(1, 31))
@@ -336,6 +337,12 @@ def test_the_column_counts_agree_with_the_rules_stated_fact_by_fact(
             )
             for outcome in ("sent", "failed")
         }
+        by_kind: dict[str, dict[str, int]] = {}
+        for message, its in zip(messages, outcomes, strict=True):
+            if its and domain.period_contains_or_open(period, message.get(f"{its}_at")):
+                row = by_kind.setdefault(message["kind"], {"sent": 0, "failed": 0})
+                row[its] += 1
+        assert counts.outcome_counts_by_kind(messages, period) == dict(sorted(by_kind.items()))
         results = report["results"]
         selected = [
             fact

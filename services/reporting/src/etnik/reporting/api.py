@@ -108,9 +108,15 @@ async def registration_stats(
 
 
 @router.get("/stats/notifications", tags=["statistics"])
-async def notification_stats(reader: Reader, service: Reporting) -> dict[str, int]:
-    """Messages sent and failed."""
-    return await service.notification_counts()
+async def notification_stats(
+    reader: Reader,
+    service: Reporting,
+    start: Annotated[date | None, Query(description="First day, included (UTC)")] = None,
+    end: Annotated[date | None, Query(description="Last day, included (UTC)")] = None,
+) -> dict[str, Any]:
+    """Messages sent and failed (a message delivered after a failure counts as sent), in
+    total and per kind (invitation, confirmation, reminder …), by the day of the outcome."""
+    return await service.notification_counts(_period(start, end))
 
 
 @router.get("/dashboard/registrations-per-day", tags=["dashboard"])

@@ -276,15 +276,41 @@ def status_counts(
 
 def outcome_counts(messages: Iterable[Fact] | ColumnarTable, period: Period) -> dict[str, int]:
     """Messages by outcome, each counted when its outcome fell within the period."""
+    return {
+        outcome: int(mask.sum()) for outcome, mask in _outcome_masks(messages, period)[0].items()
+    }
+
+
+def outcome_counts_by_kind(
+    messages: Iterable[Fact] | ColumnarTable, period: Period
+) -> dict[str, dict[str, int]]:
+    """Messages by kind (invitation, confirmation, reminder …), then by outcome."""
+    masks, table = _outcome_masks(messages, period)
+    kinds = Slices.of(table.columns["kind"].array(), table.columns["kind"].keys(UNKNOWN))
+    per_kind = {
+        outcome: np.bincount(kinds.keys[mask], minlength=len(kinds.names))
+        for outcome, mask in masks.items()
+    }
+    return {
+        kind: {outcome: int(counts[i]) for outcome, counts in per_kind.items()}
+        for i, kind in enumerate(kinds.names)
+        if any(counts[i] for counts in per_kind.values())
+    }
+
+
+def _outcome_masks(
+    messages: Iterable[Fact] | ColumnarTable, period: Period
+) -> tuple[dict[str, Mask], ColumnarTable]:
+    """Per outcome (sent beats failed), the messages whose outcome fell within the period."""
     table = (
         messages
         if isinstance(messages, ColumnarTable)
         else columnar.table_of(messages, "notifications")
     )
     rank = table.columns["rank"].array()
-    counts = {}
-    for outcome, outcome_rank in NOTIFICATION_RANKS.items():
-        mask = rank == outcome_rank
+    masks = {}
+    for outcome in ("sent", "failed"):
+        mask: Mask = rank == NOTIFICATION_RANKS[outcome]
         if period.from_time is not None or period.until_time is not None:
             at = table.columns[f"{outcome}_at"].array()
             mask &= at != MISSING
@@ -292,8 +318,8 @@ def outcome_counts(messages: Iterable[Fact] | ColumnarTable, period: Period) -> 
                 mask &= at >= columnar.time_code(period.from_time)
             if period.until_time is not None:
                 mask &= at < columnar.time_code(period.until_time)
-        counts[outcome] = int(mask.sum())
-    return counts
+        masks[outcome] = mask
+    return masks, table
 
 
 @dataclass(frozen=True)

@@ -62,11 +62,15 @@ class ReportingService:
         by_status = await self._counted(count)
         return {"event_id": event_id, "total": sum(by_status.values()), "by_status": by_status}
 
-    async def notification_counts(self) -> dict[str, int]:
-        """Messages by outcome."""
-        return await self._counted(
-            lambda fold: counts.outcome_counts(fold.tables["notifications"], domain.Period())
-        )
+    async def notification_counts(self, period: domain.Period) -> dict[str, Any]:
+        """Messages by outcome, in total and per kind, whose outcome fell within the period."""
+
+        def count(fold: ProjectionFold) -> dict[str, Any]:
+            messages = fold.tables["notifications"]
+            by_kind = counts.outcome_counts_by_kind(messages, period)
+            return {**counts.outcome_counts(messages, period), "by_kind": by_kind}
+
+        return await self._counted(count)
 
     async def time_series(self, filters: domain.Filters) -> dict[str, Any]:
         """Registrations per day."""
