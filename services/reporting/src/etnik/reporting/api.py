@@ -7,7 +7,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,10 +27,10 @@ from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
 from etnik.reporting import domain, exports
 from etnik.reporting.rebuild import RebuildBusy
 from etnik.reporting.service import ReportingService, UnknownReport
-from etnik.reporting.view import ViewBehind
+from etnik.reporting.view import ViewBehind, ViewUnavailable
 
 router = APIRouter()
-# Reports are counted from Kafka's topics: when it cannot be read, say so (503).
+# Reproducing replays Kafka's topics: when it cannot be read, say so (503).
 REPLAY_UNAVAILABLE: tuple[type[BaseException], ...] = (KafkaError, TimeoutError, OSError)
 
 Reader = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.MODERATOR))]
@@ -141,16 +151,7 @@ async def breakdown(
 @router.get("/reports/grant", tags=["grant report"])
 async def grant_report(reader: Reader, service: Reporting, period: ReportPeriod) -> dict[str, Any]:
     """The grant report for a period, as it stands now."""
-    return await _current_report(service, period)
-
-
-async def _current_report(service: ReportingService, period: domain.Period) -> dict[str, Any]:
-    try:
-        return await service.grant_report(period)
-    except ViewBehind as behind:
-        raise _view_behind(behind) from behind
-    except REPLAY_UNAVAILABLE as error:
-        raise _kafka_unavailable(error) from error
+    return await service.grant_report(period)
 
 
 @router.get("/reports/grant/export", tags=["grant report"])
@@ -162,7 +163,7 @@ async def export_grant_report(
     format: ExportFormat = "xlsx",
 ) -> Response:
     """The grant report for a period as CSV, XLSX or PDF."""
-    report = await _current_report(service, period)
+    report = await service.grant_report(period)
     name = f"etnik-grant-report-{period.start}-{period.end}"
     return _export(request, report, format, name)
 
@@ -186,12 +187,7 @@ async def freeze_report(
     """Freeze the grant report of a period: stored with its offsets and announced on Kafka."""
 
     async def freeze() -> tuple[int, Any]:
-        try:
-            return status.HTTP_201_CREATED, await service.freeze(body.period)
-        except ViewBehind as behind:
-            raise _view_behind(behind) from behind
-        except REPLAY_UNAVAILABLE as error:
-            raise _kafka_unavailable(error) from error
+        return status.HTTP_201_CREATED, await service.freeze(body.period)
 
     return await request.app.state.runtime.idempotency.run(  # type: ignore[no-any-return]
         scope="reporting.freeze",
@@ -256,13 +252,28 @@ async def rebuild_progress(operator: Operator, service: Reporting) -> dict[str, 
     return await service.rebuild_progress()
 
 
-def _view_behind(behind: ViewBehind) -> HTTPException:
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        f"the report is not ready yet: {behind.consumed} of {behind.total} events read since "
-        "the service started; try again in a minute",
-        headers={"Retry-After": "30"},
-    )
+def install_error_handlers(app: FastAPI) -> None:
+    """Answers and views counted from the report view say why they cannot be given now."""
+
+    @app.exception_handler(ViewBehind)
+    async def view_behind(request: Request, behind: ViewBehind) -> JSONResponse:
+        return JSONResponse(
+            {
+                "detail": f"the report is not ready yet: {behind.consumed} of {behind.total} "
+                "events read since the service started; try again in a minute"
+            },
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "30"},
+        )
+
+    @app.exception_handler(ViewUnavailable)
+    async def view_unavailable(request: Request, error: ViewUnavailable) -> JSONResponse:
+        cause = error.__cause__ or error
+        return JSONResponse(
+            {"detail": _kafka_unavailable(cause).detail},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "30"},
+        )
 
 
 def _kafka_unavailable(error: BaseException) -> HTTPException:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from etnik.common.app import ServiceRuntime, create_service_app
 from etnik.common.contracts.reporting import ReportFrozen
 from etnik.common.events import CloudEvent, IntegrationEvent
-from etnik.reporting.api import router
+from etnik.reporting.api import install_error_handlers, router
 from etnik.reporting.metrics import LagMonitor
 from etnik.reporting.projections import (
     PROJECTED_EVENTS,
@@ -99,4 +99,5 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         routers=[router],
     )
     app.state.reporting = parts.service
+    install_error_handlers(app)
     return app

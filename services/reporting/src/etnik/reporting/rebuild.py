@@ -359,29 +359,22 @@ class Rebuilder:
         return partitions
 
     async def fold_until(
-        self, store: ProjectionStore, until: dict[PartitionKey, int] | None
-    ) -> tuple[ProjectionFold, dict[PartitionKey, int]]:
+        self, store: ProjectionStore, until: dict[PartitionKey, int]
+    ) -> ProjectionFold:
         """Fold every topic from its beginning up to given end offsets (exclusive) in memory.
 
-        With None, up to the end offsets of this moment. Partitions not named in `until`
-        contribute nothing, so a frozen report replays to exactly what it was built from.
-        Returns the fold and the end offsets it stopped at.
+        Partitions not named in `until` contribute nothing, so a frozen report replays to
+        exactly what it was built from. LookupError if a partition named is gone.
         """
         consumer = self._consumer("etnik-reporting-replay")
         fold = ProjectionFold()
         try:
             partitions = await self._assign_every_partition(consumer)
-            if until is None:
-                ends = {
-                    (tp.topic, tp.partition): end
-                    for tp, end in (await self._end_offsets(consumer, partitions)).items()
-                }
-            else:
-                ends = {(tp.topic, tp.partition): until.get((tp.topic, tp.partition), 0)
-                        for tp in partitions}  # fmt: skip
-                missing = sorted(set(until) - set(ends))
-                if missing:
-                    raise LookupError(f"partitions no longer in Kafka: {missing}")
+            ends = {(tp.topic, tp.partition): until.get((tp.topic, tp.partition), 0)
+                    for tp in partitions}  # fmt: skip
+            missing = sorted(set(until) - set(ends))
+            if missing:
+                raise LookupError(f"partitions no longer in Kafka: {missing}")
             pending = set()
             for tp in partitions:
                 await consumer.seek_to_beginning(tp)
@@ -394,7 +387,7 @@ class Rebuilder:
                 await self._fold_pending(consumer, store, fold, ends, pending, after_batch)
         finally:
             await stop_quietly(consumer, self._timeout_s)
-        return fold, ends
+        return fold
 
     async def _fold_pending(
         self,

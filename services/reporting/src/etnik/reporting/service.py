@@ -103,7 +103,7 @@ class ReportingService:
     ) -> dict[str, Any]:
         """The report from the topics replayed from their beginning up to end offsets."""
         store = await self._generations.active()
-        fold, _ = await self._rebuilder.fold_until(store, until)
+        fold = await self._rebuilder.fold_until(store, until)
         return report_from_fold(period, qualitative, fold)
 
     async def save_qualitative(self, period: domain.Period, text: str) -> dict[str, Any]:

@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 Result = TypeVar("Result")
 
 
+class ViewUnavailable(RuntimeError):
+    """Kafka cannot be asked how far its topics go, and what the view holds will not do."""
+
+
 class ViewBehind(RuntimeError):
     """The view has not yet read what Kafka holds; the answer says how far it has come."""
 
@@ -208,17 +212,17 @@ class ReportView:
         Returns what `compute` gave and the offsets it was computed at (per partition, the
         next offset not included). `compute` runs synchronously, so nothing is applied while
         it reads. ViewBehind if the view does not catch up within the timeout. If Kafka
-        cannot be asked for its end offsets, its error is raised, unless `current` is False
-        and the view has caught up before: then what it holds is used.
+        cannot be asked for its end offsets, ViewUnavailable, unless `current` is False and
+        the view has caught up before: then what it holds is used.
         """
         deadline = time.monotonic() + timeout_s
         # What it holds may serve: fail fast on an outage rather than wait for Kafka.
         stale_allowed = not current and self._caught_up
         try:
             ends = await self._end_offsets(deadline, wait_for_kafka=not stale_allowed)
-        except PAUSING_ERRORS:
+        except PAUSING_ERRORS as error:
             if not stale_allowed:
-                raise
+                raise ViewUnavailable(f"{error.__class__.__name__}: {error}") from error
             ends = {}
         async with self._moved:
             while not self._holds(ends):
