@@ -263,6 +263,10 @@ def test_an_operator_runs_an_event_from_creation_to_the_grant_report(
     # The dashboard draws its charts and exports the grant report.
     go(page, "Сводка и отчёт")
     expect(page.locator("figcaption", has_text="Участники по федеральным округам")).to_be_visible()
+    messages = page.locator("figure", has=page.locator("figcaption", has_text="Письма по видам"))
+    expect(messages).to_contain_text("Подтверждения регистрации")
+    if day_zone is not None:
+        expect(messages).to_contain_text("Приглашения")
     expect(page.locator("svg[role=img]").first).to_be_visible()
     with page.expect_download() as xlsx_download:
         page.get_by_role("button", name="Скачать XLSX").click()

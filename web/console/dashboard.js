@@ -1,5 +1,5 @@
-// The dashboard: participants by district and category, registrations per day, attendance,
-// and the grant report's exports.
+// The dashboard: participants by district and category, registrations per day, messages by
+// kind, attendance, and the grant report's exports.
 import {
   CATEGORIES, REGISTRATION_STATUSES, api, busy, button, clearErrors, download, el, errorNotice, eventOptions, events,
   field, keepDraft, notice, reference, select, setFieldError, showFieldErrors,
@@ -8,6 +8,20 @@ import { barChart, dayChart } from "./charts.js";
 import { section, show, showForThisPage } from "./page.js";
 
 const UNKNOWN = "не указано";
+// The notification service's message kinds (its templates), as operators call them.
+const MESSAGE_KINDS = {
+  invitation: "Приглашения",
+  registration_confirmed: "Подтверждения регистрации",
+  registration_waitlisted: "Лист ожидания",
+  registration_received: "Заявка получена",
+  registration_rejected: "Заявка отклонена",
+  registration_cancelled: "Отмена регистрации",
+  registration_offered: "Освободилось место",
+  event_reminder: "Напоминания",
+  event_changed: "Изменения мероприятия",
+  event_cancelled: "Отмена мероприятия",
+  sign_in_link: "Ссылки для входа",
+};
 
 function isoDay(date) {
   return date.toISOString().slice(0, 10);
@@ -43,7 +57,7 @@ export async function showDashboard() {
         api("reporting", "/dashboard/breakdown", { query: { ...query, by: "event" } }),
         api("reporting", "/dashboard/registrations-per-day", { query }),
         api("reporting", "/stats/registrations", { query: { event_id: query.event_id } }),
-        api("reporting", "/stats/notifications"),
+        api("reporting", "/stats/notifications", { query: { start: query.start, end: query.end } }),
       ]);
       totals.replaceChildren(el("dl", { class: "numbers" }, ...[
         ["Регистраций всего", counts.total],
@@ -66,6 +80,13 @@ export async function showDashboard() {
           title: "Регистрации по дням",
           label: "Регистрации",
           rows: perDay.series.map((r) => ({ day: r.day, value: r.registrations })),
+        }),
+        barChart({
+          title: "Письма по видам",
+          series: ["Отправлено", "Не доставлено"],
+          rows: Object.entries(messages.by_kind)
+            .map(([kind, outcome]) => ({ label: MESSAGE_KINDS[kind] || kind, values: [outcome.sent, outcome.failed] })),
+          empty: "Писем за выбранный период нет.",
         }),
         barChart({
           title: "Посещаемость по мероприятиям",

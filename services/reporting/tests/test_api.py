@@ -120,7 +120,7 @@ def scenario(platform: Stack) -> Scenario:
     r3 = reg("r3", held, "p3", "ngo_activist", "41")
     r4 = reg("r4", upcoming, "p1", "ngo_leader", "41")
     r5 = reg("r5", upcoming, "p4", "media", "41")
-    message = {"kind": "confirmation", "channel": "email", "person_id": people["p1"]}
+    message = {"kind": "registration_confirmed", "channel": "email", "person_id": people["p1"]}
     demo_event = f"e-demo-{tag}"
     material = {
         "material_id": f"mat-{tag}",
@@ -321,7 +321,7 @@ def test_messages_are_counted_by_outcome_and_kind_on_the_day_of_the_outcome(
         "sent": 2,
         "failed": 1,
         "by_kind": {
-            "confirmation": {"sent": 2, "failed": 0},
+            "registration_confirmed": {"sent": 2, "failed": 0},
             "invitation": {"sent": 0, "failed": 1},
         },
     }

@@ -125,7 +125,8 @@ async def notification_stats(
     end: Annotated[date | None, Query(description="Last day, included (UTC)")] = None,
 ) -> dict[str, Any]:
     """Messages sent and failed (a message delivered after a failure counts as sent), in
-    total and per kind (invitation, confirmation, reminder …), by the day of the outcome."""
+    total and per kind (invitation, registration_confirmed, event_reminder …), by the day of
+    the outcome."""
     return await service.notification_counts(_period(start, end))
 
 

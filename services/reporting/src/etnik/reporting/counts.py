@@ -284,7 +284,7 @@ def outcome_counts(messages: Iterable[Fact] | ColumnarTable, period: Period) -> 
 def outcome_counts_by_kind(
     messages: Iterable[Fact] | ColumnarTable, period: Period
 ) -> dict[str, dict[str, int]]:
-    """Messages by kind (invitation, confirmation, reminder …), then by outcome."""
+    """Messages by kind (invitation, registration_confirmed, event_reminder …), then by outcome."""
     masks, table = _outcome_masks(messages, period)
     kinds = Slices.of(table.columns["kind"].array(), table.columns["kind"].keys(UNKNOWN))
     per_kind = {
