@@ -95,11 +95,15 @@ async def test_a_view_still_catching_up_says_how_far_it_has_come(infra: Stack) -
         SlowWriter(b"test-pseudonym-key-0123"),
         bootstrap_servers=infra.kafka_bootstrap,
         topics=[topic],
-        batch_size=10,
+        batch_size=1,  # the loop is held 5 ms at a time, so the report's own requests go on
     )
     async with running(view):
+        for _ in range(300):  # reading, and 2 s at least from having read everything
+            if view.state().status == "running":
+                break
+            await asyncio.sleep(0.05)
         with pytest.raises(ViewBehind) as behind:
-            await view.report(confirmed_per_event, timeout_s=0.5)
+            await view.report(confirmed_per_event, timeout_s=0.3)
         assert behind.value.total == 401
         assert 0 <= behind.value.consumed < 401
         assert "of 401 messages" in str(behind.value)
@@ -119,8 +123,8 @@ async def test_with_kafka_away_the_view_keeps_what_it_holds_and_resumes(infra: S
             # The live report is what the view holds; a report that must be current fails.
             counted, offsets = await view.report(confirmed_per_event, timeout_s=5, current=False)
             assert (sum(counted.values()), sum(offsets.values())) == (20, 41)
-            with pytest.raises(ViewUnavailable):
-                await view.report(confirmed_per_event, timeout_s=5)
+            with pytest.raises(ViewUnavailable):  # after waiting up to 1 s for Kafka
+                await view.report(confirmed_per_event, timeout_s=1)
             for _ in range(100):
                 if view.state().status == "paused":
                     break
