@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -20,7 +21,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from etnik.common.auth import JwtVerifier, KeyLoader, jwks_from_url
-from etnik.common.consumer import EventConsumer
+from etnik.common.consumer import EventConsumer, prune_processed
 from etnik.common.events import IntegrationEvent
 from etnik.common.idempotency import IdempotencyStore
 from etnik.common.kafka import KafkaConnection, create_broker, dead_letter_topic
@@ -130,6 +131,24 @@ class ServiceRuntime:
             self.relay.start()
         for task in self._background:
             self._tasks.append(asyncio.create_task(_forever(task), name=task.__name__))
+        if self.consumers:
+            prune = asyncio.create_task(
+                _forever(self.prune_processed_forever), name="prune-processed"
+            )
+            self._tasks.append(prune)
+
+    async def prune_processed_forever(self) -> None:
+        """Forget, now and then, the handled events older than the retention."""
+        while True:
+            await self.database_initialised.wait()
+            retention = timedelta(seconds=self.settings.processed_events_retention_s)
+            try:
+                pruned = await prune_processed(self.db, datetime.now(UTC) - retention)
+                if pruned:
+                    log.info("forgot %d handled events older than %s", pruned, retention)
+            except PyMongoError as error:
+                log.warning("handled events not pruned (%s); trying again later", error)
+            await asyncio.sleep(self.settings.processed_events_prune_interval_s)
 
     async def _initialise_database(self) -> None:
         delay = 0.5

@@ -33,6 +33,10 @@ class ServiceSettings(BaseSettings):
     kafka_publish_timeout_s: float = Field(default=3.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
+    # Handled events are remembered this long for deduplication (redelivery comes within
+    # minutes), and forgotten by a sweep this often.
+    processed_events_retention_s: float = Field(default=7 * 86_400, gt=0)
+    processed_events_prune_interval_s: float = Field(default=3_600, gt=0)
 
     mongodb_url: str = "mongodb://127.0.0.1:27017/"
     mongodb_database: str = ""
