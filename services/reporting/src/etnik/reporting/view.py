@@ -1,10 +1,10 @@
 """The report view: every replayed topic folded in memory on this replica, kept current.
 
-The grant report counts every registration of a period, up to millions. Read from the
-projection collections that took most of a minute on FerretDB v1 (which scans for every
-query), so each replica instead tails every topic itself, outside any consumer group, into
-the same fold a rebuild uses (fold.py: the same writes as the projections, held
-column-wise), and the report is counted from memory.
+The grant report and the dashboard count every registration of a period, up to millions.
+Reading those from the projection collections took over a minute on FerretDB v1 (which scans
+for every query). So each replica tails every topic itself, outside any consumer group, into
+the fold a rebuild uses (fold.py: the same writes as the projections, held column-wise), and
+counts from memory.
 
 The view knows exactly which offsets it holds. A report is computed in one synchronous step
 once the view has read everything Kafka held when the report was asked for, so the offsets
