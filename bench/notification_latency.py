@@ -35,7 +35,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -48,10 +47,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from registration_throughput import ADMIN, create_event, percentile, wait_ready
-
-from etnik.devstack import Stack
-from etnik.devstack.gateway import GatewayOptions
+from registration_throughput import bench_stack, create_event, percentile, wait_ready
 
 # The subjects of services/notification/.../templates/registration_confirmed.{ru,en}.jinja.
 CONFIRMED_SUBJECTS = ("Регистрация подтверждена:", "Registration confirmed:")
@@ -301,20 +297,16 @@ def main() -> int:
     tag = uuid.uuid4().hex[:8]
     warmup = [f"warm.{tag}.{number}@example.org" for number in range(args.warmup)]
     measured = [f"lat.{tag}.{number}@example.org" for number in range(args.count)]
-    unlimited = GatewayOptions(rate_api="100000r/s", rate_api_burst=100000)
-    env = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
-    with (
-        tempfile.TemporaryDirectory() as run_dir,
-        Stack.for_tests(Path(run_dir), env_overrides=env, gateway_options=unlimited) as stack,
-    ):
-        stack.fetch()
-        stack.start_infra()
+    with bench_stack() as stack:
         stack.start_services(["registration", "notification"])
         stack.start_gateway()
         wait_ready(
             [f"{stack.service_url(name)}/readyz" for name in ("registration", "notification")]
         )
-        event_id = create_event(stack, min(100_000, 2 * (args.warmup + args.count) + 10))
+        event_id = create_event(
+            f"{stack.gateway_url}/api/registration",
+            min(100_000, 2 * (args.warmup + args.count) + 10),
+        )
         url = f"{stack.gateway_url}/api/registration/events/{event_id}/registrations"
         with httpx.Client(base_url=stack.mailpit_api, timeout=30) as mailpit:
             if warmup:

@@ -16,18 +16,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import functools
+import importlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from pymongo import MongoClient, monitoring
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -106,6 +109,23 @@ def listen_to_service_clients(listener: CommandTimes) -> None:
     )
 
 
+@contextlib.asynccontextmanager
+async def service_in_process(
+    stack: Stack, service: str, listener: CommandTimes, **env: str
+) -> AsyncIterator[FastAPI]:
+    """One service's app started in this process, its MongoDB commands timed, once it has
+    reached Kafka and set up its database."""
+    os.environ.update(stack.service_env(service))
+    os.environ.update({"LOG_LEVEL": "WARNING", **env})
+    listen_to_service_clients(listener)
+    app: FastAPI = importlib.import_module(f"etnik.{service}.main").create_app()
+    async with app.router.lifespan_context(app):
+        runtime = app.state.runtime
+        await asyncio.wait_for(runtime.kafka.started.wait(), 60)
+        await asyncio.wait_for(runtime.database_initialised.wait(), 60)
+        yield app
+
+
 def cpu_seconds(pid: int | None) -> float:
     """User and system CPU of a process so far."""
     if pid is None:
@@ -126,17 +146,7 @@ async def run_service(
     stack: Stack, count: int, zone: str, listener: CommandTimes, *, people_first: bool
 ) -> float:
     """Start the service in this process, publish the campaign, wait until all is sent."""
-    os.environ.update(stack.service_env("notification"))
-    os.environ.update({"INVITATION_RATE_PER_S": "100000", "LOG_LEVEL": "WARNING"})
-    listen_to_service_clients(listener)
-    from etnik.notification.main import create_app
-    from etnik.notification.settings import NotificationSettings
-
-    app = create_app(NotificationSettings())
-    async with app.router.lifespan_context(app):
-        runtime = app.state.runtime
-        await asyncio.wait_for(runtime.kafka.started.wait(), 60)
-        await asyncio.wait_for(runtime.database_initialised.wait(), 60)
+    async with service_in_process(stack, "notification", listener, INVITATION_RATE_PER_S="100000"):
         if people_first:
             people, invitations = campaign_events(count, zone)
             await publish(stack, people)

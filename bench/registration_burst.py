@@ -17,18 +17,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import httpx
 from pymongo import MongoClient
+from registration_throughput import bench_stack, create_event, wait_ready
 
 from etnik.devstack import Stack
 
-ADMIN = {"email": "bench-admin@example.org", "password": "bench-admin-password-3c9d"}
 DATABASE = "etnik_registration"
 
 
@@ -105,37 +103,11 @@ def main() -> int:
     parser.add_argument("--capacity", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
-    env = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
-    with (
-        tempfile.TemporaryDirectory() as run_dir,
-        Stack.for_tests(Path(run_dir), env_overrides=env) as stack,
-    ):
-        stack.fetch()
-        stack.start_infra()
+    with bench_stack() as stack:
         stack.start_service("registration")
         base = stack.service_url("registration")
-        deadline = time.monotonic() + 60
-        while httpx.get(f"{base}/readyz", timeout=5).status_code != 200:
-            if time.monotonic() > deadline:
-                print("registration did not become ready", file=sys.stderr)
-                return 1
-            time.sleep(0.5)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            token = client.post("/auth/token", json=ADMIN).json()["access_token"]
-            event = client.post(
-                "/events",
-                json={
-                    "title": "Стратегическая онлайн-сессия (нагрузка)",
-                    "format": "online",
-                    "starts_at": "2027-03-01T11:00:00Z",
-                    "ends_at": "2027-03-01T14:00:00Z",
-                    "capacity": args.capacity,
-                    "status": "registration_open",
-                },
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            event.raise_for_status()
-            event_id: str = event.json()["id"]
+        wait_ready([f"{base}/readyz"], timeout=60)
+        event_id = create_event(base, args.capacity)
         started = time.perf_counter()
         accepted, codes = asyncio.run(
             burst(f"{base}/events/{event_id}/registrations", args.registrations, args.concurrency)

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -24,25 +23,16 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from notification_profile import CommandTimes, cpu_seconds, listen_to_service_clients
-from registration_throughput import ADMIN, form
+from notification_profile import CommandTimes, cpu_seconds, service_in_process
+from registration_throughput import ADMIN, bench_stack, form
 
 from etnik.devstack import Stack
 
 
 async def run_service(stack: Stack, count: int, concurrency: int, listener: CommandTimes) -> float:
     """Start the service in this process, post `count` registrations; the wall time."""
-    os.environ.update(stack.service_env("registration"))
-    os.environ.update({"LOG_LEVEL": "WARNING"})
-    listen_to_service_clients(listener)
-    from etnik.registration.main import create_app
-    from etnik.registration.settings import RegistrationSettings
-
-    app = create_app(RegistrationSettings())
-    async with app.router.lifespan_context(app):
+    async with service_in_process(stack, "registration", listener) as app:
         runtime = app.state.runtime
-        await asyncio.wait_for(runtime.kafka.started.wait(), 60)
-        await asyncio.wait_for(runtime.database_initialised.wait(), 60)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://app", timeout=60) as c:
             token = (await c.post("/auth/token", json=ADMIN)).json()["access_token"]
@@ -90,13 +80,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
     listener = CommandTimes()
-    env = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
-    with (
-        tempfile.TemporaryDirectory() as run_dir,
-        Stack.for_tests(Path(run_dir), env_overrides=env) as stack,
-    ):
-        stack.fetch()
-        stack.start_infra()
+    with bench_stack() as stack:
         ferretdb = stack.pid("ferretdb")
         before_db, before_us = cpu_seconds(ferretdb), cpu_seconds(os.getpid())
         wall = asyncio.run(run_service(stack, args.count, args.concurrency, listener))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import socket
 import statistics
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,24 @@ from etnik.devstack.gateway import GatewayOptions
 
 ROOT = Path(__file__).resolve().parent
 ADMIN = {"email": "bench-admin@example.org", "password": "bench-admin-password-3c9d"}
+ADMIN_ENV = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
+# The gateway's rate limits would measure themselves, not the services.
+UNLIMITED_GATEWAY = GatewayOptions(rate_api="100000r/s", rate_api_burst=100000)
+
+
+@contextlib.contextmanager
+def bench_stack(**env: str) -> Iterator[Stack]:
+    """The infrastructure started on free ports in a temporary folder, with the benchmarks'
+    administrator (and `env`) for the services and a gateway without rate limits to come."""
+    with (
+        tempfile.TemporaryDirectory() as run_dir,
+        Stack.for_tests(
+            Path(run_dir), env_overrides={**ADMIN_ENV, **env}, gateway_options=UNLIMITED_GATEWAY
+        ) as stack,
+    ):
+        stack.fetch()
+        stack.start_infra()
+        yield stack
 
 
 def free_port() -> int:
@@ -116,13 +136,14 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered), max(1, rank)) - 1]
 
 
-def create_event(stack: Stack, capacity: int | None = None) -> str:
+def create_event(registration_api: str, capacity: int | None = None) -> str:
     """An open event without approval (and with `capacity` places, if given), through the
-    gateway; it starts months ahead, so no reminder falls due during a run."""
-    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
-        token = client.post("/api/registration/auth/token", json=ADMIN).json()["access_token"]
+    registration API at that address; it starts months ahead, so no reminder falls due during
+    a run."""
+    with httpx.Client(base_url=registration_api, timeout=30) as client:
+        token = client.post("/auth/token", json=ADMIN).json()["access_token"]
         event = client.post(
-            "/api/registration/events",
+            "/events",
             json={
                 "title": "Нагрузочная онлайн-сессия",
                 "format": "online",
@@ -160,14 +181,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
-    unlimited = GatewayOptions(rate_api="100000r/s", rate_api_burst=100000)
-    env = {"ADMIN_EMAIL": ADMIN["email"], "ADMIN_PASSWORD": ADMIN["password"]}
-    with (
-        tempfile.TemporaryDirectory() as run_dir,
-        Stack.for_tests(Path(run_dir), env_overrides=env, gateway_options=unlimited) as stack,
-    ):
-        stack.fetch()
-        stack.start_infra()
+    with bench_stack() as stack:
         stack.start_service("registration")
         stack.start_gateway()
         port = free_port()
@@ -179,7 +193,7 @@ def main() -> int:
             wait_ready(
                 [f"{stack.service_url('registration')}/readyz", f"http://127.0.0.1:{port}/docs"]
             )
-            event_id = create_event(stack)
+            event_id = create_event(f"{stack.gateway_url}/api/registration")
             ours_url = f"{stack.gateway_url}/api/registration/events/{event_id}/registrations"
             bare_url = f"http://127.0.0.1:{port}/events/{event_id}/registrations"
             asyncio.run(closed_loop(ours_url, 2, 4))  # warm-up

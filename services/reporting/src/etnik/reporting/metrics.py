@@ -8,6 +8,7 @@ Prometheus scrapes, so the age of the last applied event is exact at scrape time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
@@ -24,9 +26,10 @@ from pymongo.errors import PyMongoError
 from etnik.reporting.projections import Generations
 from etnik.reporting.rebuild import (
     cancelled_from_outside,
+    end_offsets,
     groupless_consumer,
+    partitions_of,
     stop_quietly,
-    topic_partitions,
 )
 from etnik.reporting.view import ReportView
 
@@ -139,10 +142,17 @@ class LagMonitor:
         """Measure forever; an outage leaves the last values in place."""
         while True:
             consumer = groupless_consumer(self._bootstrap, "etnik-reporting-lag", 5.0)
+            # Kept open between measurements: a new admin client costs half a second.
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self._bootstrap,
+                client_id="etnik-reporting-lag-admin",
+                request_timeout_ms=5000,
+            )
             try:
+                await asyncio.wait_for(admin.start(), 10)
                 await asyncio.wait_for(consumer.start(), 10)
                 while True:
-                    await self.measure(consumer)
+                    await self.measure(consumer, admin)
                     await asyncio.sleep(self._interval_s)
             except (KafkaError, OSError, TimeoutError, PyMongoError) as error:
                 log.warning("lag not measured (%s); retrying", error)
@@ -152,12 +162,14 @@ class LagMonitor:
                 log.warning("lag not measured (Kafka connection dropped); retrying")
             finally:
                 await stop_quietly(consumer, 10)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(admin.close(), 10)
             await asyncio.sleep(self._interval_s)
 
-    async def measure(self, consumer: AIOKafkaConsumer) -> None:
+    async def measure(self, consumer: AIOKafkaConsumer, admin: AIOKafkaAdminClient) -> None:
         """One measurement of every partition of the consumed topics."""
-        partitions = await topic_partitions(self._bootstrap, self._topics, timeout_s=10)
-        ends = await asyncio.wait_for(consumer.end_offsets(partitions), 10) if partitions else {}
+        partitions = await partitions_of(admin, self._topics, timeout_s=10)
+        ends = await end_offsets(consumer, partitions, timeout_s=10)
         store = await self._generations.active()
         positions = await store.positions_by_partition()
         self.collector.lags = partition_lags(

@@ -34,6 +34,7 @@ from etnik.reporting.rebuild import (
     PAUSING_ERRORS,
     PartitionKey,
     cancelled_from_outside,
+    end_offsets,
     groupless_consumer,
     partitions_of,
     projected_events,
@@ -257,10 +258,4 @@ class ReportView:
                     raise TimeoutError(f"the report view is not reading Kafka ({self._reason})")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._moved.wait(), remaining)
-        partitions = await self._partitions()
-        if not partitions:
-            return {}
-        ends: dict[TopicPartition, int] = await asyncio.wait_for(
-            consumer.end_offsets(partitions), self._timeout_s
-        )
-        return ends
+        return await end_offsets(consumer, await self._partitions(), self._timeout_s)
