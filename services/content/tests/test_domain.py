@@ -16,6 +16,7 @@ from etnik.content.domain import (
     check_reviewer,
     content_disposition,
     may_read,
+    needs_review_again,
     next_status,
     parse_range,
     safe_filename,
@@ -66,6 +67,46 @@ def test_whoever_wrote_or_edited_a_material_may_not_approve_it() -> None:
             check_reviewer(person, material)
         assert refused.value.status_code == 403
     check_reviewer("reviewer", material)
+
+
+def test_a_moderator_who_only_rejected_may_approve_the_resubmission() -> None:
+    material = {
+        "created_by": "author",
+        "history": [
+            {"by": "author", "action": "create"},
+            {"by": "author", "action": "submit"},
+            {"by": "moderator", "action": "reject"},
+            {"by": "author", "action": "edit"},
+            {"by": "author", "action": "submit"},
+        ],
+    }
+    check_reviewer("moderator", material)
+    with pytest.raises(RuleViolation):
+        check_reviewer("author", material)
+    # Any action that is not a workflow step counts as editing, even one added later.
+    material["history"].append({"by": "moderator", "action": "compile"})
+    with pytest.raises(RuleViolation):
+        check_reviewer("moderator", material)
+
+
+@pytest.mark.parametrize(
+    ("status", "changes", "after", "expected"),
+    [
+        ("published", ["description"], {}, True),
+        ("published", ["file"], {}, True),
+        ("published", ["access"], {}, True),
+        ("published", ["video_url", "video_platform"], {}, True),
+        ("published", ["title", "tags"], {}, False),
+        ("published", ["event_id"], {"access": "participants"}, True),
+        ("published", ["event_id"], {"access": "public"}, False),
+        ("draft", ["description", "file"], {}, False),
+        ("in_review", ["access"], {}, False),
+    ],
+)
+def test_only_a_change_of_substance_sends_a_published_material_back_to_review(
+    status: str, changes: list[str], after: dict[str, str], expected: bool
+) -> None:
+    assert needs_review_again(status, changes, after) is expected
 
 
 def test_changed_fields_name_only_what_differs() -> None:

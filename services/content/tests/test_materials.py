@@ -140,6 +140,79 @@ def test_a_reviewer_may_not_approve_their_own_material(
     )
 
 
+def test_a_moderator_who_rejected_a_material_may_approve_its_resubmission(
+    client: httpx.Client, signer: TokenSigner
+) -> None:
+    material = create(client, signer, title="Рекомендации на доработку")
+    client.post(f"/materials/{material['id']}/submit", headers=as_author(signer))
+    rejected = client.post(f"/materials/{material['id']}/reject", headers=as_reviewer(signer))
+    assert rejected.json()["status"] == "draft", rejected.text
+    client.patch(
+        f"/materials/{material['id']}",
+        json={"description": "Исправлено по замечаниям"},
+        headers=as_author(signer),
+    )
+    client.post(f"/materials/{material['id']}/submit", headers=as_author(signer))
+
+    approved = client.post(f"/materials/{material['id']}/approve", headers=as_reviewer(signer))
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "published"
+
+
+def test_changing_a_published_materials_substance_sends_it_back_to_review(
+    client: httpx.Client,
+    signer: TokenSigner,
+    content_service: RunningContent,
+    make_pdf: Callable[..., bytes],
+) -> None:
+    material = publish(client, signer, create(client, signer, title="Методичка к сессии")["id"])
+    renamed = client.patch(
+        f"/materials/{material['id']}",
+        json={"title": "Методичка к онлайн-сессии"},
+        headers=as_author(signer),
+    )
+    assert renamed.json()["status"] == "published"  # metadata alone stays published
+
+    changed = client.patch(
+        f"/materials/{material['id']}",
+        json={"access": "operators"},
+        headers=as_author(signer),
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["status"] == "in_review"
+    assert client.get(f"/materials/{material['id']}").status_code == 404
+    [withdrawn] = read_topic(
+        content_service.stack,
+        MATERIALS_TOPIC,
+        lambda r: (
+            r.key == material["id"].encode()
+            and json.loads(r.value)["type"] == "ru.etnik.material.archived"
+        ),
+    )
+    assert json.loads(withdrawn.value)["data"]["version"] == changed.json()["version"]
+
+    # In review nothing changes until a moderator decides; approved, a new file needs review too.
+    assert (
+        client.patch(
+            f"/materials/{material['id']}", json={"access": "public"}, headers=as_author(signer)
+        ).status_code
+        == 409
+    )
+    approved = client.post(f"/materials/{material['id']}/approve", headers=as_reviewer(signer))
+    assert approved.json()["status"] == "published"
+    uploaded = client.put(
+        f"/materials/{material['id']}/file",
+        params={"filename": "plan.pdf"},
+        content=make_pdf("План работы"),
+        headers={**as_author(signer), "Content-Type": "application/octet-stream"},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["status"] == "in_review"
+    republished = client.post(f"/materials/{material['id']}/approve", headers=as_reviewer(signer))
+    assert republished.json()["status"] == "published"
+    assert republished.json()["file"]["filename"] == "plan.pdf"
+
+
 def test_a_step_out_of_order_is_a_conflict(client: httpx.Client, signer: TokenSigner) -> None:
     material = create(client, signer)
     response = client.post(f"/materials/{material['id']}/approve", headers=as_reviewer(signer))

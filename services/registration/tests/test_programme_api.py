@@ -182,6 +182,27 @@ async def test_details_change_with_a_snapshot_and_what_changed(
     assert refused.status_code == 422
 
 
+async def test_an_explicit_null_for_a_field_every_event_needs_is_a_clear_422(
+    registration: RegistrationApp,
+) -> None:
+    admin = registration.auth(registration.admin_token)
+    event = await registration.event()
+    for field in ("starts_at", "ends_at", "title", "format", "timezone", "attendance_rule"):
+        refused = await registration.client.patch(
+            f"/events/{event['id']}", json={field: None}, headers=admin
+        )
+        assert refused.status_code == 422, (field, refused.text)
+        assert field in refused.text and "may not be null" in refused.text
+    # Optional details may be cleared with null; the event keeps everything else.
+    cleared = await registration.client.patch(
+        f"/events/{event['id']}", json={"capacity": None, "venue": None}, headers=admin
+    )
+    assert cleared.status_code == 200, cleared.text
+    stored = (await registration.client.get(f"/events/{event['id']}", headers=admin)).json()
+    assert stored["capacity"] is None
+    assert stored["starts_at"] == event["starts_at"] and stored["title"] == event["title"]
+
+
 async def test_event_creation_checks_the_programme_and_place(registration: RegistrationApp) -> None:
     admin = registration.auth(registration.admin_token)
     base = {

@@ -111,12 +111,35 @@ def next_status(current: str, action: WorkflowAction) -> MaterialStatus:
     return target
 
 
+# Steps that move a material without changing it: taking one (e.g. rejecting) is not editing.
+_WORKFLOW_STEPS = frozenset(action.value for action in WorkflowAction)
+
+# What readers get and who may read it: a change to a published material needs review again.
+REVIEWED_FIELDS = frozenset({"description", "video_url", "video_platform", "file", "access"})
+
+
 def check_reviewer(reviewer: str, material: Mapping[str, Any]) -> None:
     """Four eyes: whoever wrote or edited a material may not approve it (403)."""
     editors = {material.get("created_by")}
-    editors.update(entry.get("by") for entry in material.get("history", ()))
+    # Any other action (create, edit, file, compile, or one added later) counts as editing.
+    editors.update(
+        entry.get("by")
+        for entry in material.get("history", ())
+        if entry.get("action") not in _WORKFLOW_STEPS
+    )
     if reviewer in editors:
         raise RuleViolation(403, "a reviewer may not approve a material they wrote or edited")
+
+
+def needs_review_again(status: str, changes: Iterable[str], after: Mapping[str, Any]) -> bool:
+    """Whether a change sends a published material back to review (metadata alone does not)."""
+    if status != MaterialStatus.PUBLISHED:
+        return False
+    changed = set(changes)
+    if changed & REVIEWED_FIELDS:
+        return True
+    # Participants-only material: its event decides which participants may read it.
+    return "event_id" in changed and after.get("access") == AccessLevel.PARTICIPANTS
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:

@@ -37,6 +37,7 @@ from etnik.content.domain import (
     changed_fields,
     check_reviewer,
     may_read,
+    needs_review_again,
     next_status,
     readable_statuses,
     safe_filename,
@@ -114,6 +115,7 @@ class MaterialService:
         changes = changed_fields(current, proposed)
         if not changes:
             return _without_internals(current)
+        proposed, changes = _reviewed_again(current, proposed, changes)
         extra = {
             "search_terms": search.merge_terms(_metadata_terms(proposed), current["file_terms"])
         }
@@ -133,14 +135,16 @@ class MaterialService:
         stored = await self._files.store(
             chunks, filename=filename, metadata={"material_id": material_id, "uploaded_by": by}
         )
-        proposed = {**_state_of(current), "file": stored.describe()}
+        proposed, changes = _reviewed_again(
+            current, {**_state_of(current), "file": stored.describe()}, ["file"]
+        )
         file_terms = search.terms(stored.text)
         extra = {
             "file_terms": file_terms,
             "search_terms": search.merge_terms(_metadata_terms(proposed), file_terms),
         }
         try:
-            return await self._write_version(current, proposed, action, by, ["file"], extra=extra)
+            return await self._write_version(current, proposed, action, by, changes, extra=extra)
         except RuleViolation:
             # The material changed while the file streamed in: the file belongs to no version.
             await self._files.delete(stored.file_id)
@@ -417,6 +421,22 @@ def _complete(state: Document) -> Document:
     return complete
 
 
+def _reviewed_again(
+    current: Document, proposed: Document, changes: list[str]
+) -> tuple[Document, list[str]]:
+    """The proposed state, back in review when it changes a published material's substance.
+
+    Readers then stop getting the material (404, out of listings and search) until a
+    moderator approves the new version: the material keeps a single current state, so
+    serving the last approved version meanwhile would need a second, published copy of it
+    in every read path. Never showing unreviewed content is the moderated outcome.
+    """
+    if not needs_review_again(current["status"], changes, proposed):
+        return proposed, changes
+    back = {**proposed, "status": MaterialStatus.IN_REVIEW.value}
+    return back, changed_fields(current, back)
+
+
 def _state_of(material: Document) -> Document:
     return {name: material.get(name) for name in VERSIONED_FIELDS}
 
@@ -472,7 +492,8 @@ def _events_of(
     was, now_status = before["status"], after["status"]
     if now_status == MaterialStatus.PUBLISHED and was != MaterialStatus.PUBLISHED:
         return [MaterialPublished(**facts, published_at=now)]
-    if now_status == MaterialStatus.ARCHIVED and was == MaterialStatus.PUBLISHED:
+    if was == MaterialStatus.PUBLISHED and now_status != MaterialStatus.PUBLISHED:
+        # Archived, or sent back to review by a change: either way withdrawn from publication.
         return [MaterialArchived(**facts, archived_at=now)]
     if now_status == MaterialStatus.PUBLISHED:
         return [MaterialUpdated(**facts, changes=changes, updated_at=now)]

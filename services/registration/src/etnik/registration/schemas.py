@@ -13,6 +13,8 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -198,6 +200,19 @@ class EventIn(_EventDetails):
         return self
 
 
+# Every event has these: an update may change them but not clear them.
+NOT_NULLABLE_EVENT_FIELDS = (
+    "title",
+    "programme_id",
+    "format",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "requires_approval",
+    "attendance_rule",
+)
+
+
 class EventUpdate(StrictBody):
     """A change to an event's details; the lifecycle changes only through its transitions."""
 
@@ -218,6 +233,14 @@ class EventUpdate(StrictBody):
     attendance_rule: AttendanceRuleIn | None = None
     registration_opens_at: AwareDatetime | None = None
     registration_closes_at: AwareDatetime | None = None
+
+    @field_validator(*NOT_NULLABLE_EVENT_FIELDS, mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Omitted means "keep"; null would erase a field every event needs.
+        if value is None:
+            raise ValueError(f"{info.field_name} may not be null: leave it out to keep it")
+        return value
 
 
 class EventOut(ResponseBody):
