@@ -192,7 +192,8 @@ async def test_an_explicit_null_for_a_field_every_event_needs_is_a_clear_422(
             f"/events/{event['id']}", json={field: None}, headers=admin
         )
         assert refused.status_code == 422, (field, refused.text)
-        assert field in refused.text and "may not be null" in refused.text
+        assert field in refused.text
+        assert "may not be null" in refused.text
     # Optional details may be cleared with null; the event keeps everything else.
     cleared = await registration.client.patch(
         f"/events/{event['id']}", json={"capacity": None, "venue": None}, headers=admin
@@ -200,7 +201,8 @@ async def test_an_explicit_null_for_a_field_every_event_needs_is_a_clear_422(
     assert cleared.status_code == 200, cleared.text
     stored = (await registration.client.get(f"/events/{event['id']}", headers=admin)).json()
     assert stored["capacity"] is None
-    assert stored["starts_at"] == event["starts_at"] and stored["title"] == event["title"]
+    assert stored["starts_at"] == event["starts_at"]
+    assert stored["title"] == event["title"]
 
 
 async def test_event_creation_checks_the_programme_and_place(registration: RegistrationApp) -> None:
