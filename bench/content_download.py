@@ -32,8 +32,6 @@ from pymongo import AsyncMongoClient
 from etnik.content.files import BUCKET, CHUNK_BYTES
 from etnik.devstack import Stack
 
-DATABASE = "etnik_content"
-
 
 def rss_mb(pid: int) -> float:
     """Resident set size of a process, from /proc."""
@@ -43,11 +41,11 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-async def seed(mongodb_url: str, size: int) -> tuple[str, str]:
+async def seed(mongodb_url: str, database: str, size: int) -> tuple[str, str]:
     """A published public material whose file is `size` random bytes; (material id, file id)."""
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb_url, tz_aware=True)
     try:
-        db = client[DATABASE]
+        db = client[database]
         bucket = AsyncGridFSBucket(db, bucket_name=BUCKET, chunk_size_bytes=CHUNK_BYTES)
         digest = hashlib.sha256()
         upload = bucket.open_upload_stream("Запись сессии.mp4", metadata={"bench": True})
@@ -84,13 +82,13 @@ async def seed(mongodb_url: str, size: int) -> tuple[str, str]:
         await client.close()
 
 
-async def read_from_gridfs(mongodb_url: str, file_id: str) -> float:
+async def read_from_gridfs(mongodb_url: str, database: str, file_id: str) -> float:
     """Seconds to read the whole file straight from GridFS."""
     from bson import ObjectId
 
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb_url)
     try:
-        bucket = AsyncGridFSBucket(client[DATABASE], bucket_name=BUCKET)
+        bucket = AsyncGridFSBucket(client[database], bucket_name=BUCKET)
         started = time.perf_counter()
         source = await bucket.open_download_stream(ObjectId(file_id))
         while await source.readchunk():
@@ -140,19 +138,29 @@ def main() -> int:
         stack.start_service("content")
         pid = stack.pid("content")
         assert pid is not None
-        material_id, file_id = asyncio.run(seed(stack.mongodb_url, size))
+        material_id, file_id = asyncio.run(
+            seed(stack.mongodb_url, stack.database_name("content"), size)
+        )
         url = f"{stack.service_url('content')}/materials/{material_id}/file"
         download(url, pid)  # warm-up: connections, first imports on the download path
         baseline_s, ours_s, growth = [], [], []
         for round_number in range(args.rounds):
             # Alternate which goes first, so that neither always meets a warmer cache.
             if round_number % 2:
-                baseline_s.append(asyncio.run(read_from_gridfs(stack.mongodb_url, file_id)))
+                baseline_s.append(
+                    asyncio.run(
+                        read_from_gridfs(stack.mongodb_url, stack.database_name("content"), file_id)
+                    )
+                )
             seconds, grew = download(url, pid)
             ours_s.append(seconds)
             growth.append(grew)
             if not round_number % 2:
-                baseline_s.append(asyncio.run(read_from_gridfs(stack.mongodb_url, file_id)))
+                baseline_s.append(
+                    asyncio.run(
+                        read_from_gridfs(stack.mongodb_url, stack.database_name("content"), file_id)
+                    )
+                )
     mb = size / 1024 / 1024
     baseline = mb / statistics.median(baseline_s)
     ours = mb / statistics.median(ours_s)

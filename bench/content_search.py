@@ -30,7 +30,6 @@ from pymongo import DESCENDING, MongoClient
 from etnik.content import search
 from etnik.devstack import Stack
 
-DATABASE = "etnik_content"
 SUBJECTS = [
     "стратегия развития",
     "этнокультурные организации",
@@ -106,11 +105,11 @@ def main() -> int:
         stack.start_infra()
         stack.start_service("content")
         with MongoClient(stack.mongodb_url, tz_aware=True) as mongo:
-            collection = mongo[DATABASE]["materials"]
+            collection = mongo[stack.database_name("content")]["materials"]
             for start in range(0, args.materials, 1000):
                 collection.insert_many(materials(min(1000, args.materials - start), rng))
             # What the service's own writes do: tell every process's index to look.
-            mongo[DATABASE]["catalogue"].update_one(
+            mongo[stack.database_name("content")]["catalogue"].update_one(
                 {"_id": "search_revision"}, {"$inc": {"n": 1}}, upsert=True
             )
             projection = {"history": 0, "search_terms": 0, "file_terms": 0}

@@ -10,7 +10,8 @@ same time at every size; one that scans answers in time proportional to N.
 
     uv run python bench/database_costs.py [--sizes 1000 10000 30000] [--mongodb-url URL]
 
-Without --mongodb-url it starts the project's FerretDB (v1.24.2, SQLite) on a free port.
+Without --mongodb-url (or MONGODB_URL) it starts the project's FerretDB v1 on a free port,
+over the store that ETNIK_FERRETDB_HANDLER names (postgresql or sqlite).
 """
 
 from __future__ import annotations
@@ -122,7 +123,11 @@ def main() -> int:
     """Run the measurement against the given server or a freshly started FerretDB."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 30_000])
-    parser.add_argument("--mongodb-url", help="measure this server instead of FerretDB")
+    parser.add_argument(
+        "--mongodb-url",
+        default=os.environ.get("MONGODB_URL"),
+        help="measure this server instead of FerretDB (default: MONGODB_URL)",
+    )
     args = parser.parse_args()
     sizes = sorted(args.sizes)
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load {os.getloadavg()}")
@@ -132,7 +137,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as run_dir, Stack.for_tests(Path(run_dir)) as stack:
         stack.fetch()
         stack.start_ferretdb()
-        report(stack.mongodb_url, "FerretDB v1.24.2 (SQLite)", sizes)
+        report(stack.mongodb_url, stack.mongodb_label, sizes)
     return 0
 
 

@@ -151,7 +151,7 @@ def run_ours(stack: Stack, count: int, zone: str, *, people_first: bool) -> floa
     campaign_id = uuid.uuid4().hex
     progress_url = f"{stack.service_url('notification')}/campaigns/{campaign_id}"
     with MongoClient(stack.mongodb_url) as client:
-        database = client["etnik_notification"]
+        database = client[stack.database_name("notification")]
         people, invitations = campaign_events(count, zone, campaign_id)
         if people_first:
             # The recipients are known before the campaign, as in real life: not timed.

@@ -134,10 +134,10 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def wait_for_recipients(url: str, count: int) -> None:
+def wait_for_recipients(stack: Stack, count: int) -> None:
     """Block until the service has projected `count` recipients (not timed)."""
-    with MongoClient(url) as client:
-        recipients = client["etnik_notification"]["recipients"]
+    with MongoClient(stack.mongodb_url) as client:
+        recipients = client[stack.database_name("notification")]["recipients"]
         while recipients.count_documents({}) < count:
             time.sleep(2)
 
@@ -150,7 +150,7 @@ async def run_service(
         if people_first:
             people, invitations = campaign_events(count, zone)
             await publish(stack, people)
-            await asyncio.to_thread(wait_for_recipients, stack.mongodb_url, count)
+            await asyncio.to_thread(wait_for_recipients, stack, count)
             listener.totals.clear()
             started = time.perf_counter()
             await publish(stack, invitations)
@@ -165,14 +165,14 @@ async def run_service(
                 if total["total"] >= count:
                     break
         with MongoClient(stack.mongodb_url) as client:
-            messages = client["etnik_notification"]["messages"]
+            messages = client[stack.database_name("notification")]["messages"]
             while True:
                 sent = await asyncio.to_thread(
                     messages.count_documents, {"kind": "invitation", "status": "sent"}
                 )
                 if sent >= count:
                     wall = time.perf_counter() - started
-                    leases = client["etnik_notification"]["message_leases"]
+                    leases = client[stack.database_name("notification")]["message_leases"]
                     by_generation = collections.Counter(
                         d["generation"] for d in leases.find({}, {"generation": 1})
                     )

@@ -27,8 +27,6 @@ from registration_throughput import bench_stack, create_event, wait_ready
 
 from etnik.devstack import Stack
 
-DATABASE = "etnik_registration"
-
 
 async def burst(url: str, count: int, concurrency: int) -> tuple[dict[str, str], Counter[int]]:
     """Send the forms; the id and status of each one accepted, and the status codes seen."""
@@ -68,7 +66,7 @@ def check(stack: Stack, event_id: str, capacity: int, accepted: dict[str, str]) 
     problems = []
     with MongoClient(stack.mongodb_url, tz_aware=True) as client:
         stored = list(
-            client[DATABASE]["registrations"].find(
+            client[stack.database_name("registration")]["registrations"].find(
                 {"event_id": event_id},
                 {"status": 1, "seat": 1, "created_at": 1, "waitlisted_at": 1},
             )

@@ -84,7 +84,7 @@ def test_kafka_away_services_stay_up_keep_what_they_accepted_and_recover(
         assert response.status_code == 201, response.text
         registration_id = response.json()["id"]
         with MongoClient(platform.mongodb_url) as client:
-            stored = client["etnik_registration"]["registrations"].find_one(
+            stored = client[platform.database_name("registration")]["registrations"].find_one(
                 {"_id": registration_id}
             )
         assert stored is not None
@@ -105,7 +105,9 @@ def test_kafka_away_services_stay_up_keep_what_they_accepted_and_recover(
         what="reporting to count the registration accepted during the outage",
     )
     with MongoClient(platform.mongodb_url) as client:
-        stored = client["etnik_registration"]["registrations"].find_one({"_id": registration_id})
+        stored = client[platform.database_name("registration")]["registrations"].find_one(
+            {"_id": registration_id}
+        )
     assert stored is not None
     assert stored["outbox"] == []
 

@@ -36,7 +36,7 @@ def registered(platform: Stack, gateway: httpx.Client, operator_token: str) -> d
 
 def test_the_registration_is_stored(platform: Stack, registered: dict[str, Any]) -> None:
     with MongoClient(platform.mongodb_url, tz_aware=True) as client:
-        stored = client["etnik_registration"]["registrations"].find_one(
+        stored = client[platform.database_name("registration")]["registrations"].find_one(
             {"_id": registered["registration"]["id"]}
         )
     assert stored is not None

@@ -11,6 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _devstack_starts_its_own_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests check what the stack starts: a MONGODB_URL meant for the services is ignored."""
+    monkeypatch.delenv("MONGODB_URL", raising=False)
+
+
 class EchoHandler(BaseHTTPRequestHandler):
     """Answers any GET or POST with the path and headers it received, as JSON."""
 

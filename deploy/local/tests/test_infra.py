@@ -108,6 +108,30 @@ def test_ferretdb_answers_ping_and_stores_documents(stack: Stack) -> None:
         client.close()
 
 
+def test_ferretdb_on_postgresql_stores_documents_and_leaves_nothing_behind(
+    tmp_path: Path, process_alive: Callable[[int], bool]
+) -> None:
+    stack = Stack.for_tests(tmp_path, environ={"ETNIK_FERRETDB_HANDLER": "postgresql"})
+    stack.fetch()
+    try:
+        stack.start_ferretdb()
+        with MongoClient(stack.mongodb_url, serverSelectionTimeoutMS=5000) as client:
+            collection = client["etnik_devstack_test"]["things"]
+            collection.insert_one({"_id": "one", "name": "Этническая НКО"})
+            assert collection.find_one({"_id": "one"}) == {"_id": "one", "name": "Этническая НКО"}
+        pids = [stack.pid(name) for name in stack.started_names]
+        assert sorted(stack.started_names) == ["ferretdb", "postgresql"]
+        cluster = stack.postgresql_data_dir
+        assert (cluster / "PG_VERSION").exists()
+    finally:
+        stack.stop()
+    assert all(pid is not None and not process_alive(pid) for pid in pids)
+    assert port_is_free(stack.ports.postgres)
+    assert port_is_free(stack.ports.mongo)
+    # A cluster kept outside the run folder (which the server account could not enter) goes too.
+    assert cluster.is_relative_to(stack.run_dir) or not cluster.exists()
+
+
 def test_mailpit_takes_mail_and_lists_it(stack: Stack) -> None:
     subject = f"Приглашение на стратегическую сессию {uuid.uuid4().hex[:6]}"
     message = EmailMessage()
@@ -132,7 +156,7 @@ def test_stop_ends_every_process_and_frees_the_ports(
     stack = Stack.for_tests(tmp_path)
     stack.start_infra()
     pids = [stack.pid(name) for name in stack.started_names]
-    assert len(pids) == 3
+    assert sorted(stack.started_names) == ["ferretdb", "kafka", "mailpit", "postgresql"]
 
     stack.stop()
 

@@ -87,6 +87,37 @@ def test_external_mongodb_url_replaces_ferretdb(tmp_path: Path) -> None:
     assert stack.service_env("content")["MONGODB_URL"] == url
 
 
+def test_an_external_server_gets_databases_of_the_test_run_alone(tmp_path: Path) -> None:
+    stack = Stack.for_tests(tmp_path, environ={"MONGODB_URL": "mongodb://db.example:27017/"})
+    other = Stack.for_tests(tmp_path / "other", environ={"MONGODB_URL": "mongodb://db.example/"})
+    assert stack.mongodb_label == "MongoDB server at MONGODB_URL"
+    name = stack.service_env("registration")["MONGODB_DATABASE"]
+    assert name == stack.database_name("registration")
+    assert name.startswith("etnik_t")
+    assert name.endswith("_registration")
+    assert other.database_name("registration") != name  # two runs on one server never meet
+    own = Stack.for_tests(tmp_path, environ={})
+    assert own.database_name("registration") == "etnik_registration"
+
+
+def test_ferretdb_store_is_chosen_by_name(tmp_path: Path) -> None:
+    chosen = Stack.for_tests(tmp_path, environ={"ETNIK_FERRETDB_HANDLER": " PostgreSQL "})
+    assert chosen.uses_postgresql
+    assert "postgres" in chosen.infra_port_names()
+    assert chosen.mongodb_label.endswith("(postgresql)")
+    sqlite = Stack.for_tests(tmp_path, environ={"ETNIK_FERRETDB_HANDLER": "sqlite"})
+    assert not sqlite.uses_postgresql
+    assert "postgres" not in sqlite.infra_port_names()
+    with pytest.raises(ValueError, match="choose one of postgresql, sqlite"):
+        Stack.for_tests(tmp_path, environ={"ETNIK_FERRETDB_HANDLER": "mysql"})
+    # With another server, no store of FerretDB's is started at all.
+    external = Stack.for_tests(
+        tmp_path, environ={"MONGODB_URL": "mongodb://db/", "ETNIK_FERRETDB_HANDLER": "postgresql"}
+    )
+    assert not external.uses_postgresql
+    assert "postgres" not in external.infra_port_names()
+
+
 def test_from_env_reads_mongodb_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MONGODB_URL", "mongodb://127.0.0.1:27018/")
     monkeypatch.setenv("ETNIK_RUN_DIR", str(tmp_path))

@@ -25,6 +25,7 @@ PORT_SPECS: dict[str, PortSpec] = {
     "kafka": PortSpec("Kafka", "ETNIK_KAFKA_PORT", 9092),
     "kafka_controller": PortSpec("Kafka controller", "ETNIK_KAFKA_CONTROLLER_PORT", 9093),
     "mongo": PortSpec("FerretDB", "ETNIK_MONGO_PORT", 27017),
+    "postgres": PortSpec("PostgreSQL (FerretDB's store)", "ETNIK_POSTGRES_PORT", 55432),
     "smtp": PortSpec("Mailpit SMTP", "ETNIK_SMTP_PORT", 1025),
     "mailpit_http": PortSpec("Mailpit UI and API", "ETNIK_MAILPIT_PORT", 8025),
     "gateway": PortSpec("gateway", "ETNIK_GATEWAY_PORT", 8080),
@@ -63,6 +64,7 @@ class Ports:
     kafka: int
     kafka_controller: int
     mongo: int
+    postgres: int
     smtp: int
     mailpit_http: int
     gateway: int

@@ -50,8 +50,10 @@ class ManagedProcess:
         log_path: Path,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        user: str | None = None,
     ) -> None:
         self.name = name
+        self.user = user  # run as this account (PostgreSQL refuses root)
         self.argv = [str(part) for part in argv]
         self.log_path = log_path
         self.env = dict(env) if env is not None else None
@@ -94,6 +96,7 @@ class ManagedProcess:
                 cwd=self.cwd,
                 start_new_session=True,  # Ctrl-C reaches us only; stop() ends the whole group
                 preexec_fn=hook,
+                user=self.user,
             )
 
     def stop(self, timeout: float = 15.0) -> None:

@@ -1,4 +1,5 @@
-"""The local stack: Kafka, FerretDB, Mailpit, the four services and the nginx gateway."""
+"""The local stack: Kafka, FerretDB (on PostgreSQL or SQLite), Mailpit, the four services and
+the nginx gateway; or any MongoDB server named by MONGODB_URL in FerretDB's place."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO
 
 from etnik.devstack import fetch as fetching
-from etnik.devstack import gateway, kafka, paths, probes, tools
+from etnik.devstack import gateway, kafka, paths, postgres, probes, tools, versions
 from etnik.devstack.console import say
 from etnik.devstack.gateway import GatewayOptions
 from etnik.devstack.paths import CacheLayout
@@ -27,13 +29,28 @@ from etnik.devstack.process import ManagedProcess, kill_group_if_matches
 
 KAFKA = "kafka"
 FERRETDB = "ferretdb"
+POSTGRESQL = "postgresql"
 MAILPIT = "mailpit"
 GATEWAY = "gateway"
 
-_READY_TIMEOUT = {KAFKA: 120.0, FERRETDB: 30.0, MAILPIT: 30.0, GATEWAY: 15.0}
+_READY_TIMEOUT = {KAFKA: 120.0, FERRETDB: 30.0, POSTGRESQL: 60.0, MAILPIT: 30.0, GATEWAY: 15.0}
+# FerretDB's stores (`--handler`); the default was measured the faster (docs/benchmarks.md).
+FERRETDB_HANDLERS = ("postgresql", "sqlite")
+DEFAULT_FERRETDB_HANDLER = "postgresql"
+DATABASE_PREFIX = "etnik"
 SERVICE_READY_TIMEOUT = 60.0
 _STOP_TIMEOUT = {KAFKA: 30.0}
 _DEFAULT_STOP_TIMEOUT = 10.0
+
+
+def ferretdb_handler_from(environ: Mapping[str, str]) -> str:
+    """FerretDB's store named by ETNIK_FERRETDB_HANDLER, or the default."""
+    handler = (environ.get("ETNIK_FERRETDB_HANDLER") or DEFAULT_FERRETDB_HANDLER).strip().lower()
+    if handler not in FERRETDB_HANDLERS:
+        raise ValueError(
+            f"ETNIK_FERRETDB_HANDLER={handler!r}: choose one of {', '.join(FERRETDB_HANDLERS)}"
+        )
+    return handler
 
 
 class RunDirBusyError(RuntimeError):
@@ -53,6 +70,8 @@ class Stack:
         ports: Ports,
         *,
         mongodb_url: str | None = None,
+        ferretdb_handler: str = DEFAULT_FERRETDB_HANDLER,
+        database_prefix: str = DATABASE_PREFIX,
         environment: str = "development",
         local_dir: Path | None = None,
         env_overrides: Mapping[str, str] | None = None,
@@ -69,6 +88,10 @@ class Stack:
         self.kafka_overrides = dict(kafka_overrides or {})
         self.gateway_options = gateway_options or GatewayOptions()
         self._external_mongodb_url = mongodb_url or None
+        if ferretdb_handler not in FERRETDB_HANDLERS:
+            raise ValueError(f"unknown FerretDB handler {ferretdb_handler!r}")
+        self.ferretdb_handler = ferretdb_handler
+        self.database_prefix = database_prefix
         self._processes: dict[str, ManagedProcess] = {}  # in start order
         self._service_extra_env: dict[str, dict[str, str]] = {}  # reused by a restart
         self._lock_file: IO[str] | None = None
@@ -84,12 +107,23 @@ class Stack:
         kafka_auto_create_topics: bool = False,
         kafka_overrides: Mapping[str, str] | None = None,
         gateway_options: GatewayOptions | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> Stack:
-        """A stack on ports that are free now, in ENVIRONMENT=test, with its data in run_dir."""
+        """A stack on ports that are free now, in ENVIRONMENT=test, with its data in run_dir.
+
+        MONGODB_URL (or `mongodb_url`) puts another server in FerretDB's place; the databases
+        then get a prefix of their own (`etnik_t<hex>_<service>`), so that runs side by side
+        never meet, and are dropped when the stack stops."""
+        environ = os.environ if environ is None else environ
+        external = mongodb_url if mongodb_url is not None else environ.get("MONGODB_URL")
         return cls(
             run_dir,
             Ports.free(),
-            mongodb_url=mongodb_url,
+            mongodb_url=external or None,
+            ferretdb_handler=ferretdb_handler_from(environ),
+            database_prefix=f"{DATABASE_PREFIX}_t{uuid.uuid4().hex[:8]}"
+            if external
+            else DATABASE_PREFIX,
             environment="test",
             local_dir=local_dir,
             env_overrides=env_overrides,
@@ -109,6 +143,7 @@ class Stack:
             Path(run_dir),
             Ports.from_env(environ),
             mongodb_url=environ.get("MONGODB_URL") or None,
+            ferretdb_handler=ferretdb_handler_from(environ),
             environment="development",
             local_dir=cache.root,
             kafka_auto_create_topics=_truthy(environ.get("ETNIK_KAFKA_AUTO_CREATE_TOPICS")),
@@ -126,6 +161,22 @@ class Stack:
     def uses_ferretdb(self) -> bool:
         """False when MONGODB_URL points at another MongoDB server."""
         return self._external_mongodb_url is None
+
+    @property
+    def uses_postgresql(self) -> bool:
+        """True when this stack runs FerretDB over a PostgreSQL cluster of its own."""
+        return self.uses_ferretdb and self.ferretdb_handler == "postgresql"
+
+    @property
+    def mongodb_label(self) -> str:
+        """What serves MongoDB here, for benchmark and test reports."""
+        if not self.uses_ferretdb:
+            return "MongoDB server at MONGODB_URL"
+        return f"FerretDB {versions.FERRETDB_VERSION} ({self.ferretdb_handler})"
+
+    def database_name(self, service: str) -> str:
+        """The database a service of this stack keeps its data in."""
+        return f"{self.database_prefix}_{service}"
 
     @property
     def mongodb_url(self) -> str:
@@ -181,7 +232,7 @@ class Stack:
             "SERVICE_NAME": name,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "MONGODB_URL": self.mongodb_url,
-            "MONGODB_DATABASE": f"etnik_{name}",
+            "MONGODB_DATABASE": self.database_name(name),
             "SMTP_HOST": LOOPBACK,
             "SMTP_PORT": str(self.ports.smtp),
             "REGISTRATION_URL": self.service_url("registration"),
@@ -212,11 +263,17 @@ class Stack:
     def fetch(self) -> None:
         """Fetch or build every component once (later calls find them in the cache)."""
         fetching.fetch_all(self.cache, ferretdb=self.uses_ferretdb)
+        if self.uses_postgresql:
+            postgres.bin_dir()  # Debian's server, installed when missing
 
     def infra_port_names(self) -> list[str]:
         """Names (as in Ports) of the infrastructure's ports."""
         names = ["kafka", "kafka_controller", "smtp", "mailpit_http"]
-        return [*names, "mongo"] if self.uses_ferretdb else names
+        if self.uses_ferretdb:
+            names.append("mongo")
+        if self.uses_postgresql:
+            names.append("postgres")
+        return names
 
     def all_port_names(self) -> list[str]:
         """Names of every port `etnik-dev run` listens on."""
@@ -254,9 +311,11 @@ class Stack:
     def start_infra(self) -> None:
         """Start Kafka, FerretDB (unless MONGODB_URL is set) and Mailpit; wait until they answer."""
         wanted = [KAFKA, MAILPIT] + ([FERRETDB] if self.uses_ferretdb else [])
+        wanted += [POSTGRESQL] if self.uses_postgresql else []
         port_names = {
             KAFKA: ["kafka", "kafka_controller"],
             FERRETDB: ["mongo"],
+            POSTGRESQL: ["postgres"],
             MAILPIT: ["smtp", "mailpit_http"],
         }
         self.check_ports(
@@ -297,22 +356,54 @@ class Stack:
         """Stop the broker; its data stays, so start_kafka() brings the same cluster back."""
         self._stop(KAFKA)
 
+    @property
+    def postgresql_data_dir(self) -> Path:
+        """The cluster of FerretDB's PostgreSQL store."""
+        return postgres.data_dir_for(self.data_dir / "postgresql", postgres.server_account())
+
+    def start_postgresql(self) -> None:
+        """Start the stack's PostgreSQL cluster (initialised on first use) and wait for it."""
+        if self.is_running(POSTGRESQL):
+            return
+        self.check_ports(["postgres"])
+        binaries = postgres.bin_dir()
+        account = postgres.server_account()
+        data_dir = self.postgresql_data_dir
+        postgres.ensure_cluster(binaries, data_dir, account)
+        command = postgres.server_command(
+            binaries, data_dir, self.ports.postgres, durable=self.environment != "test"
+        )
+        self._spawn(POSTGRESQL, command, env=None, user=account)
+        self._await(
+            POSTGRESQL,
+            lambda: postgres.is_ready(binaries, self.ports.postgres),
+            timeout=_READY_TIMEOUT[POSTGRESQL],
+            where=f"{LOOPBACK}:{self.ports.postgres}",
+        )
+
     def start_ferretdb(self) -> None:
-        """Start FerretDB (SQLite backend) and wait until it answers ping."""
+        """Start FerretDB on its store (PostgreSQL started first) and wait until it answers."""
         if self.is_running(FERRETDB):
             return
         if not self.uses_ferretdb:
             raise RuntimeError(f"MONGODB_URL is set ({self.mongodb_url}): FerretDB is not used")
         self.check_ports(["mongo"])
         binary = fetching.fetch_ferretdb(self.cache)
-        sqlite_dir = self.data_dir / "ferretdb" / "sqlite"
         state_dir = self.data_dir / "ferretdb" / "state"
-        sqlite_dir.mkdir(parents=True, exist_ok=True)
         state_dir.mkdir(parents=True, exist_ok=True)
+        if self.uses_postgresql:
+            self.start_postgresql()
+            store = [
+                "--handler=postgresql",
+                f"--postgresql-url={postgres.ferretdb_url(self.ports.postgres)}",
+            ]
+        else:
+            sqlite_dir = self.data_dir / "ferretdb" / "sqlite"
+            sqlite_dir.mkdir(parents=True, exist_ok=True)
+            store = ["--handler=sqlite", f"--sqlite-url=file:{sqlite_dir}/"]
         command = [
             str(binary),
-            "--handler=sqlite",
-            f"--sqlite-url=file:{sqlite_dir}/",
+            *store,
             f"--listen-addr={LOOPBACK}:{self.ports.mongo}",
             f"--state-dir={state_dir}",
             "--debug-addr=-",  # its debug HTTP listener would take 127.0.0.1:8088
@@ -326,8 +417,9 @@ class Stack:
         )
 
     def stop_ferretdb(self) -> None:
-        """Stop FerretDB; its SQLite files stay."""
+        """Stop FerretDB and its PostgreSQL cluster; their data stays."""
         self._stop(FERRETDB)
+        self._stop(POSTGRESQL)
 
     def start_mailpit(self) -> None:
         """Start Mailpit and wait until both its SMTP server and its HTTP API answer."""
@@ -432,10 +524,32 @@ class Stack:
         self._stop(GATEWAY)
 
     def stop(self) -> None:
-        """Stop everything this stack started, last started first."""
+        """Stop everything this stack started, last started first; a test stack also drops
+        the databases it made on another server and removes a cluster kept outside run_dir."""
         for name in reversed(list(self._processes)):
             self._stop(name)
+        if self.environment == "test":
+            self._drop_test_databases()
+            if self.uses_postgresql and not self.postgresql_data_dir.is_relative_to(self.run_dir):
+                postgres.remove_cluster(self.postgresql_data_dir)
         self._release_run_dir()
+
+    def _drop_test_databases(self) -> None:
+        """Drop the databases named with this test stack's own prefix on an external server."""
+        if self.uses_ferretdb or self.database_prefix == DATABASE_PREFIX:
+            return
+        # The workspace has PyMongo; the stack itself needs it only here.
+        from pymongo import MongoClient
+        from pymongo.errors import PyMongoError
+
+        try:
+            client: MongoClient[dict[str, object]]
+            with MongoClient(self.mongodb_url, serverSelectionTimeoutMS=3000) as client:
+                for name in client.list_database_names():
+                    if name.startswith(f"{self.database_prefix}_"):
+                        client.drop_database(name)
+        except PyMongoError as error:
+            say(f"could not drop the test databases {self.database_prefix}_*: {error}")
 
     def __enter__(self) -> Stack:
         return self
@@ -456,11 +570,24 @@ class Stack:
         self._spawn(name, command, env=None)
         self._await(name, ready, timeout=_READY_TIMEOUT[name], where=where)
 
-    def _spawn(self, name: str, command: list[str], *, env: Mapping[str, str] | None) -> None:
+    def _spawn(
+        self,
+        name: str,
+        command: list[str],
+        *,
+        env: Mapping[str, str] | None,
+        user: str | None = None,
+    ) -> None:
         self._claim_run_dir()
         say(f"starting {name}…")
         process = ManagedProcess(
-            name, command, log_path=self.log_path(name), env=env, cwd=self.run_dir
+            name,
+            command,
+            log_path=self.log_path(name),
+            env=env,
+            # Another account may not be allowed into run_dir; the server moves to its data dir.
+            cwd=self.run_dir if user is None else Path("/"),
+            user=user,
         )
         self._processes[name] = process
         process.start()

@@ -33,6 +33,14 @@ def _apt_install(package: str) -> bool:
     return subprocess.run(command, env=env, check=False).returncode == 0
 
 
+def install_debian_package(package: str, what: str) -> bool:
+    """Install a Debian package when root with apt-get; False when we may not or it failed."""
+    if not _can_use_apt():
+        say(f"{what} is missing and we may not install {package} (not root, or no apt-get)")
+        return False
+    return _apt_install(package)
+
+
 def _find_or_install(program: str, what: str, extra_paths: tuple[str, ...] = ()) -> str:
     """Path of `program`; installs its Debian package when root with apt-get, else explains."""
     found = shutil.which(program) or next((p for p in extra_paths if os.access(p, os.X_OK)), None)

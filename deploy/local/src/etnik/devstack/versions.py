@@ -30,6 +30,9 @@ DEBIAN_PACKAGES = {
     "chromium": "chromium",
 }
 
+# FerretDB's PostgreSQL store (the local default: see docs/benchmarks.md, "The local store").
+POSTGRESQL_PACKAGE = "postgresql-15"
+
 # Cyrillic TrueType font for the PDFs the services render (reports, strategies, collections).
 CYRILLIC_FONT_PACKAGE = "fonts-dejavu-core"
 CYRILLIC_FONT_FILE = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
