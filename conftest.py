@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,17 +40,26 @@ TEST_SERVICE_ENV = {
 }
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A query log of this run's own, for services in and out of process (two runs in one
+    checkout must not mix their logs): tests/e2e/test_query_plans.py reads it last."""
+    if "MONGODB_QUERY_LOG" not in os.environ:
+        os.environ["MONGODB_QUERY_LOG"] = tempfile.mkdtemp(prefix="etnik-query-shapes-")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs the real infrastructure."""
+    """Mark every test that needs the real infrastructure; run `runs_last` tests last."""
     for item in items:
         if INFRA_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.infra)
+    items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)
 
 
 @pytest.fixture(scope="session")
 def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Kafka, FerretDB (or MONGODB_URL) and Mailpit, on free ports, for the whole session."""
-    stack = Stack.for_tests(tmp_path_factory.mktemp("stack"), env_overrides=TEST_SERVICE_ENV)
+    env = {**TEST_SERVICE_ENV, "MONGODB_QUERY_LOG": os.environ["MONGODB_QUERY_LOG"]}
+    stack = Stack.for_tests(tmp_path_factory.mktemp("stack"), env_overrides=env)
     stack.fetch()
     try:
         stack.start_infra()

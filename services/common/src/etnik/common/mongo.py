@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -16,6 +18,7 @@ from pymongo.errors import (
 )
 from pymongo.monitoring import CommandListener
 
+from etnik.common.query_log import QueryLog
 from etnik.common.settings import ServiceSettings
 
 Document = dict[str, Any]
@@ -52,6 +55,10 @@ def create_mongo_client(
     """A client that fails fast when the server is away, so that requests answer quickly.
 
     Profilers pass `event_listeners` to time every command the service sends."""
+    listeners = list(event_listeners)
+    if settings.mongodb_query_log:
+        path = Path(settings.mongodb_query_log) / f"{settings.service_name}-{os.getpid()}.jsonl"
+        listeners.append(QueryLog(path))
     return AsyncMongoClient(
         settings.mongodb_url,
         tz_aware=True,
@@ -59,7 +66,7 @@ def create_mongo_client(
         appname=f"etnik-{settings.service_name}",
         serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
         connectTimeoutMS=settings.mongodb_timeout_ms,
-        event_listeners=list(event_listeners),
+        event_listeners=listeners,
     )
 
 

@@ -41,6 +41,9 @@ class ServiceSettings(BaseSettings):
     mongodb_url: str = "mongodb://127.0.0.1:27017/"
     mongodb_database: str = ""
     mongodb_timeout_ms: int = Field(default=3000, ge=100)
+    # Tests only: a folder where each query shape the service sends is recorded once, for the
+    # check that an index serves it (etnik.common.query_log).
+    mongodb_query_log: str = ""
 
     outbox_relay_interval_s: float = Field(default=1.0, gt=0)
     # Entries younger than this are left to the request that wrote them.
