@@ -82,6 +82,7 @@ SECRET_VALUES = {
     "secrets.values.smtpUsername": "test-only",
     "secrets.values.smtpPassword": "test-only",
     "secrets.values.unsubscribeSecret": "test-only",
+    "secrets.values.notificationClientSecret": "test-only",
     "secrets.values.contentPseudonymKey": "test-only",
     "secrets.values.reportingPseudonymKey": "test-only",
     **{f"secrets.values.mongodbPasswords.{user}": "test-only" for user in (*SERVICES, "backup")},
@@ -1044,12 +1045,15 @@ def test_grafana_dashboard_shows_what_operators_need() -> None:
 
 def test_services_get_the_keys_they_need_in_production() -> None:
     rendered = render("default")
-    wanted = {
-        "notification": "UNSUBSCRIBE_SECRET",
-        "content": "PSEUDONYM_KEY",
-        "reporting": "REPORTING_PSEUDONYM_KEY",
-    }
-    for service, variable in wanted.items():
+    wanted = [
+        ("notification", "UNSUBSCRIBE_SECRET"),
+        ("content", "PSEUDONYM_KEY"),
+        ("reporting", "REPORTING_PSEUDONYM_KEY"),
+        # Registration checks the secret that notification proves itself with: one key.
+        ("registration", "NOTIFICATION_CLIENT_SECRET"),
+        ("notification", "NOTIFICATION_CLIENT_SECRET"),
+    ]
+    for service, variable in wanted:
         [deployment] = [
             r
             for r in rendered
@@ -1057,3 +1061,5 @@ def test_services_get_the_keys_they_need_in_production() -> None:
         ]
         env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert env[variable]["valueFrom"]["secretKeyRef"]["name"].endswith("-service-keys")
+    reference = env["NOTIFICATION_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert reference["key"] == "notification-client-secret"

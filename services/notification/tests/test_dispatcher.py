@@ -1,6 +1,7 @@
 """The dispatcher on the real FerretDB: claims stay exclusive between replicas, a dead replica's
-claims are taken over after their lease, a committed batch is never sent twice, and an SMTP
-outage loses nothing."""
+claims are taken over after their lease, a committed batch is never sent twice, an SMTP
+outage loses nothing, and a message about a registration carries what registration says at
+send time (never stored), waiting while registration is away."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.devstack import Stack
 from etnik.notification.channels import EmailChannel, OutgoingMessage
 from etnik.notification.dispatcher import Dispatcher
+from etnik.notification.domain import DeliveryDetails
 from etnik.notification.leases import LeaseStore
 from etnik.notification.messages import DISPATCHES, MessageStore, outcomes_not_applied
 from etnik.notification.projections import Projections
+from etnik.notification.registration_client import RegistrationUnavailable, RegistrationUnknown
 from etnik.notification.rendering import TemplateRenderer
 from etnik.notification.settings import NotificationSettings
 from etnik.notification.unsubscribe import UnsubscribeLinks
@@ -62,6 +65,35 @@ class RecordingChannel:
 
     async def close(self) -> None:
         return None
+
+
+class FakeRegistrations:
+    """Registration's delivery read: answers from a dict, or is away."""
+
+    def __init__(self, details: dict[str, DeliveryDetails] | None = None) -> None:
+        self.details = details or {}
+        self.away = False
+        self.asked: list[str] = []
+
+    async def delivery(self, registration_id: str) -> DeliveryDetails:
+        self.asked.append(registration_id)
+        if self.away:
+            raise RegistrationUnavailable("registration unreachable (ConnectError)")
+        if registration_id not in self.details:
+            raise RegistrationUnknown("registration does not know this registration")
+        return self.details[registration_id]
+
+
+class KeepingChannel(RecordingChannel):
+    """Keeps every message it took, whole."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.messages: list[OutgoingMessage] = []
+
+    async def send(self, message: OutgoingMessage) -> None:
+        await super().send(message)
+        self.messages.append(message)
 
 
 class RecordingOutbox:
@@ -111,7 +143,11 @@ def settings(infra: Stack, **overrides: Any) -> NotificationSettings:
 
 
 def dispatcher(
-    db: Db, config: NotificationSettings, channel: Any, outbox: RecordingOutbox
+    db: Db,
+    config: NotificationSettings,
+    channel: Any,
+    outbox: RecordingOutbox,
+    registrations: FakeRegistrations | None = None,
 ) -> Dispatcher:
     store = MessageStore(db)
     return Dispatcher(
@@ -121,6 +157,7 @@ def dispatcher(
         channel=channel,
         outbox=outbox,  # type: ignore[arg-type]
         unsubscribe_links=UnsubscribeLinks("test-key", "http://gateway.test"),
+        registrations=registrations or FakeRegistrations(),
         settings=config,
         registry=CollectorRegistry(),
     )
@@ -401,3 +438,114 @@ async def test_invitations_are_sent_no_faster_than_the_configured_rate(
         for last in range(first, len(times)):
             count, span = last - first + 1, times[last] - start
             assert count <= rate + rate * span + 1, f"{count} invitations in {span:.2f} s"
+
+
+SESSION_LINK = "https://telemost.yandex.ru/j/dispatcher-test-4242"
+MANAGE_URL = "https://etnik.test/registrations/manage?token=signed-for-the-test"
+
+
+async def queue_about_registration(db: Db, kind: str, registration_id: str) -> str:
+    """A recipient and one message of this kind about their registration; the message id."""
+    person_id = f"person-{uuid.uuid4().hex[:8]}"
+    await db["recipients"].insert_one(
+        {"_id": person_id, "full_name": "Анна Иванова", "email": f"{person_id}@ex.org",
+         "locale": "ru", "timezone": "Asia/Kamchatka"}
+    )  # fmt: skip
+    store = MessageStore(db)
+    await store.enqueue(
+        trigger=uuid.uuid4().hex,
+        kind=kind,
+        person_id=person_id,
+        context={"event_id": EVENT_ID, "registration_id": registration_id},
+    )
+    [message] = await db["messages"].find({"person_id": person_id}).to_list()
+    return str(message["_id"])
+
+
+async def run_until_idle(dispatcher: Dispatcher) -> None:
+    while await dispatcher.dispatch_once():
+        pass
+    await dispatcher.drain()
+    await dispatcher.apply_backlog(quiet_s=0)
+
+
+async def test_a_confirmation_carries_the_session_and_owner_links_read_at_send_time(
+    infra: Stack, db: Db
+) -> None:
+    registrations = FakeRegistrations(
+        {"r-1": DeliveryDetails("confirmed", MANAGE_URL, online_link=SESSION_LINK)}
+    )
+    message_id = await queue_about_registration(db, "registration_confirmed", "r-1")
+    channel = KeepingChannel()
+    sender = dispatcher(db, settings(infra), channel, RecordingOutbox(), registrations)
+    await run_until_idle(sender)
+
+    [sent] = channel.messages
+    assert f"Ссылка для подключения: {SESSION_LINK}" in sent.text
+    assert f"Управлять регистрацией (посмотреть или отменить): {MANAGE_URL}" in sent.text
+    assert f'href="{SESSION_LINK}"' in sent.html
+    assert SESSION_LINK.encode() in sent.attachments[0].content  # the calendar entry's place
+    # Nothing of it is kept: not in the message, nor in any dispatch record.
+    stored = await db["messages"].find_one({"_id": message_id})
+    assert stored is not None
+    assert stored["status"] == "sent"
+    everything = [stored, *await db[DISPATCHES].find({}).to_list()]
+    assert SESSION_LINK not in repr(everything)
+    assert MANAGE_URL not in repr(everything)
+
+
+async def test_a_message_waits_while_registration_is_away_and_is_never_sent_without_it(
+    infra: Stack, db: Db
+) -> None:
+    registrations = FakeRegistrations(
+        {"r-2": DeliveryDetails("confirmed", MANAGE_URL, online_link=SESSION_LINK)}
+    )
+    registrations.away = True
+    ids = [await queue_about_registration(db, "event_reminder", "r-2") for _ in range(3)]
+    channel = KeepingChannel()
+    sender = dispatcher(db, settings(infra), channel, RecordingOutbox(), registrations)
+    hint_all(sender, ids)
+    await sender.dispatch_once()
+    await sender.drain()
+
+    assert channel.messages == []
+    assert len(registrations.asked) == 1  # the batch waits after the first refusal
+    waiting = await db["messages"].find({"_id": {"$in": ids}}).to_list()
+    assert {m["status"] for m in waiting} == {"pending"}
+    assert {m["attempts"] for m in waiting} == {0}  # waiting uses up no attempt
+    assert {m["note"] for m in waiting} == {"waiting for registration"}
+
+    registrations.away = False
+    await asyncio.sleep(0.5)
+    await run_until_idle(sender)
+    assert len(channel.messages) == len(ids)
+    assert all(SESSION_LINK in message.text for message in channel.messages)
+    assert set((await statuses(db, ids)).values()) == {"sent"}
+
+
+async def test_what_is_not_confirmed_gets_the_owner_link_only_or_is_not_sent(
+    infra: Stack, db: Db
+) -> None:
+    # Registration withholds the session link from a waitlisted registration; a reminder of
+    # one cancelled meanwhile is not sent; a registration registration does not know fails.
+    registrations = FakeRegistrations(
+        {
+            "waiting": DeliveryDetails("waitlisted", MANAGE_URL),
+            "gone": DeliveryDetails("cancelled", MANAGE_URL),
+        }
+    )
+    waitlisted = await queue_about_registration(db, "registration_waitlisted", "waiting")
+    reminder = await queue_about_registration(db, "event_reminder", "gone")
+    unknown = await queue_about_registration(db, "registration_received", "nobody")
+    channel = KeepingChannel()
+    sender = dispatcher(db, settings(infra), channel, RecordingOutbox(), registrations)
+    await run_until_idle(sender)
+
+    [sent] = channel.messages
+    assert sent.message_id == waitlisted
+    assert MANAGE_URL in sent.text
+    assert "Ссылка для подключения" not in sent.text
+    outcomes = {m["_id"]: m for m in await db["messages"].find({}).to_list()}
+    assert outcomes[reminder]["status"] == "dropped"
+    assert "no longer confirmed" in outcomes[reminder]["last_error"]
+    assert outcomes[unknown]["status"] == "failed"

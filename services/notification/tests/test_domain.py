@@ -1,11 +1,23 @@
-"""Reminder times and quiet hours, in the recipient's own zone."""
+"""Reminder times and quiet hours, in the recipient's own zone; what a message about a
+registration carries."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from etnik.common.contracts.registration import EventChanged
 from etnik.notification.calendar import event_ics
-from etnik.notification.domain import outside_quiet_hours, reminder_times
+from etnik.notification.domain import (
+    DeliveryDetails,
+    delivery_values,
+    needs_delivery_details,
+    no_longer_due,
+    outside_quiet_hours,
+    reminder_times,
+)
+from etnik.notification.handlers import link_changed_for_participants
 from etnik.notification.unsubscribe import UnsubscribeLinks
 
 START = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)  # 14:00 Moscow, 23:00 Kamchatka
@@ -52,6 +64,17 @@ def test_the_calendar_file_has_a_stable_uid_and_utc_times() -> None:
     assert "DTSTART:20261129T110000Z" in ics
     assert "DTEND:20261129T140000Z" in ics
     assert "SUMMARY:Сессия ЦФО" in ics
+    assert "LOCATION" not in ics
+
+
+def test_the_calendar_file_of_an_online_participant_holds_the_session_link() -> None:
+    ics = event_ics(
+        {"title": "Сессия", "starts_at": START, "ends_at": START + timedelta(hours=3)},
+        event_id="e1",
+        online_link="https://telemost.yandex.ru/j/1",
+    ).decode()
+    assert "LOCATION:https://telemost.yandex.ru/j/1" in ics
+    assert "URL:https://telemost.yandex.ru/j/1" in ics
 
 
 def test_unsubscribe_links_are_bound_to_their_person() -> None:
@@ -82,3 +105,79 @@ def test_a_long_list_unsubscribe_url_stays_a_plain_header() -> None:
     )
     wire = email.as_bytes(policy=_WIRE_POLICY).decode()
     assert f"List-Unsubscribe: <{url}>\r\n" in wire
+
+
+LINK = "https://telemost.yandex.ru/j/1"
+MANAGE = "https://etnik.example/registrations/manage?token=t"
+CONFIRMED = DeliveryDetails("confirmed", MANAGE, online_link=LINK, check_in_code="ABCD2345")
+
+MESSAGES_ABOUT_A_REGISTRATION = [
+    "registration_received",
+    "registration_confirmed",
+    "registration_waitlisted",
+    "registration_offered",
+    "registration_rejected",
+    "registration_cancelled",
+    "event_reminder",
+    "event_changed",
+    "event_cancelled",
+]
+
+
+@pytest.mark.parametrize("kind", MESSAGES_ABOUT_A_REGISTRATION)
+def test_every_message_about_a_registration_carries_its_owner_link(kind: str) -> None:
+    assert needs_delivery_details(kind, {"registration_id": "r1"})
+    assert delivery_values(kind, CONFIRMED)["manage_url"] == MANAGE
+
+
+@pytest.mark.parametrize("kind", ["invitation", "sign_in_link"])
+def test_messages_about_no_registration_read_nothing(kind: str) -> None:
+    assert not needs_delivery_details(kind, {"event_id": "e1"})
+    assert delivery_values(kind, None) == dict.fromkeys(
+        ("manage_url", "online_link", "check_in_code")
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "attending"),
+    [(kind, kind in {"registration_confirmed", "event_reminder", "event_changed"})
+     for kind in MESSAGES_ABOUT_A_REGISTRATION],
+)  # fmt: skip
+def test_only_confirmations_reminders_and_changes_tell_how_to_attend(
+    kind: str, attending: bool
+) -> None:
+    values = delivery_values(kind, CONFIRMED)
+    assert (values["online_link"], values["check_in_code"]) == (
+        (LINK, "ABCD2345") if attending else (None, None)
+    )
+
+
+@pytest.mark.parametrize("status", ["waitlisted", "offered", "cancelled", "rejected"])
+def test_messages_for_confirmed_participants_are_not_sent_to_others(status: str) -> None:
+    for kind in ("registration_confirmed", "event_reminder", "event_changed"):
+        assert no_longer_due(kind, status) is not None
+    assert no_longer_due("registration_waitlisted", status) is None
+    assert no_longer_due("event_reminder", "confirmed") is None
+
+
+def _changed(changes: list[str], **fields: object) -> EventChanged:
+    values: dict[str, object] = {
+        "event_id": "e1",
+        "title": "Сессия",
+        "format": "online",
+        "starts_at": START,
+        "ends_at": START + timedelta(hours=3),
+        "timezone": "Europe/Moscow",
+        "status": "registration_open",
+        "changes": changes,
+        **fields,
+    }
+    return EventChanged.model_validate(values)
+
+
+def test_a_new_online_link_is_news_for_participants_who_attend_online() -> None:
+    assert link_changed_for_participants(_changed(["online_link", "online_platform"]))
+    assert link_changed_for_participants(_changed(["online_link"], format="hybrid"))
+    assert not link_changed_for_participants(_changed(["online_link"], format="in_person"))
+    assert not link_changed_for_participants(_changed(["online_link"], status="completed"))
+    assert not link_changed_for_participants(_changed(["capacity"]))

@@ -100,3 +100,61 @@ def test_an_edited_template_is_served_instead_of_the_packaged_one() -> None:
     rendered = renderer.render("registration_waitlisted", "ru", _context("Сессия"))
     assert rendered.subject == "Ждём: Сессия"
     assert "<p>Тело</p>" in rendered.html
+
+
+LINK = "https://telemost.yandex.ru/j/42?pwd=a&b=<c>"
+MANAGE = "https://etnik.example/registrations/manage?token=t"
+
+
+def test_a_confirmation_tells_how_to_attend_and_how_to_manage() -> None:
+    context = _context("Сессия") | {
+        "online_link": LINK,
+        "check_in_code": "ABCD2345",
+        "manage_url": MANAGE,
+    }
+    rendered = TemplateRenderer().render("registration_confirmed", "ru", context)
+    assert f"Ссылка для подключения: {LINK}" in rendered.text
+    assert "Код для входа: ABCD2345" in rendered.text
+    assert f"Управлять регистрацией (посмотреть или отменить): {MANAGE}" in rendered.text
+    assert 'href="https://telemost.yandex.ru/j/42?pwd=a&amp;b=&lt;c&gt;"' in rendered.html
+    assert "Управлять регистрацией</a>" in rendered.html
+
+
+def test_without_the_details_nothing_of_them_is_shown() -> None:
+    rendered = TemplateRenderer().render("registration_confirmed", "ru", _context("Сессия"))
+    assert "Ссылка для подключения" not in rendered.text
+    assert "Код для входа" not in rendered.text
+    assert "Управлять регистрацией" not in rendered.text
+
+
+def test_a_new_link_is_announced_without_a_new_time() -> None:
+    context = _context("Сессия") | {
+        "online_link": LINK,
+        "manage_url": MANAGE,
+        "moved": False,
+        "link_changed": True,
+    }
+    for locale, expected in (
+        ("ru", "Новая ссылка для подключения: "),
+        ("en", "New link to join: "),
+    ):
+        rendered = TemplateRenderer().render("event_changed", locale, context)
+        assert expected + LINK in rendered.text
+        assert "Теперь оно пройдёт" not in rendered.text
+        assert "now takes place" not in rendered.text
+
+
+def test_an_edited_template_is_checked_for_what_it_must_show() -> None:
+    from etnik.notification.domain import REGISTRATION_KINDS, values_a_template_must_show
+
+    renderer = TemplateRenderer()
+    packaged = renderer.packaged_source("registration_confirmed.ru.jinja")
+    required = values_a_template_must_show("registration_confirmed")
+    assert set(required) <= renderer.names_used(packaged)
+    assert "online_link" not in renderer.names_used(packaged.replace("online_link", "x"))
+    assert values_a_template_must_show("registration_waitlisted") == ("manage_url",)
+    assert values_a_template_must_show("invitation") == ()
+    for kind in REGISTRATION_KINDS:
+        for locale in ("ru", "en"):
+            source = renderer.packaged_source(f"{kind}.{locale}.jinja")
+            assert set(values_a_template_must_show(kind)) <= renderer.names_used(source)

@@ -35,6 +35,7 @@ def test_demo_data_is_for_development_only(environment: str, demo_data: bool, lo
         "mongodb_url": "mongodb://db/",
         "registration_url": "http://registration",
         "jwt_private_key_file": "/run/secrets/jwt.pem",
+        "notification_client_secret": "n" * 32,
     }
     settings = RegistrationSettings(environment=environment, demo_data=demo_data, **explicit)
     assert settings.loads_demo_data is loads

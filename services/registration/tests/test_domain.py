@@ -14,6 +14,7 @@ from etnik.registration.domain import (
     QuestionKind,
     RuleViolation,
     WaitingEntry,
+    attendance_details,
     check_in_code_from_scan,
     check_registration_window,
     check_transition,
@@ -216,3 +217,49 @@ def test_spreadsheet_cells_never_run_as_formulas() -> None:
     assert spreadsheet_safe("+79123456789") == "+79123456789"
     assert spreadsheet_safe("Анна") == "Анна"
     assert spreadsheet_safe(5) == 5
+
+
+LINK = "https://telemost.yandex.ru/j/123456"
+
+
+@pytest.mark.parametrize(
+    ("event_format", "link", "code"),
+    [("online", LINK, None), ("hybrid", LINK, "ABCD2345"), ("in_person", None, "ABCD2345")],
+)
+def test_a_confirmed_participant_is_given_what_the_format_uses(
+    event_format: str, link: str | None, code: str | None
+) -> None:
+    details = attendance_details(
+        registration_status="confirmed",
+        event_status="registration_open",
+        event_format=event_format,
+        online_link=LINK,
+        check_in_code="ABCD2345",
+    )
+    assert (details.online_link, details.check_in_code) == (link, code)
+    assert details.qr_value == (qr_value(code) if code else None)
+
+
+@pytest.mark.parametrize(
+    "status", ["waitlisted", "pending_approval", "offered", "rejected", "cancelled"]
+)
+def test_no_other_registration_is_given_the_link_or_the_code(status: str) -> None:
+    details = attendance_details(
+        registration_status=status,
+        event_status="registration_open",
+        event_format="hybrid",
+        online_link=LINK,
+        check_in_code="ABCD2345",
+    )
+    assert details.online_link is details.check_in_code is details.qr_value is None
+
+
+def test_a_cancelled_event_gives_nobody_the_link() -> None:
+    details = attendance_details(
+        registration_status="confirmed",
+        event_status="cancelled",
+        event_format="online",
+        online_link=LINK,
+        check_in_code="ABCD2345",
+    )
+    assert details.online_link is None

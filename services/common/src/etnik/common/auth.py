@@ -16,6 +16,8 @@ from pydantic import BaseModel
 
 # Fixed, never taken from the token's header: this is what stops alg=none and HS/RS confusion.
 ALGORITHMS = ["ES256"]
+# The `kind` of a token issued to another platform service (client credentials), never a person.
+SERVICE_KIND = "service"
 
 
 class Role(StrEnum):
@@ -28,7 +30,7 @@ class Role(StrEnum):
 
 
 class Principal(BaseModel):
-    """Who is calling: an operator with roles, or a participant (no roles)."""
+    """Who is calling: an operator with roles, a participant, or a platform service (no roles)."""
 
     subject: str
     kind: str
@@ -168,6 +170,17 @@ def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has_any(set(roles)):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "this action needs another role")
+        return principal
+
+    return check
+
+
+def require_service(*clients: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that lets through only these platform services' tokens; 403 for people."""
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.kind != SERVICE_KIND or principal.subject not in clients:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this endpoint is for platform services")
         return principal
 
     return check

@@ -48,4 +48,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # The client libraries are chatty at INFO about every reconnect attempt.
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("pymongo").setLevel(max(logging.WARNING, root.level))
+    # httpx logs every request at INFO (notification reads from registration for each message).
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

@@ -5,8 +5,34 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The notification service's client secret outside production when none is set (registration
+# and notification agree on it), so that a development stack works without setup.
+DEVELOPMENT_NOTIFICATION_CLIENT_SECRET = "etnik-development-notification-client-secret"  # noqa: S105
+MIN_CLIENT_SECRET_LENGTH = 32
+
+
+def notification_client_secret(configured: SecretStr | None, *, production: bool) -> str:
+    """The configured NOTIFICATION_CLIENT_SECRET; outside production a development value."""
+    if configured is not None:
+        return configured.get_secret_value()
+    if production:
+        raise ValueError("in production NOTIFICATION_CLIENT_SECRET must be set")
+    return DEVELOPMENT_NOTIFICATION_CLIENT_SECRET
+
+
+def check_client_secret(configured: SecretStr | None, *, production: bool) -> None:
+    """Refuse a missing secret in production and a short one anywhere."""
+    if configured is None:
+        if production:
+            raise ValueError("in production NOTIFICATION_CLIENT_SECRET must be set")
+        return
+    if len(configured.get_secret_value()) < MIN_CLIENT_SECRET_LENGTH:
+        raise ValueError(
+            f"NOTIFICATION_CLIENT_SECRET must have at least {MIN_CLIENT_SECRET_LENGTH} characters"
+        )
 
 
 class Environment(StrEnum):

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from etnik.common.auth import Principal, Role, require_roles
+from etnik.notification.domain import values_a_template_must_show
 from etnik.notification.messages import MessageStore, outcomes_not_applied
 from etnik.notification.rendering import (
     SUPPORTED_LOCALES,
@@ -182,8 +183,14 @@ async def save_template(
     name = template_name(kind, locale)
     try:
         renderer.render_source(name, body.source, _sample_context(locale))
+        used = renderer.names_used(body.source)
     except TemplateProblem as problem:
         raise HTTPException(422, str(problem)) from problem
+    # A participant must not lose what they need to attend to an edit.
+    left_out = [value for value in values_a_template_must_show(kind) if value not in used]
+    if left_out:
+        shown = ", ".join(f"{{{{ {value} }}}}" for value in left_out)
+        raise HTTPException(422, f"the template must show {shown}")
     store: TemplateStore = request.app.state.templates
     version = await store.save(name, body.source, operator.subject)
     return {"name": name, "version": version}
@@ -238,4 +245,9 @@ def _sample_context(locale: str) -> dict[str, Any]:
         "offer_expires": expires,
         "link_expires": expires,
         "unsubscribe_url": "https://etnik.example/unsubscribe",
+        "manage_url": "https://etnik.example/registrations/manage?token=example",
+        "online_link": "https://telemost.yandex.ru/j/example",
+        "check_in_code": "ABCD2345",
+        "moved": True,
+        "link_changed": True,
     }

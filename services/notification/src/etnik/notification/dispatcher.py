@@ -11,7 +11,11 @@ FerretDB v1 scans the whole collection for any other filter:
    postponed since it was queued), its recipient and event looked up by `_id` (once per
    batch each).
 3. Send: up to `smtp_connections` at once, invitations paced by `invitation_rate_per_s`,
-   quiet hours (22:00-08:00 in the recipient's zone) respected.
+   quiet hours (22:00-08:00 in the recipient's zone) respected. A message about a
+   registration first reads from registration what it must carry (the owner's link, and
+   for a confirmed participant the session link and check-in code; see
+   etnik.notification.registration_client): it waits while registration cannot be reached,
+   and is never sent without them.
 4. Commit: one document in `dispatches` holds every outcome of the batch together with the
    `sent`/`failed` events, written in one insert: the atomic record of the batch. Its
    events go out through the service's outbox (the relay republishes them if Kafka is away).
@@ -47,7 +51,13 @@ from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox, with_outbox
 from etnik.notification.calendar import event_ics
 from etnik.notification.channels import Attachment, Channel, DeliveryError, OutgoingMessage
-from etnik.notification.domain import outside_quiet_hours
+from etnik.notification.domain import (
+    DeliveryDetails,
+    delivery_values,
+    needs_delivery_details,
+    no_longer_due,
+    outside_quiet_hours,
+)
 from etnik.notification.leases import Claim, LeaseStore
 from etnik.notification.messages import (
     DISPATCHES,
@@ -62,6 +72,11 @@ from etnik.notification.messages import (
     MessageStore,
 )
 from etnik.notification.projections import Projections
+from etnik.notification.registration_client import (
+    DeliveryLookup,
+    RegistrationUnavailable,
+    RegistrationUnknown,
+)
 from etnik.notification.rendering import TemplateProblem, TemplateRenderer, event_context, moment
 from etnik.notification.settings import NotificationSettings
 from etnik.notification.unsubscribe import UnsubscribeLinks
@@ -131,11 +146,13 @@ class Dispatcher:
         channel: Channel,
         outbox: Outbox,
         unsubscribe_links: UnsubscribeLinks,
+        registrations: DeliveryLookup,
         settings: NotificationSettings,
         registry: CollectorRegistry,
         db: AsyncDatabase[Document] | None = None,
     ) -> None:
         self._store = store
+        self._registrations = registrations
         self._projections = projections
         self._renderer = renderer
         self._channel = channel
@@ -343,9 +360,12 @@ class Dispatcher:
                 assert recipient is not None
                 sendable.append((claim, message, recipient, event))
         if sendable:
-            outage = asyncio.Event()
+            outage, registration_away = asyncio.Event(), asyncio.Event()
             results = await asyncio.gather(
-                *(self._send(claim, m, r, e, outage) for claim, m, r, e in sendable)
+                *(
+                    self._send(claim, m, r, e, outage, registration_away)
+                    for claim, m, r, e in sendable
+                )
             )
             for claim, result in zip((item[0] for item in sendable), results, strict=True):
                 if result is None:
@@ -420,8 +440,23 @@ class Dispatcher:
         recipient: dict[str, Any],
         event: dict[str, Any] | None,
         outage: asyncio.Event,
+        registration_away: asyncio.Event,
     ) -> Outcome | None:
         """Send one message; its outcome, or None when the lease is too short to start."""
+        details: DeliveryDetails | None = None
+        if needs_delivery_details(message["kind"], message["context"]):
+            if registration_away.is_set():
+                return self._wait_for_registration(message, claim, "registration unreachable")
+            try:
+                details = await self._registrations.delivery(message["context"]["registration_id"])
+            except RegistrationUnavailable as error:
+                registration_away.set()  # the rest of the batch waits without asking
+                return self._wait_for_registration(message, claim, str(error))
+            except RegistrationUnknown as error:
+                return self._failure(message, claim, str(error), permanent=True)
+            reason = no_longer_due(message["kind"], details.status)
+            if reason is not None:
+                return self._dropped(message, claim, reason)
         async with self._senders:
             if outage.is_set():
                 return self._wait_for_channel(message, claim, "SMTP unreachable")
@@ -430,7 +465,7 @@ class Dispatcher:
             if datetime.now(UTC) + timedelta(seconds=self._send_margin_s) > claim.until:
                 return None  # another replica may take it soon: do not risk sending twice
             try:
-                outgoing = self._compose(message, recipient, event)
+                outgoing = self._compose(message, recipient, event, details)
             except TemplateProblem as problem:
                 return self._failure(message, claim, str(problem), permanent=True)
             try:
@@ -484,6 +519,26 @@ class Dispatcher:
                 "note": "waiting for SMTP",
                 "last_error": reason,
                 "outage_waits": waits,
+            },
+        )
+
+    def _wait_for_registration(self, message: Document, claim: Claim, reason: str) -> Outcome:
+        """Registration cannot say what the message must carry: try again later, without
+        using up an attempt (as for an SMTP outage), and never send it without."""
+        waits = int(message.get("registration_waits") or 0) + 1
+        delay = min(
+            self._settings.retry_base_delay_s * 2 ** min(waits - 1, 16),
+            self._settings.registration_outage_max_delay_s,
+        )
+        return Outcome(
+            message,
+            claim.generation,
+            "deferred",
+            {
+                "due_at": datetime.now(UTC) + timedelta(seconds=delay),
+                "note": "waiting for registration",
+                "last_error": reason,
+                "registration_waits": waits,
             },
         )
 
@@ -625,7 +680,11 @@ class Dispatcher:
         return recipient
 
     def _compose(
-        self, message: Document, recipient: dict[str, Any], event: dict[str, Any] | None
+        self,
+        message: Document,
+        recipient: dict[str, Any],
+        event: dict[str, Any] | None,
+        details: DeliveryDetails | None = None,
     ) -> OutgoingMessage:
         locale = recipient.get("locale") or "ru"
         zone = recipient.get("timezone") or "Europe/Moscow"
@@ -636,6 +695,11 @@ class Dispatcher:
         values["reason"] = context.get("reason")
         for name in ("link", "accept_url"):
             values[name] = context.get(name)
+        # Read from registration just now, for this message only: never stored in its context.
+        values |= delivery_values(message["kind"], details)
+        # What an event_changed message tells (one queued before this was known: the time).
+        values["moved"] = bool(context.get("moved", True))
+        values["link_changed"] = bool(context.get("link_changed", False))
         for source, target in (
             ("offer_expires_at", "offer_expires"),
             ("link_expires_at", "link_expires"),
@@ -653,7 +717,7 @@ class Dispatcher:
         rendered = self._renderer.render(message["kind"], locale, values)
         attachments: tuple[Attachment, ...] = ()
         if message["kind"] == "registration_confirmed" and event is not None:
-            ics = event_ics(event, event_id=context["event_id"])
+            ics = event_ics(event, event_id=context["event_id"], online_link=values["online_link"])
             attachments = (Attachment("event.ics", ics, "text", "calendar"),)
         return OutgoingMessage(
             message_id=message["_id"],

@@ -1,8 +1,12 @@
-"""Scheduling rules, free of I/O: reminder times and quiet hours in the recipient's zone."""
+"""Rules free of I/O: reminder times, quiet hours in the recipient's zone, and what a message
+about a registration carries."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 QUIET_FROM = time(22, 0)
@@ -23,3 +27,72 @@ def outside_quiet_hours(moment: datetime, zone: str) -> datetime:
         return moment
     day = local.date() if local.time() < QUIET_UNTIL else local.date() + timedelta(days=1)
     return datetime.combine(day, QUIET_UNTIL, tzinfo=ZoneInfo(zone))
+
+
+# --- What a message about a registration carries ----------------------------------------
+
+# Kinds about one registration: each carries its owner's link, read at send time.
+REGISTRATION_KINDS = frozenset(
+    {
+        "registration_received",
+        "registration_confirmed",
+        "registration_waitlisted",
+        "registration_offered",
+        "registration_rejected",
+        "registration_cancelled",
+        "event_reminder",
+        "event_changed",
+        "event_cancelled",
+    }
+)
+# Kinds that tell a confirmed participant how to attend: the session link, the check-in code.
+ATTENDING_KINDS = frozenset({"registration_confirmed", "event_reminder", "event_changed"})
+CONFIRMED = "confirmed"
+
+
+@dataclass(frozen=True)
+class DeliveryDetails:
+    """What registration says, at send time, a message about a registration may carry.
+
+    Secrets for the recipient alone: kept out of reprs, never stored, logged or published."""
+
+    status: str
+    manage_url: str = field(repr=False)
+    online_link: str | None = field(default=None, repr=False)
+    check_in_code: str | None = field(default=None, repr=False)
+
+
+def values_a_template_must_show(kind: str) -> tuple[str, ...]:
+    """What an operator's version of a kind's template may not leave out (a change notice
+    repeats the session link, not the unchanged check-in code)."""
+    if kind == "event_changed":
+        return ("manage_url", "online_link")
+    if kind in ATTENDING_KINDS:
+        return ("manage_url", "online_link", "check_in_code")
+    return ("manage_url",) if kind in REGISTRATION_KINDS else ()
+
+
+def needs_delivery_details(kind: str, context: Mapping[str, Any]) -> bool:
+    """Whether a message is about one registration, whose details are read before sending."""
+    return kind in REGISTRATION_KINDS and bool(context.get("registration_id"))
+
+
+def no_longer_due(kind: str, status: str) -> str | None:
+    """Why a message meant for a confirmed participant is not to be sent now; else None."""
+    if kind in ATTENDING_KINDS and status != CONFIRMED:
+        return f"the registration is {status}, no longer confirmed"
+    return None
+
+
+def delivery_values(kind: str, details: DeliveryDetails | None) -> dict[str, str | None]:
+    """What a template shows: the owner's link in every message about a registration; the
+    session link and check-in code only in those that tell a confirmed participant how to
+    attend (registration withholds them from any other registration)."""
+    if details is None:
+        return {"manage_url": None, "online_link": None, "check_in_code": None}
+    attending = kind in ATTENDING_KINDS
+    return {
+        "manage_url": details.manage_url,
+        "online_link": details.online_link if attending else None,
+        "check_in_code": details.check_in_code if attending else None,
+    }

@@ -10,6 +10,7 @@ from etnik.common.consumer import EventConsumer
 from etnik.common.contracts.registration import (
     EventChanged,
     EventCreated,
+    EventFormat,
     InvitationIssued,
     PersonErased,
     PersonRegistered,
@@ -83,7 +84,8 @@ class NotificationHandlers:
         await self._messages.drop_pending({"person_id": erased.person_id}, "the person was erased")
 
     async def on_event(self, envelope: CloudEvent, event: EventCreated | EventChanged) -> None:
-        """Keep the event; when it moves or is cancelled, tell its participants."""
+        """Keep the event; when it moves, gets a new online link or is cancelled, tell its
+        participants (the link itself is read from registration when the message is sent)."""
         snapshot = event.model_dump()
         previous = await self._projections.upsert_event(snapshot)
         self._messages.known(f"event:{event.event_id}")
@@ -105,8 +107,14 @@ class NotificationHandlers:
                 await self._schedule_reminders(
                     registration["_id"], event.event_id, registration["person_id"]
                 )
-        if moved:
-            await self._tell_participants(envelope, event.event_id, "event_changed")
+        link_changed = link_changed_for_participants(event)
+        if moved or link_changed:
+            await self._tell_participants(
+                envelope,
+                event.event_id,
+                "event_changed",
+                {"moved": moved, "link_changed": link_changed},
+            )
 
     async def on_registration(self, envelope: CloudEvent, registration: RegistrationEvent) -> None:
         """Tell the person where their registration stands, and keep its reminders right."""
@@ -204,14 +212,34 @@ class NotificationHandlers:
                 due_at=due_at,
             )
 
-    async def _tell_participants(self, envelope: CloudEvent, event_id: str, kind: str) -> None:
+    async def _tell_participants(
+        self,
+        envelope: CloudEvent,
+        event_id: str,
+        kind: str,
+        what: dict[str, Any] | None = None,
+    ) -> None:
         for registration in await self._projections.confirmed_registrations(event_id):
             await self._messages.enqueue(
                 trigger=envelope.id,
                 kind=kind,
                 person_id=registration["person_id"],
-                context={"event_id": event_id, "registration_id": registration["_id"]},
+                context={
+                    "event_id": event_id,
+                    "registration_id": registration["_id"],
+                    **(what or {}),
+                },
             )
+
+
+def link_changed_for_participants(event: EventCreated | EventChanged) -> bool:
+    """Whether an operator changed the online link of an event people attend online."""
+    return (
+        isinstance(event, EventChanged)
+        and "online_link" in event.changes
+        and event.format in {EventFormat.ONLINE, EventFormat.HYBRID}
+        and event.status not in {"cancelled", "completed"}
+    )
 
 
 def _same_moment(stored: datetime | None, given: datetime) -> bool:

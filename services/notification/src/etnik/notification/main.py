@@ -22,6 +22,7 @@ from etnik.notification.dispatcher import Dispatcher
 from etnik.notification.handlers import NotificationHandlers
 from etnik.notification.messages import DISPATCHES, MESSAGES, MessageStore
 from etnik.notification.projections import UNSUBSCRIBES, Projections
+from etnik.notification.registration_client import RegistrationClient
 from etnik.notification.rendering import TemplateRenderer
 from etnik.notification.service import NotificationService
 from etnik.notification.settings import NotificationSettings
@@ -72,6 +73,11 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         renderer=renderer,
         channel=EmailChannel(settings),
         outbox=runtime.outbox,
+        registrations=RegistrationClient(
+            settings.registration_url,
+            settings.client_secret(),
+            timeout_s=settings.registration_timeout_s,
+        ),
         unsubscribe_links=links,
         settings=settings,
         registry=runtime.registry,

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, DictLoader, PackageLoader, StrictUndefined, TemplateError
+from jinja2 import ChoiceLoader, DictLoader, PackageLoader, StrictUndefined, TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from etnik.notification.timefmt import date_ru, datetime_both, time_both_en, time_both_ru
@@ -25,6 +25,15 @@ _FORMAT_LABELS = {
 }
 SUPPORTED_LOCALES = ("ru", "en")
 LAYOUT = "layout.jinja"
+# Values a template may test for that a message does not always have.
+OPTIONAL_VALUES: Mapping[str, Any] = {
+    "unsubscribe_url": None,
+    "manage_url": None,
+    "online_link": None,
+    "check_in_code": None,
+    "moved": True,
+    "link_changed": False,
+}
 
 
 class TemplateProblem(ValueError):
@@ -68,6 +77,13 @@ class TemplateRenderer:
         self._text.cache = {} if self._text.cache is not None else None
         self._html.cache = {} if self._html.cache is not None else None
 
+    def names_used(self, source: str) -> set[str]:
+        """The values a template's own source refers to (not those of its layout)."""
+        try:
+            return meta.find_undeclared_variables(self._text.parse(source))
+        except TemplateError as error:
+            raise TemplateProblem(f"the template does not render: {error}") from error
+
     def packaged_source(self, name: str) -> str:
         """The template as shipped with the service."""
         loader = PackageLoader("etnik.notification", "templates")
@@ -83,7 +99,7 @@ class TemplateRenderer:
         self, name: str, source: str | None, context: Mapping[str, Any]
     ) -> RenderedMessage:
         """Render a template by name, or a draft source in its place (for previews)."""
-        values = {"unsubscribe_url": None, **context}
+        values = {**OPTIONAL_VALUES, **context}
         try:
             if source is None:
                 text_template = self._text.get_template(name)

@@ -7,7 +7,11 @@ from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from etnik.common.settings import ServiceSettings
+from etnik.common.settings import (
+    ServiceSettings,
+    check_client_secret,
+    notification_client_secret,
+)
 
 
 class NotificationSettings(ServiceSettings):
@@ -51,11 +55,27 @@ class NotificationSettings(ServiceSettings):
     # Signs unsubscribe links; required in production.
     unsubscribe_secret: SecretStr | None = None
 
+    # This service's client secret at registration (the same value registration is given):
+    # it buys a short-lived service token that reads, at send time, what a message about a
+    # registration must carry (the owner's link, the session link, the check-in code).
+    notification_client_secret: SecretStr | None = None
+    # How long one read from registration may take; how long a message waits at most between
+    # tries while registration cannot be reached (it is never sent without what it must carry).
+    registration_timeout_s: float = Field(default=5.0, gt=0)
+    registration_outage_max_delay_s: float = Field(default=60.0, gt=0)
+
     @model_validator(mode="after")
-    def _production_needs_an_unsubscribe_secret(self) -> Self:
+    def _production_needs_its_secrets(self) -> Self:
         if self.is_production and self.unsubscribe_secret is None:
             raise ValueError("in production UNSUBSCRIBE_SECRET must be set")
+        check_client_secret(self.notification_client_secret, production=self.is_production)
         return self
+
+    def client_secret(self) -> str:
+        """The secret this service proves itself with to registration."""
+        return notification_client_secret(
+            self.notification_client_secret, production=self.is_production
+        )
 
     def unsubscribe_signing_key(self) -> str:
         """The configured secret; outside production a fixed development value."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from etnik.common.auth import Principal, Role, current_principal, require_roles
+from etnik.common.auth import Principal, Role, current_principal, require_roles, require_service
 from etnik.common.contracts.registration import ParticipantCategory, RegistrationStatus
 from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
 from etnik.common.mongo import Document
@@ -17,6 +17,7 @@ from etnik.registration.domain import (
     TRANSITION_ACTIONS,
     VISIBLE_STATUSES,
     EventStatus,
+    attendance_details,
     qr_value,
 )
 from etnik.registration.errors import DomainError
@@ -29,6 +30,7 @@ from etnik.registration.schemas import (
     CancelIn,
     CheckInIn,
     ConsentTextOut,
+    DeliveryOut,
     EventIn,
     EventOut,
     EventUpdate,
@@ -59,6 +61,7 @@ from etnik.registration.schemas import (
     RegistrationRow,
     RegistrationView,
     RejectIn,
+    ServiceTokenRequest,
     SignInLinkRequest,
     SignInRequest,
     TokenOut,
@@ -66,6 +69,7 @@ from etnik.registration.schemas import (
     TransitionOut,
 )
 from etnik.registration.service import ClientContext
+from etnik.registration.settings import NOTIFICATION_CLIENT
 
 router = APIRouter()
 T = TypeVar("T")
@@ -81,6 +85,7 @@ AnyStaff = Annotated[
     Principal, Depends(require_roles(Role.OPERATOR, Role.MODERATOR, Role.CHECK_IN))
 ]
 AttendanceRecorder = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.CHECK_IN))]
+NotificationService = Annotated[Principal, Depends(require_service(NOTIFICATION_CLIENT))]
 IdempotencyKey = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
@@ -146,6 +151,21 @@ async def sign_out(body: RefreshRequest, app: App) -> Response:
     """Revoke a refresh token."""
     await app.identity.sign_out(body.refresh_token)
     return Response(status_code=204)
+
+
+@router.post(
+    "/auth/service-token",
+    response_model=TokenOut,
+    tags=["identity"],
+    summary="Service sign-in (client credentials)",
+)
+async def service_token(body: ServiceTokenRequest, app: App, response: Response) -> TokenOut:
+    """Exchange a platform service's client id and secret for a short-lived service token."""
+    token = app.identity.service_token(body.client_id, body.client_secret)
+    if token is None:
+        raise HTTPException(401, "unknown client or wrong secret")
+    response.headers["Cache-Control"] = "no-store"
+    return TokenOut(**token)
 
 
 @router.get("/auth/jwks", tags=["identity"], summary="Public keys that verify access tokens")
@@ -641,6 +661,41 @@ async def _owned(app: Services, registration_id: str, caller: Principal) -> Docu
 async def view_registration(registration_id: str, app: App, caller: Caller) -> dict[str, Any]:
     """A registration, for its owner (signed in) or staff."""
     return await _view(app, await _owned(app, registration_id, caller))
+
+
+@router.get(
+    "/registrations/{registration_id}/delivery",
+    response_model=DeliveryOut,
+    tags=["registrations"],
+    summary="What a message about the registration carries (the notification service only)",
+)
+async def delivery(
+    registration_id: str, app: App, caller: NotificationService, response: Response
+) -> dict[str, Any]:
+    """The owner's link always; the session link and check-in code only once confirmed.
+
+    Read at send time, so that the online link never travels through Kafka or sits in a
+    stored message."""
+    registration = await _run(lambda: app.registrations.registration(registration_id))
+    event = await _run(
+        lambda: app.catalogue.get_event(registration["event_id"], include_drafts=True)
+    )
+    details = attendance_details(
+        registration_status=registration["status"],
+        event_status=event["status"],
+        event_format=str(event.get("format", "")),
+        online_link=event.get("online_link"),
+        check_in_code=registration.get("check_in_code"),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return {
+        "registration_id": registration["_id"],
+        "status": registration["status"],
+        "manage_url": app.registrations.manage_url(registration),
+        "online_link": details.online_link,
+        "check_in_code": details.check_in_code,
+        "qr_value": details.qr_value,
+    }
 
 
 @router.post(

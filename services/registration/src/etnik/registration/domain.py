@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from etnik.common.contracts.registration import EventFormat, RegistrationStatus
+
 # --- Event lifecycle ------------------------------------------------------------------
 
 
@@ -364,6 +366,43 @@ def check_in_code_from_scan(value: str) -> str:
 def qr_value(check_in_code: str) -> str:
     """What the QR code on a participant's ticket encodes."""
     return QR_PREFIX + check_in_code
+
+
+# --- What a participant is given to attend ---------------------------------------------
+
+ONLINE_FORMATS = frozenset({EventFormat.ONLINE.value, EventFormat.HYBRID.value})
+IN_PERSON_FORMATS = frozenset({EventFormat.IN_PERSON.value, EventFormat.HYBRID.value})
+
+
+@dataclass(frozen=True)
+class AttendanceDetails:
+    """The session link and the check-in code a participant is given; None where not."""
+
+    online_link: str | None = None
+    check_in_code: str | None = None
+
+    @property
+    def qr_value(self) -> str | None:
+        """What the participant's QR code encodes, with the check-in code."""
+        return qr_value(self.check_in_code) if self.check_in_code else None
+
+
+def attendance_details(
+    *,
+    registration_status: str,
+    event_status: str,
+    event_format: str,
+    online_link: str | None,
+    check_in_code: str | None,
+) -> AttendanceDetails:
+    """Only a confirmed registration of an event that is not cancelled gets them, and only
+    what its format uses: the link online or hybrid, the code in person or hybrid."""
+    if registration_status != RegistrationStatus.CONFIRMED or event_status == EventStatus.CANCELLED:
+        return AttendanceDetails()
+    return AttendanceDetails(
+        online_link=(online_link or None) if event_format in ONLINE_FORMATS else None,
+        check_in_code=(check_in_code or None) if event_format in IN_PERSON_FORMATS else None,
+    )
 
 
 # --- Exports -------------------------------------------------------------------------------

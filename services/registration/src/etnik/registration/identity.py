@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from etnik.common.auth import ALGORITHMS, KeyLoader, Role
+from etnik.common.auth import ALGORITHMS, SERVICE_KIND, KeyLoader, Role
 from etnik.common.contracts.registration import OperatorAccountChanged, SignInLinkRequested
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox, update_with_outbox, with_outbox
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
 # Verified against when an account does not exist, so that timing does not reveal which exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_DUMMY_CLIENT_SECRET = secrets.token_urlsafe(32)
 
 
 LINK_ISSUER = "etnik-registration-links"
@@ -160,10 +162,11 @@ class SigningKey:
         subject: str,
         kind: str,
         roles: list[str],
+        ttl_s: int | None = None,
     ) -> tuple[str, int]:
         """A signed access token and its lifetime in seconds."""
         now = int(time.time())
-        ttl = settings.access_token_ttl_s
+        ttl = ttl_s or settings.access_token_ttl_s
         claims = {
             "iss": settings.jwt_issuer,
             "aud": settings.jwt_audience,
@@ -470,6 +473,27 @@ class IdentityService:
             )
         person = await self._people.find_one({"_id": spent["subject"]})
         if person is None or person.get("erased"):
+    def service_token(self, client_id: str, client_secret: str) -> dict[str, Any] | None:
+        """A short-lived token of kind "service" for a platform service that proves its client
+        secret (no refresh token: it asks again); None for an unknown client or a wrong secret."""
+        expected = self._settings.service_clients().get(client_id)
+        # Compared in constant time, and against something even for an unknown client.
+        matches = hmac.compare_digest(
+            (expected or _DUMMY_CLIENT_SECRET).encode(), client_secret.encode()
+        )
+        if expected is None or not matches:
+            log.warning("a service token was refused: unknown client or wrong secret")
+            return None
+        token, ttl = self._key.issue(
+            self._settings,
+            subject=client_id,
+            kind=SERVICE_KIND,
+            roles=[],
+            ttl_s=self._settings.service_token_ttl_s,
+        )
+        log.info("issued a service token to %s", client_id)
+        return {"access_token": token, "expires_in": ttl}
+
             return None
         return await self._tokens(subject=person["_id"], kind="participant", roles=[])
 

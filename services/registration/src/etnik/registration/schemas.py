@@ -461,6 +461,20 @@ class RegistrationView(RegistrationOut):
     answers: dict[str, Any] = Field(default_factory=dict)
 
 
+class DeliveryOut(ResponseBody):
+    """What a message about a registration must carry, for the notification service only.
+
+    The session link and the check-in code only while the registration is confirmed, and
+    only what the event's format uses."""
+
+    registration_id: str
+    status: RegistrationStatus
+    manage_url: str = Field(description="The owner's link to view or cancel the registration")
+    online_link: str | None = None
+    check_in_code: str | None = None
+    qr_value: str | None = None
+
+
 class RejectIn(StrictBody):
     """A moderator's rejection."""
 
@@ -546,6 +560,13 @@ class TokenRequest(StrictBody):
 
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
+
+
+class ServiceTokenRequest(StrictBody):
+    """A platform service's client credentials."""
+
+    client_id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
+    client_secret: str = Field(min_length=1, max_length=1024)
 
 
 class TokenOut(BaseModel):

@@ -7,7 +7,14 @@ from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from etnik.common.settings import Environment, ServiceSettings
+from etnik.common.settings import (
+    Environment,
+    ServiceSettings,
+    check_client_secret,
+    notification_client_secret,
+)
+
+NOTIFICATION_CLIENT = "notification"
 
 
 class RegistrationSettings(ServiceSettings):
@@ -28,6 +35,10 @@ class RegistrationSettings(ServiceSettings):
     # How long a freed place stays offered to the next waitlisted person.
     offer_ttl_s: int = Field(default=48 * 3600, ge=1)
     offer_check_interval_s: float = Field(default=30.0, gt=0)
+    # The secret the notification service proves itself with to get a short-lived service
+    # token (POST /auth/service-token); notification is given the same value.
+    notification_client_secret: SecretStr | None = None
+    service_token_ttl_s: int = Field(default=300, ge=60, le=3600)
     admin_email: str = "admin@etnik.local"
     admin_password: SecretStr | None = None
     # Demo programme on an empty database; only ever in development.
@@ -38,8 +49,16 @@ class RegistrationSettings(ServiceSettings):
         """Demo data only in development, never in test or production."""
         return self.demo_data and self.environment is Environment.DEVELOPMENT
 
+    def service_clients(self) -> dict[str, str]:
+        """Client id -> secret of the services that may ask for a service token."""
+        secret = notification_client_secret(
+            self.notification_client_secret, production=self.is_production
+        )
+        return {NOTIFICATION_CLIENT: secret}
+
     @model_validator(mode="after")
     def _production_needs_a_signing_key(self) -> Self:
         if self.is_production and self.jwt_private_key_file is None:
             raise ValueError("in production JWT_PRIVATE_KEY_FILE must name the signing key")
+        check_client_secret(self.notification_client_secret, production=self.is_production)
         return self
