@@ -16,7 +16,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from pymongo.errors import OperationFailure
+from pymongo.errors import AutoReconnect, OperationFailure
 
 from etnik.common.contracts.registration import (
     INVITATIONS_TOPIC,
@@ -341,6 +341,44 @@ async def test_another_persons_registration_is_out_of_reach(
         params={"token": anna["manage_token"]},
     )
     assert still.json()["status"] == "confirmed"  # Anna's registration is untouched
+
+
+async def test_an_invitation_is_used_only_once_its_registration_is_stored(
+    registration: RegistrationApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = registration.auth(registration.admin_token)
+    event = await registration.event(requires_approval=True)
+    email = f"invited.{uuid.uuid4().hex[:6]}@example.org"
+    person = await registration.client.post(
+        "/people",
+        json={"full_name": "Приглашённый Гость", "email": email, "category": "expert"},
+        headers=admin,
+    )
+    issued = await registration.client.post(
+        f"/events/{event['id']}/invitations", json={"person_id": person.json()["id"]}, headers=admin
+    )
+    [sent] = await registration.published(
+        INVITATIONS_TOPIC,
+        lambda e: e["subject"] == issued.json()["id"] and e["type"] == "ru.etnik.invitation.issued",
+    )
+    token = sent["data"]["link"].split("invitation=", 1)[1]
+    repository = registration.services.repository
+    store = repository.insert_registration
+
+    async def database_away(*args: Any, **kwargs: Any) -> Any:
+        raise AutoReconnect("the database went away")
+
+    monkeypatch.setattr(repository, "insert_registration", database_away)
+    failed = await registration.register(event["id"], email, invitation_token=token)
+    assert failed.status_code == 503, failed.text
+    monkeypatch.setattr(repository, "insert_registration", store)
+
+    retried = await registration.register(event["id"], email, invitation_token=token)
+    assert retried.status_code == 201, retried.text  # the failure did not burn the invitation
+    assert retried.json()["status"] == "confirmed"
+    stored = await repository.invitations.find_one({"_id": issued.json()["id"]})
+    assert stored is not None
+    assert stored["used_by"] == person.json()["id"]
 
 
 async def test_invitation_tokens_expired_reused_or_forged_are_refused(

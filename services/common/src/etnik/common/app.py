@@ -21,7 +21,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from pymongo.errors import ConnectionFailure, PyMongoError
 
 from etnik.common.auth import JwtVerifier, KeyLoader, jwks_from_url
-from etnik.common.consumer import EventConsumer, prune_processed
+from etnik.common.consumer import EventConsumer, ensure_processed_index, prune_processed
 from etnik.common.events import IntegrationEvent
 from etnik.common.idempotency import IdempotencyStore
 from etnik.common.kafka import KafkaConnection, create_broker, dead_letter_topic
@@ -97,6 +97,8 @@ class ServiceRuntime:
             max_attempts=self.settings.consumer_max_attempts,
             retry_backoff_s=self.settings.consumer_retry_backoff_s,
         )
+        if not self.consumers:
+            self._database_setup.append(lambda: ensure_processed_index(self.db))
         self.consumers.append(consumer)
         return consumer
 

@@ -47,13 +47,18 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+async def ensure_processed_index(database: AsyncDatabase[Document]) -> None:
+    """Index the prune's filter (the look-up of an event id is by `_id`)."""
+    await database[PROCESSED_COLLECTION].create_index("at")
+
+
 async def prune_processed(database: AsyncDatabase[Document], before: datetime) -> int:
     """Forget the events handled before a moment; returns how many records went.
 
     Deduplication guards against redelivery, which Kafka does within minutes (a rebalance, a
-    crash before the commit). Kept for ever, the records would slow every look-up on
-    FerretDB v1, which scans the collection for each. An event replayed from further back
-    than the retention is handled again; handlers are idempotent by their own keys.
+    crash before the commit); records kept for ever would only take room. An event replayed
+    from further back than the retention is handled again; handlers are idempotent by their
+    own keys.
     """
     result = await database[PROCESSED_COLLECTION].delete_many({"at": {"$lt": before}})
     return result.deleted_count

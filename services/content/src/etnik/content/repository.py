@@ -66,6 +66,8 @@ class MaterialRepository:
         await self.materials.create_index([("status", ASCENDING), ("updated_at", DESCENDING)])
         await self.materials.create_index("search_terms")
         await self.materials.create_index("event_id")
+        await self.materials.create_index("updated_at")  # the search index's refresh
+        await self.materials.create_index("authors.person_id")  # an erasure's authors
         await self.materials.create_index("collection_id")
         await self.media_mentions.create_index("event_ids")
 

@@ -20,7 +20,7 @@ from etnik.notification.api import router
 from etnik.notification.channels import EmailChannel
 from etnik.notification.dispatcher import Dispatcher
 from etnik.notification.handlers import NotificationHandlers
-from etnik.notification.messages import DISPATCHES, MESSAGES, MessageStore
+from etnik.notification.messages import DISPATCHES, LEGACY_OUTBOX_COLLECTIONS, MessageStore
 from etnik.notification.projections import UNSUBSCRIBES, Projections
 from etnik.notification.registration_client import RegistrationClient
 from etnik.notification.rendering import TemplateRenderer
@@ -35,7 +35,6 @@ PUBLISHES = (NotificationSent, NotificationFailed, RecipientUnsubscribed)
 # Events are staged in small documents only (a batch's outcomes, an unsubscribe), so that
 # the outbox relay, which searches these collections every second, never scans the
 # messages or the recipients. Before, they were staged in these two:
-LEGACY_OUTBOX_COLLECTIONS = (MESSAGES, "recipients")
 
 
 @dataclass(frozen=True)
@@ -73,12 +72,12 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         renderer=renderer,
         channel=EmailChannel(settings),
         outbox=runtime.outbox,
+        unsubscribe_links=links,
         registrations=RegistrationClient(
             settings.registration_url,
             settings.client_secret(),
             timeout_s=settings.registration_timeout_s,
         ),
-        unsubscribe_links=links,
         settings=settings,
         registry=runtime.registry,
     )

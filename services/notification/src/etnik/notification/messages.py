@@ -16,6 +16,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from etnik.common.mongo import Document
+from etnik.common.outbox import OUTBOX_SINCE_FIELD
+from etnik.notification.leases import LEASES
 
 MESSAGES = "messages"
 # One document per dispatched batch: its outcomes and their events (see dispatcher.py).
@@ -23,6 +25,8 @@ DISPATCHES = "dispatches"
 # A batch's final outcomes once its events are published, until written to the messages.
 # Apart from the dispatches, which the outbox relay searches every second.
 OUTCOME_BATCHES = "outcome_batches"
+# Where an older version kept outboxes beside the documents (see main.publish_legacy_outboxes).
+LEGACY_OUTBOX_COLLECTIONS = (MESSAGES, "recipients")
 # Outcomes that end a message. Writing them to the messages waits until the dispatcher has
 # nothing to send: on FerretDB v1 an update by `_id` costs time in proportion to the
 # collection (40 ms at 5,000 messages), an insert does not. Until then the dispatch document
@@ -80,6 +84,13 @@ class MessageStore:
         await self.collection.create_index([("person_id", 1), ("created_at", -1)])
         await self.collection.create_index([("context.registration_id", 1), ("kind", 1)])
         await self.collection.create_index([("context.campaign_id", 1), ("status", 1)])
+        database = self.collection.database
+        await database[DISPATCHES].create_index("applied")  # outcomes not yet written back
+        await database[OUTCOME_BATCHES].create_index("created_at")  # the stale batches' sweep
+        await database[LEASES].create_index("until")  # the expired leases' sweep
+        # An older version's outboxes, looked for once at start (few documents have the field).
+        for name in LEGACY_OUTBOX_COLLECTIONS:
+            await database[name].create_index(OUTBOX_SINCE_FIELD, sparse=True)
 
     def hint(
         self, message_id: str, due_at: datetime, generation: int, *, again: bool = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cachetools import TTLCache
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -87,12 +88,22 @@ def event_snapshot(event: Document) -> dict[str, Any]:
     }
 
 
+# How long reference data read from the database is served before it is read again.
+REFERENCE_CACHE_S = 60.0
+
+
 class CatalogueService:
     """Reference data, programmes and events."""
 
     def __init__(self, repository: RegistrationRepository, staging: Outbox) -> None:
         self._repo = repository
         self._staging = staging
+        # Reference data (89 subjects, 8 districts) read on every registration: each table is
+        # kept whole for a minute; a correction made here clears it at once, one made through
+        # another replica shows here within the minute.
+        self._reference: TTLCache[str, dict[str, Document]] = TTLCache(
+            maxsize=2, ttl=REFERENCE_CACHE_S
+        )
 
     # --- Reference data --------------------------------------------------------------------
 
@@ -106,7 +117,16 @@ class CatalogueService:
 
     async def subject(self, code: str | None) -> Document | None:
         """A federal subject by its two-digit code."""
-        return await self._repo.get(self._repo.subjects, code) if code else None
+        return (await self._reference_table(self._repo.subjects)).get(code) if code else None
+
+    async def _reference_table(self, collection: AsyncCollection[Document]) -> dict[str, Document]:
+        """A reference collection by id, read once a minute at most."""
+        table = self._reference.get(collection.name)
+        if table is None:
+            table = {doc["_id"]: doc for doc in await self._repo.find(collection, {})}
+            if table:  # empty only before the reference data is seeded at the first start
+                self._reference[collection.name] = table
+        return table
 
     async def timezone_of(self, region_code: str | None) -> str:
         """The IANA zone of a federal subject, else Moscow time."""
@@ -165,12 +185,13 @@ class CatalogueService:
             collection, {"_id": key}, {"$set": {**changed, "edited_at": now_utc()}}, staged
         )
         assert updated is not None
+        self._reference.pop(collection.name, None)
         await self._staging.flush(collection, key, staged)
         return updated
 
     async def require_district(self, key: str) -> None:
         """422 unless the federal district exists."""
-        if await self._repo.get(self._repo.districts, key) is None:
+        if key not in await self._reference_table(self._repo.districts):
             raise DomainError(422, f"unknown federal district {key}")
 
     async def place(

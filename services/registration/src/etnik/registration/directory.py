@@ -16,7 +16,12 @@ from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox
 from etnik.registration.catalogue import CatalogueService
 from etnik.registration.errors import DomainError
-from etnik.registration.repository import RegistrationRepository, new_id, now_utc
+from etnik.registration.repository import (
+    WITHOUT_OUTBOX,
+    RegistrationRepository,
+    new_id,
+    now_utc,
+)
 from etnik.registration.schemas import OrganisationIn, PersonIn, PersonUpdate
 
 
@@ -114,21 +119,13 @@ class DirectoryService:
         may type someone else's email. They change them signed in (PATCH /me) or an operator does.
         """
         email = str(fields["email"]).lower()
-        person_id, claimed_now = await self._repo.claim_key(
-            self._repo.person_emails, email, "person_id", new_id()
-        )
-        # As with registrations: an email claimed just now names nobody stored yet.
-        known = None if claimed_now else await self._repo.get(self._repo.people, person_id)
-        if known is not None:
-            return known, False
         region, district = await self._catalogue.place(fields.get("region_code"), None)
         timezone = fields.get("timezone") or await self.default_timezone(region)
         organisation_kind = None
         if fields.get("organisation_id"):
             organisation_kind = (await self.organisation(fields["organisation_id"]))["kind"]
         person: Document = {
-            # The claimed id: a crash between the claim and this insert is mended by the next.
-            "_id": person_id,
+            "_id": new_id(),
             "email": email,
             "full_name": fields["full_name"],
             "phone": fields.get("phone"),
@@ -145,25 +142,21 @@ class DirectoryService:
             "demo": demo,
         }
         staged = self._staging.stage(person_registered(person))
+        # Insert first: the unique email index decides between concurrent forms, and a new
+        # person (most registrations) costs one command instead of a look-up and an insert.
         try:
             await self._repo.insert(self._repo.people, person, staged)
         except DuplicateKeyError:
-            return await self._already_stored(person_id, email), False
-        await self._staging.flush(self._repo.people, person_id, staged)
+            return await self._known(email), False
+        await self._staging.flush(self._repo.people, person["_id"], staged)
         return person, True
 
-    async def _already_stored(self, person_id: str, email: str) -> Document:
-        """The person a concurrent request stored, or one stored before email keys existed."""
-        stored = await self._repo.get(self._repo.people, person_id)
-        if stored is not None:
-            return stored
-        older = await self._repo.people.find_one({"email": email}, {"outbox": 0, "outbox_since": 0})
-        if older is None:
+    async def _known(self, email: str) -> Document:
+        """The person stored with this email (by another form, now or earlier)."""
+        known = await self._repo.people.find_one({"email": email}, WITHOUT_OUTBOX)
+        if known is None:  # erased between our insert and this read: the address is free
             raise DomainError(409, "this person is being registered right now; retry shortly")
-        await self._repo.person_emails.update_one(
-            {"_id": email}, {"$set": {"person_id": older["_id"]}}
-        )
-        return older
+        return known
 
     async def create_person(self, command: PersonIn) -> tuple[Document, bool]:
         """A person added by an operator (found again by email)."""

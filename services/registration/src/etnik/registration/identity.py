@@ -386,7 +386,6 @@ class IdentityService:
         refresh_tokens: RefreshTokens,
         sign_in_links: AsyncCollection[Document],
         people: AsyncCollection[Document],
-        person_emails: AsyncCollection[Document],
         staging: Outbox,
     ) -> None:
         self._settings = settings
@@ -395,7 +394,6 @@ class IdentityService:
         self._refresh = refresh_tokens
         self._links = sign_in_links
         self._people = people
-        self._person_emails = person_emails
         self._staging = staging
 
     async def _tokens(self, *, subject: str, kind: str, roles: list[str]) -> dict[str, Any]:
@@ -412,8 +410,7 @@ class IdentityService:
 
     async def request_sign_in_link(self, email: str) -> None:
         """Stage a one-time link for notification to email; silent for unknown addresses."""
-        key = await self._person_emails.find_one({"_id": email.strip().lower()})
-        person = await self._people.find_one({"_id": key["person_id"]}) if key else None
+        person = await self._people.find_one({"email": email.strip().lower()})
         if person is None or person.get("erased"):
             return  # the answer is the same either way: no way to learn who is registered
         raw = secrets.token_urlsafe(32)
@@ -473,6 +470,9 @@ class IdentityService:
             )
         person = await self._people.find_one({"_id": spent["subject"]})
         if person is None or person.get("erased"):
+            return None
+        return await self._tokens(subject=person["_id"], kind="participant", roles=[])
+
     def service_token(self, client_id: str, client_secret: str) -> dict[str, Any] | None:
         """A short-lived token of kind "service" for a platform service that proves its client
         secret (no refresh token: it asks again); None for an unknown client or a wrong secret."""
@@ -493,9 +493,6 @@ class IdentityService:
         )
         log.info("issued a service token to %s", client_id)
         return {"access_token": token, "expires_in": ttl}
-
-            return None
-        return await self._tokens(subject=person["_id"], kind="participant", roles=[])
 
     async def sign_out(self, raw: str) -> None:
         """Revoke a refresh token (access tokens end by themselves within minutes)."""

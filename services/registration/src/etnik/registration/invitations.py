@@ -112,15 +112,27 @@ class InvitationService:
             raise DomainError(410, "this invitation has expired")
         return invitation
 
-    async def consume(self, invitation: Document, person: Document) -> None:
-        """Use an invitation once, by the person it is for; 409 if used meanwhile."""
+    @staticmethod
+    def check_holder(invitation: Document, person: Document) -> None:
+        """403 when the invitation names another person."""
         if invitation.get("person_id") and invitation["person_id"] != person["_id"]:
             raise DomainError(403, "this invitation is for someone else")
+
+    async def consume(self, invitation: Document, person: Document) -> None:
+        """Use an invitation once, by the person it is for; 409 if another used it meanwhile.
+
+        Repeating it for the same person changes nothing (a retried registration)."""
+        self.check_holder(invitation, person)
         used = await self._repo.invitations.update_one(
             {"_id": invitation["_id"], "used_at": None},
             {"$set": {"used_at": now_utc(), "used_by": person["_id"]}},
         )
-        if used.modified_count != 1:
+        if used.matched_count == 1:
+            return
+        again = await self._repo.invitations.find_one(
+            {"_id": invitation["_id"], "used_by": person["_id"]}, {"_id": 1}
+        )
+        if again is None:
             raise DomainError(409, "this invitation has already been used")
 
     async def list_for_event(self, event_id: str, limit: int, offset: int) -> list[Document]:

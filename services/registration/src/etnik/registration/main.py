@@ -102,7 +102,6 @@ def build_services(
         refresh_tokens=RefreshTokens(runtime.db["refresh_tokens"], settings.refresh_token_ttl_s),
         sign_in_links=repository.sign_in_links,
         people=repository.people,
-        person_emails=repository.person_emails,
         staging=staging,
     )
     catalogue = CatalogueService(repository, staging)

@@ -64,13 +64,11 @@ class PrivacyService:
             raise DomainError(404, "unknown person")
         now = now_utc()
         if not person.get("erased"):
-            # First: the address may register again later, as a new person. (Were this run
-            # to stop right here, the email index still leads a new form to this person.)
-            await self._repo.release_key(self._repo.person_emails, str(person["email"]))
             staged = self._staging.stage(PersonErased(person_id=person_id, erased_at=now))
             anonymised = {
                 "full_name": ERASED_NAME,
-                # The email index is unique: a placeholder that can never be anyone's address.
+                # The email index is unique: a placeholder that can never be anyone's address
+                # frees the real one, which may register again later as a new person.
                 "email": f"erased+{person_id}@erased.invalid",
                 "phone": None,
                 "position": None,

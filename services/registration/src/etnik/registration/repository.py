@@ -42,10 +42,6 @@ SIGN_IN_LINKS = "sign_in_links"
 INVITATIONS = "invitations"
 CAMPAIGNS = "invitation_campaigns"
 OPERATORS = "operators"
-# Natural keys as document ids: FerretDB v1 answers only _id look-ups from an index (any other
-# filter scans the collection), so the hot path finds people and registrations through these.
-PERSON_EMAILS = "person_emails"
-REGISTRATION_KEYS = "registration_keys"
 OUTBOX_COLLECTIONS = (
     EVENTS,
     PROGRAMMES,
@@ -116,8 +112,6 @@ class RegistrationRepository:
         self.sign_in_links = db[SIGN_IN_LINKS]
         self.invitations = db[INVITATIONS]
         self.campaigns = db[CAMPAIGNS]
-        self.person_emails = db[PERSON_EMAILS]
-        self.registration_keys = db[REGISTRATION_KEYS]
 
     async def ensure_indexes(self) -> None:
         """Uniqueness that the domain relies on, and the indexes of the lists."""
@@ -138,8 +132,16 @@ class RegistrationRepository:
         await self.registrations.create_index("person_id")
         await self.registrations.create_index([("status", 1), ("offer_expires_at", 1)])
         await self.events.create_index("starts_at")
+        # The public list: the statuses shown, in time order (track and district narrow it).
+        await self.events.create_index([("status", 1), ("starts_at", 1)])
         await self.consents.create_index("person_id")
+        await self.consent_texts.create_index([("scope", 1), ("version", -1)])
         await self.invitations.create_index("person_id")
+        await self.invitations.create_index([("event_id", 1), ("created_at", 1)])
+        await self.campaigns.create_index([("event_id", 1), ("created_at", -1)])
+        # A campaign's audience: by district, region, category or kind of organisation.
+        for audience in ("federal_district", "region_code", "category", "organisation_kind"):
+            await self.people.create_index(audience)
 
     # --- Generic writes that carry events ------------------------------------------------
 
@@ -227,31 +229,6 @@ class RegistrationRepository:
         )
         return earlier + 1
 
-    # --- Natural keys -------------------------------------------------------------------
-
-    async def claim_key(
-        self, collection: AsyncCollection[Document], key: str, field: str, value: str
-    ) -> tuple[str, bool]:
-        """The value stored under a natural key, and whether this call stored it.
-
-        An insert with a unique _id is atomic on FerretDB v1 too, so exactly one of several
-        concurrent claims wins and the others read the winner's value.
-        """
-        for _ in range(3):
-            try:
-                await collection.insert_one({"_id": key, field: value, "claimed_at": now_utc()})
-            except DuplicateKeyError:
-                existing = await collection.find_one({"_id": key})
-                if existing is not None:
-                    return str(existing[field]), False
-                continue  # released meanwhile (an erasure): claim again
-            return value, True
-        raise RuntimeError(f"could not claim {key}")
-
-    async def release_key(self, collection: AsyncCollection[Document], key: str) -> None:
-        """Forget a natural key (its value may be claimed again)."""
-        await collection.delete_one({"_id": key})
-
     # --- People and organisations ---------------------------------------------------------
 
     async def find_or_create(
@@ -286,22 +263,28 @@ class RegistrationRepository:
     # --- Registrations ---------------------------------------------------------------------
 
     async def find_registration(self, event_id: str, person_id: str) -> Document | None:
-        """The registration of a person for an event, if any (a scan on FerretDB: rare paths)."""
+        """The registration of a person for an event, if any."""
         return await self.registrations.find_one(
             {"event_id": event_id, "person_id": person_id}, WITHOUT_OUTBOX
         )
 
-    async def insert_registration(self, registration: Document, staged: list[StagedEvent]) -> bool:
-        """Store a registration with its events; False when the person already has one,
-        PlaceTaken when its numbered place was taken meanwhile."""
+    async def insert_registration(
+        self, registration: Document, staged: list[StagedEvent]
+    ) -> Document | None:
+        """Store a registration with its events; the person's earlier registration for the event
+        instead, if any; PlaceTaken when its numbered place was taken meanwhile."""
         try:
             await self.registrations.insert_one(with_outbox(registration, staged))
         except DuplicateKeyError as error:
-            # FerretDB's message names no index: the id says whether it was stored already.
-            if await self.get(self.registrations, registration["_id"]) is not None:
-                return False
+            # Which unique index refused it (not every server names it): one per person and
+            # event, or a numbered place.
+            earlier = await self.find_registration(
+                registration["event_id"], registration["person_id"]
+            )
+            if earlier is not None:
+                return earlier
             raise PlaceTaken from error
-        return True
+        return None
 
     async def waiting(self, event_id: str, limit: int = 500) -> list[Document]:
         """Waitlisted registrations of an event in arrival order."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from cachetools import TTLCache
 from pymongo import ASCENDING
 from pymongo.errors import PyMongoError
 
@@ -73,6 +74,8 @@ OFFER_ROUNDS = 1000
 BLIND_TRIES = 3
 # How long an event seen full sends newcomers straight to the waitlist.
 FULL_EVENT_MEMORY_S = 2.0
+# How long a process serves the current consent text without asking again.
+CONSENT_TEXT_CACHE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,11 @@ class RegistrationService:
         # (event, category) → until when it is known to be full, on this process's clock.
         self._full_until: dict[tuple[str, str], float] = {}
         self._rechecking: set[tuple[str, str]] = set()
+        # The current consent text of each scope: read once a few seconds rather than once a
+        # registration (a form that names a newer version reads it at once).
+        self._consent_texts: TTLCache[str, Document] = TTLCache(
+            maxsize=16, ttl=CONSENT_TEXT_CACHE_S
+        )
 
     # --- Registering -----------------------------------------------------------------------
 
@@ -189,19 +197,9 @@ class RegistrationService:
         person, _ = await self._directory.find_or_create_person(fields)
         if person.get("erased"):
             raise DomainError(409, "this email belongs to erased data; use another address")
-        # One registration per person and event, found by its natural key (an _id look-up).
-        registration_id, claimed_now = await self._repo.claim_key(
-            self._repo.registration_keys, f"{event_id}:{person['_id']}", "registration_id", new_id()
-        )
-        # A key claimed just now names no registration yet: spare the look-up (a scan on
-        # FerretDB). One claimed before may name one, or one a crash left unwritten.
-        existing = (
-            None if claimed_now else await self._repo.get(self._repo.registrations, registration_id)
-        )
-        if existing is not None:
-            return RegistrationResult(existing, created=False)
         if invitation is not None:
-            await self._invitations.consume(invitation, person)
+            self._invitations.check_holder(invitation, person)
+        registration_id = new_id()
 
         consent_ids = await self._record_consents(
             person["_id"], event_id, command, consent_text, client
@@ -236,20 +234,23 @@ class RegistrationService:
             placed = {**registration, **fields, "check_in_code": new_check_in_code()}
             staged = self._staging.stage(contract(**_facts(placed), registered_at=now))
             try:
-                inserted = await self._repo.insert_registration(placed, staged)
+                earlier = await self._repo.insert_registration(placed, staged)
             except PlaceTaken:
                 continue  # another registration took that seat number: pick again
-            if not inserted:
-                # The same person registered concurrently: theirs stands.
-                stored = await self._repo.get(self._repo.registrations, registration_id)
-                assert stored is not None
-                return RegistrationResult(stored, created=False)
+            if earlier is not None:
+                # One registration per person and event (a unique index): theirs stands.
+                return RegistrationResult(earlier, created=False)
+            if invitation is not None:
+                # Used only once the registration is stored, so a failure before never burns
+                # it; refused (used by another meanwhile), the registration is withdrawn before
+                # its events leave (the relay waits OUTBOX_RELAY_GRACE_S for this request).
+                try:
+                    await self._invitations.consume(invitation, person)
+                except DomainError:
+                    await self._repo.registrations.delete_one({"_id": placed["_id"]})
+                    raise
             await self._staging.flush(self._repo.registrations, placed["_id"], staged)
             return RegistrationResult(placed, created=True, manage_token=self.manage_token(placed))
-        # A registration stored before registration keys existed keeps its own id.
-        older = await self._repo.find_registration(event_id, person["_id"])
-        if older is not None:
-            return RegistrationResult(older, created=False)
         raise DomainError(503, "too many registrations at this moment; retry shortly")
 
     async def _placement(
@@ -362,12 +363,15 @@ class RegistrationService:
 
     async def consent_text(self, scope: str, version: int | None) -> Document:
         """The current consent text of a scope; 409 if the form showed an older version."""
-        texts = await self._repo.find(
-            self._repo.consent_texts, {"scope": scope}, sort=(("version", -1),), limit=1
-        )
-        if not texts:
-            raise DomainError(404, f"no consent text for {scope}")
-        current = texts[0]
+        current = self._consent_texts.get(scope)
+        if current is None or (version is not None and version != current["version"]):
+            # Not known here yet, or the form names another version: ask the database.
+            texts = await self._repo.find(
+                self._repo.consent_texts, {"scope": scope}, sort=(("version", -1),), limit=1
+            )
+            if not texts:
+                raise DomainError(404, f"no consent text for {scope}")
+            current = self._consent_texts[scope] = texts[0]
         if version is not None and version != current["version"]:
             raise DomainError(
                 409, f"the consent text changed (now version {current['version']}); read it again"
@@ -405,22 +409,23 @@ class RegistrationService:
         if command.consent_publication:
             publication = await self.consent_text("publication", None)
             entries.append(("publication", publication["version"]))
-        ids = []
-        for scope, version in entries:
-            entry = {
+        given_at = now_utc()
+        ledger = [
+            {
                 "_id": new_id(),
                 "person_id": person_id,
                 "scope": scope,
                 "text_version": version,
                 "event_id": event_id,
-                "given_at": now_utc(),
+                "given_at": given_at,
                 "ip": client.ip,
                 "user_agent": (client.user_agent or "")[:500] or None,
                 "withdrawn_at": None,
             }
-            await self._repo.consents.insert_one(entry)
-            ids.append(entry["_id"])
-        return ids
+            for scope, version in entries
+        ]
+        await self._repo.consents.insert_many(ledger)  # one round trip for both scopes
+        return [entry["_id"] for entry in ledger]
 
     def manage_token(self, registration: Document) -> str:
         """The signed token of the owner's link to view or cancel this registration."""

@@ -331,8 +331,7 @@ class ProjectionStore:
     async def ensure_indexes(self) -> None:
         """Indexes of the filters the dashboard and the report use."""
         await self.registrations.create_index([("registered_at", ASCENDING)])
-        # No more: FerretDB v1 (SQLite) uses no secondary index to read and pays for each on
-        # every write; the period filter is the one worth it on MongoDB.
+        await self.registrations.create_index("person_ref")  # an erasure's registrations
 
     async def drop(self) -> None:
         """Remove this generation."""
