@@ -2,7 +2,9 @@
 
 Each service records the shape of every query it sends (`MONGODB_QUERY_LOG`,
 etnik.common.query_log) while the rest of the suite runs; this test, which runs last, asks the
-server to explain each shape and fails on a collection scan. FerretDB v1 uses no index for any
+server to explain each shape and fails on a collection scan (on FerretDB v2, whose planner
+weighs costs, a scan passes where an index fitting the filter exists). FerretDB v1 uses no
+index for any
 query (docs/benchmarks.md), so there the test is skipped with that reason: run the suite with
 `MONGODB_URL` pointing at MongoDB (or another server that uses indexes) to check the plans.
 """
@@ -51,6 +53,35 @@ def scanned(explained: dict[str, Any]) -> bool:
     if "winningPlan" in planner:
         return any(node.get("stage") == "COLLSCAN" for node in _nodes(planner["winningPlan"]))
     return not any(_documentdb_index_used(node) for node in _nodes(planner.get("Plan")))
+
+
+# Operators an index cannot narrow by.
+UNINDEXABLE = frozenset({"$ne", "$nin", "$not", "$exists"})
+
+
+def _narrowing_fields(query: dict[str, Any]) -> set[str] | None:
+    """The fields an index could narrow this filter by; None when an `$or` branch has none."""
+    fields: set[str] = set()
+    for key, condition in query.items():
+        if key == "$or":
+            branches = [_narrowing_fields(branch) for branch in condition]
+            if all(branches):
+                fields |= set().union(*(b for b in branches if b))
+            continue
+        if key.startswith("$"):
+            continue
+        operators = set(condition) if isinstance(condition, dict) else set()
+        exists_true = isinstance(condition, dict) and condition.get("$exists") is True
+        if not operators or operators - UNINDEXABLE or exists_true:
+            fields.add(key)
+    return fields or None
+
+
+def an_index_leads_with(query: dict[str, Any], indexes: list[dict[str, Any]]) -> bool:
+    """Whether some index starts with a field the filter narrows by (what a cost-based planner
+    may still pass over on a small or unselective collection)."""
+    fields = _narrowing_fields(query) or set()
+    return any(next(iter(index["key"])) in fields for index in indexes)
 
 
 def ferretdb_v1(client: MongoClient[dict[str, Any]]) -> bool:
@@ -114,6 +145,13 @@ def test_every_recorded_query_is_served_by_an_index(
             except OperationFailure as error:
                 scans.append(f"{described}: explain failed: {error}")
                 continue
-            if scanned(explained):
+            if not scanned(explained):
+                continue
+            # DocumentDB plans by cost, as PostgreSQL does: on a collection of a few documents, or
+            # for a value most documents share, it may read them all although an index fits.
+            # MongoDB's planner uses a fitting index always, so there a scan is never excused.
+            documentdb = "winningPlan" not in explained.get("queryPlanner", {})
+            indexes = list(client[database][find["find"]].list_indexes())
+            if not (documentdb and an_index_leads_with(find["filter"], indexes)):
                 scans.append(described)
     assert not scans, "collection scans:\n" + "\n".join(scans)

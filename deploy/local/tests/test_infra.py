@@ -26,7 +26,8 @@ pytestmark = pytest.mark.infra
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Kafka, FerretDB and Mailpit on free ports, for the tests of this module."""
-    stack = Stack.for_tests(tmp_path_factory.mktemp("infra"))
+    # environ={}: these tests check FerretDB as the stack starts it, whatever MONGODB_URL says.
+    stack = Stack.for_tests(tmp_path_factory.mktemp("infra"), environ={})
     stack.fetch()
     try:
         stack.start_infra()
@@ -153,7 +154,7 @@ def test_mailpit_takes_mail_and_lists_it(stack: Stack) -> None:
 def test_stop_ends_every_process_and_frees_the_ports(
     tmp_path: Path, process_alive: Callable[[int], bool]
 ) -> None:
-    stack = Stack.for_tests(tmp_path)
+    stack = Stack.for_tests(tmp_path, environ={})
     stack.start_infra()
     pids = [stack.pid(name) for name in stack.started_names]
     assert sorted(stack.started_names) == ["ferretdb", "kafka", "mailpit", "postgresql"]
