@@ -296,6 +296,15 @@ def test_cli_stop_stops_a_running_infra(tmp_path: Path) -> None:
     assert port_is_free(int(env["ETNIK_KAFKA_PORT"]))
 
 
+def wait_for_argv(pid: int, argv: list[str], timeout: float = 10.0) -> None:
+    """Block until the process runs `argv` (what /proc/<pid>/cmdline says)."""
+    deadline = time.monotonic() + timeout
+    wanted = "\0".join(argv) + "\0"
+    while Path(f"/proc/{pid}/cmdline").read_text() != wanted:
+        assert time.monotonic() < deadline, f"process {pid} never ran {argv}"
+        time.sleep(0.01)
+
+
 def test_leftovers_of_a_dead_owner_are_ended(
     tmp_path: Path, process_alive: Callable[[int], bool]
 ) -> None:
@@ -309,6 +318,8 @@ def test_leftovers_of_a_dead_owner_are_ended(
         "mailpit": {"pid": unrelated.pid, "argv": ["/usr/bin/mailpit"]},
     }
     (tmp_path / "processes.json").write_text(json.dumps(registry))
+    # Until the child has exec'd, /proc shows the parent's command line (seen on a busy machine).
+    wait_for_argv(leftover.pid, argv)
     try:
         assert stop_run_dir(tmp_path) == "ended kafka"
         assert leftover.wait(15) == -signal.SIGTERM
