@@ -1,5 +1,6 @@
 // The EtNik portal: upcoming events, an event page and its registration form, the programme's
-// published materials, and a participant's own registrations; in Russian or English (i18n.js).
+// published materials, a participant's own registrations, and the page that the link in every
+// message about a registration opens; in Russian or English (i18n.js).
 // No build step and no inline scripts (the gateway's Content-Security-Policy forbids them).
 "use strict";
 
@@ -49,15 +50,27 @@ function format(iso, timeZone, options) {
 const DAY = { day: "numeric", month: "long", year: "numeric" };
 const CLOCK = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
 
-function describeTime(iso) {
+/** The date and time in Moscow, and in the visitor's zone (or the one given) when it differs. */
+function describeTime(iso, zone = visitorZone) {
   const date = format(iso, "Europe/Moscow", DAY);
   const moscow = format(iso, "Europe/Moscow", CLOCK);
-  const local = format(iso, visitorZone, CLOCK);
+  const local = format(iso, zone, CLOCK);
   if (moscow === local) return t("time.moscow", { date, moscow });
   // Far east of Moscow an evening session is already the next morning.
-  const localDay = format(iso, visitorZone, DAY);
-  const localDate = localDay === date ? "" : format(iso, visitorZone, { day: "numeric", month: "long" });
+  const localDay = format(iso, zone, DAY);
+  const localDate = localDay === date ? "" : format(iso, zone, { day: "numeric", month: "long" });
   return t("time.both", { date, moscow, local, localDate });
+}
+
+/** A time zone the browser knows, or the visitor's own. */
+function knownZone(zone) {
+  if (typeof zone !== "string" || !zone) return visitorZone;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return zone;
+  } catch {
+    return visitorZone;
+  }
 }
 
 // --- Page frame ------------------------------------------------------------------------------
@@ -818,6 +831,231 @@ async function showMine() {
     signOut);
 }
 
+// --- A registration managed through the link in its messages ---------------------------------
+
+// The link in every message about a registration: /registrations/manage?token=<signed token>.
+// The token is kept for this tab only, out of the address bar and the history, as a key is.
+const MANAGE_TOKEN = "etnik-manage-token";
+const ACTIVE_STATUSES = ["confirmed", "waitlisted", "pending_approval", "offered"];
+const ONLINE_FORMATS = ["online", "hybrid"];
+const IN_PERSON_FORMATS = ["in_person", "hybrid"];
+
+const byLink = (path, token) => `${API}/registrations/by-link${path}?token=${encodeURIComponent(token)}`;
+
+async function detailOf(response) {
+  const body = await response.json().catch(() => ({}));
+  return typeof body.detail === "string" ? body.detail : "";
+}
+
+/** The page for a link that opens nothing: why, and where to go instead. */
+function showLinkProblem(view, status) {
+  const text = status === 410 ? t("manage.linkExpired")
+    : status === 404 ? t("manage.notFound")
+      : status === "missing" ? t("manage.noToken")
+        : t("manage.linkInvalid");
+  showFor(view, el("h1", { text: t("manage.heading") }), alertNotice(text),
+    el("p", {}, t("manage.signInHint"), " ", el("a", { href: "#/sign-in", text: t("manage.signIn") })));
+}
+
+async function showManage(outcome = {}) {
+  const view = currentView;
+  document.title = t("site.page", { title: t("manage.heading") });
+  const token = sessionStorage.getItem(MANAGE_TOKEN);
+  if (!token) { showLinkProblem(view, "missing"); return; }
+  let response;
+  try {
+    response = await fetch(byLink("", token), { headers: { Accept: "application/json" }, cache: "no-store" });
+  } catch {
+    response = null;
+  }
+  if (response && [400, 403, 404, 410, 422].includes(response.status)) {
+    showLinkProblem(view, response.status);
+    return;
+  }
+  const registration = response && response.ok ? await response.json().catch(() => null) : null;
+  if (!registration) {
+    const retry = el("button", { type: "button", class: "secondary", text: t("event.retry") });
+    retry.addEventListener("click", () => route());
+    showFor(view, el("h1", { text: t("manage.heading") }),
+      alertNotice(response ? t("manage.failed") : t("manage.offline")), retry);
+    return;
+  }
+  showFor(view, ...manageView(registration, token, outcome));
+}
+
+function outcomeNotice(outcome) {
+  if (!outcome.text) return "";
+  return outcome.problem ? alertNotice(outcome.text) : el("p", { class: "notice", role: "status", text: outcome.text });
+}
+
+function manageView(registration, token, outcome) {
+  const zone = knownZone(registration.participant_timezone);
+  const eventCancelled = registration.event_status === "cancelled";
+  const details = el("dl", { class: "facts" });
+  const fact = (term, value, lang) => {
+    if (value) details.append(el("div", {}, el("dt", { text: term }), el("dd", {}, foreign(value, lang))));
+  };
+  fact(t("manage.format"), registration.event_format ? t(`format.${registration.event_format}`) : "");
+  if (IN_PERSON_FORMATS.includes(registration.event_format)) {
+    fact(t("manage.venue"), registration.venue, SERVER_TEXT_LANGUAGE);
+  }
+  fact(t("manage.district"), registration.federal_district ? t(`district.${registration.federal_district}`) : "");
+  const event = el("section", { class: "card", "aria-labelledby": "manage-event" },
+    el("h2", { id: "manage-event" }, foreign(registration.event_title, SERVER_TEXT_LANGUAGE)),
+    el("p", { class: "when", text: describeTime(registration.starts_at, zone) }),
+    details.childNodes.length ? details : "",
+    eventCancelled ? alertNotice(t("manage.eventCancelled")) : "");
+  const lapsed = registration.status === "offered" && offerLapsed(registration, outcome);
+  const state = el("section", { class: "card", "aria-labelledby": "manage-status" },
+    el("h2", { id: "manage-status", text: t("manage.statusHeading") }),
+    el("p", { class: "status", text: lapsed ? t("manage.lapsed") : t(`status.${registration.status}`) }),
+    ...statusDetails(registration, token, zone, outcome));
+  const parts = [
+    el("p", {}, el("a", { href: "#/", text: t("event.back") })),
+    el("h1", { text: t("manage.heading") }),
+    outcomeNotice(outcome),
+    event,
+    state,
+  ];
+  if (ACTIVE_STATUSES.includes(registration.status) && !eventCancelled && !lapsed) {
+    parts.push(manageActions(registration, token));
+  }
+  parts.push(el("p", { class: "meta" }, t("manage.allMine"), " ", el("a", { href: "#/me", text: t("nav.mine") })));
+  return parts;
+}
+
+function offerLapsed(registration, outcome) {
+  const expires = registration.offer_expires_at ? new Date(registration.offer_expires_at).getTime() : Infinity;
+  return Boolean(outcome.offerLapsed) || expires <= Date.now();
+}
+
+function statusDetails(registration, token, zone, outcome) {
+  const deadline = registration.offer_expires_at ? describeTime(registration.offer_expires_at, zone) : "";
+  const lapsed = () => alertNotice(deadline ? t("manage.offerExpired", { deadline }) : t("manage.offerExpiredPlain"));
+  switch (registration.status) {
+    case "confirmed":
+      return [el("p", { text: t("manage.confirmed") }), ...attending(registration)];
+    case "waitlisted":
+      return [el("p", { text: t("manage.waitlisted") }),
+        registration.waitlist_position
+          ? el("p", { class: "position", text: t("manage.position", { position: registration.waitlist_position }) }) : ""];
+    case "pending_approval":
+      return [el("p", { text: t("manage.pending") })];
+    case "rejected":
+      return [el("p", { text: t("manage.rejected") }),
+        registration.rejection_reason
+          ? el("p", {}, t("manage.reason"), " ", foreign(registration.rejection_reason, SERVER_TEXT_LANGUAGE)) : ""];
+    case "offered": {
+      if (offerLapsed(registration, outcome)) return [lapsed()];
+      const problem = el("div", { "aria-live": "polite" });
+      const accept = el("button", { type: "button", text: t("manage.accept") });
+      accept.addEventListener("click", () => acceptOffer(token, accept, problem));
+      return [el("p", { text: t("manage.offered", { deadline }) }), accept, problem];
+    }
+    case "cancelled":
+      if (registration.cancelled_by === "system" && registration.offer_expires_at) return [lapsed()];
+      if (registration.cancelled_by === "operator") return [el("p", { text: t("manage.cancelledByOperator") })];
+      if (registration.cancelled_by === "owner" && registration.cancelled_at) {
+        return [el("p", { text: t("manage.cancelledByOwner", { date: format(registration.cancelled_at, zone, DAY) }) })];
+      }
+      return [el("p", { text: t("manage.cancelledPlain") })];
+    default:
+      return [];
+  }
+}
+
+/** What a confirmed participant needs to attend: the session link, the code at the door. */
+function attending(registration) {
+  if (registration.event_status === "cancelled") return [];
+  const needs = [];
+  if (ONLINE_FORMATS.includes(registration.event_format)) {
+    needs.push(registration.online_link && /^https?:\/\//.test(registration.online_link)
+      ? el("p", {}, t("manage.onlineLink"), " ",
+        el("a", { href: registration.online_link, rel: "noopener noreferrer", class: "session-link",
+          text: registration.online_link }))
+      : el("p", { text: t("manage.linkLater") }));
+  }
+  if (IN_PERSON_FORMATS.includes(registration.event_format) && registration.check_in_code) {
+    needs.push(el("p", {}, t("manage.code"), " ", el("strong", { class: "code", text: registration.check_in_code })),
+      el("p", { class: "meta", text: t("manage.codeHint") }));
+  }
+  return needs.length ? [el("h3", { text: t("manage.attend") }), ...needs] : [];
+}
+
+async function acceptOffer(token, button, problem) {
+  button.disabled = true;
+  problem.replaceChildren();
+  let response;
+  try {
+    response = await fetch(byLink("/accept-offer", token), { method: "POST", headers: { Accept: "application/json" } });
+  } catch {
+    response = null;
+  }
+  if (response && response.ok) { showManage({ text: t("manage.accepted") }); return; }
+  const detail = response ? await detailOf(response) : "";
+  if (response && response.status === 410 && detail === "the offer has expired") {
+    // The service's clock decides, not the browser's: the offer is shown as lapsed.
+    showManage({ offerLapsed: true });
+    return;
+  }
+  if (response && response.status === 409) { showManage({ text: t("manage.offerGone"), problem: true }); return; }
+  if (response && [403, 404, 410].includes(response.status)) { showLinkProblem(currentView, response.status); return; }
+  button.disabled = false;
+  problem.replaceChildren(alertNotice(response ? t("manage.actionFailed") : t("manage.offline")));
+}
+
+function manageActions(registration, token) {
+  const calendar = el("a", { class: "download", href: byLink("/calendar.ics", token), download: true,
+    text: t("manage.calendar") });
+  const cancel = el("button", { type: "button", class: "secondary", "aria-expanded": "false",
+    "aria-controls": "cancel-confirmation", text: t("manage.cancel") });
+  const confirmation = el("div", { class: "confirmation", id: "cancel-confirmation", hidden: true });
+  const close = () => {
+    confirmation.hidden = true;
+    confirmation.replaceChildren();
+    cancel.setAttribute("aria-expanded", "false");
+    cancel.focus();
+  };
+  cancel.addEventListener("click", () => {
+    if (!confirmation.hidden) return;
+    const question = el("p", { id: "cancel-question", tabindex: "-1",
+      text: t("manage.confirmCancel", { title: registration.event_title }) });
+    const yes = el("button", { type: "button", class: "danger", text: t("manage.confirmYes") });
+    const no = el("button", { type: "button", class: "secondary", text: t("manage.confirmNo") });
+    const problem = el("div", { "aria-live": "polite" });
+    no.addEventListener("click", close);
+    yes.addEventListener("click", () => cancelByLink(token, [yes, no], problem));
+    confirmation.replaceChildren(el("div", { role: "group", "aria-labelledby": "cancel-question" },
+      question, el("p", { class: "actions" }, yes, no), problem));
+    confirmation.hidden = false;
+    cancel.setAttribute("aria-expanded", "true");
+    question.focus();
+  });
+  confirmation.addEventListener("keydown", (key) => { if (key.key === "Escape") close(); });
+  return el("section", { class: "card", "aria-labelledby": "manage-actions" },
+    el("h2", { id: "manage-actions", text: t("manage.actions") }),
+    el("p", { class: "actions" }, calendar, cancel),
+    confirmation);
+}
+
+async function cancelByLink(token, buttons, problem) {
+  for (const button of buttons) button.disabled = true;
+  problem.replaceChildren();
+  let response;
+  try {
+    response = await fetch(byLink("/cancel", token), {
+      method: "POST", headers: { Accept: "application/json", "Content-Type": "application/json" }, body: "{}",
+    });
+  } catch {
+    response = null;
+  }
+  if (response && response.ok) { showManage({ text: t("manage.cancelled") }); return; }
+  if (response && response.status === 409) { showManage({ text: t("manage.cancelRefused"), problem: true }); return; }
+  if (response && [403, 404, 410].includes(response.status)) { showLinkProblem(currentView, response.status); return; }
+  for (const button of buttons) button.disabled = false;
+  problem.replaceChildren(alertNotice(response ? t("manage.actionFailed") : t("manage.offline")));
+}
+
 // --- Routing and the language switch ---------------------------------------------------------
 
 function markCurrentSection(section) {
@@ -832,6 +1070,11 @@ function route() {
   const query = new URLSearchParams(location.search);
   // Links from emails arrive as real paths: /sign-in?token=… and /events/<id>/register?invitation=….
   if (location.pathname === "/sign-in" && query.get("token")) { signInWithLink(query.get("token")); return; }
+  if (location.pathname === "/registrations/manage") {
+    if (query.get("token")) sessionStorage.setItem(MANAGE_TOKEN, query.get("token"));
+    else sessionStorage.removeItem(MANAGE_TOKEN);  // an older link's must not stand in for it
+    history.replaceState(null, "", "/#/manage");
+  }
   const invited = location.pathname.match(/^\/events\/([A-Za-z0-9_-]+)\/register$/);
   if (invited && query.get("invitation")) {
     // Kept for this tab only, and out of the address bar, which other pages would inherit.
@@ -849,6 +1092,9 @@ function route() {
   } else if (location.hash === "#/me") {
     markCurrentSection("#/me");
     showMine();
+  } else if (location.hash === "#/manage") {
+    markCurrentSection("");
+    showManage();
   } else if (location.hash === "#/sign-in") {
     markCurrentSection("#/me");
     showSignIn();

@@ -7,6 +7,7 @@ findings fail the test; the report lists each rule with the elements it found.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from browsing import SCREENSHOTS
-from helpers import create_open_event, staff_account
+from helpers import create_open_event, register, staff_account
 
 AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -66,14 +67,24 @@ def open_event(gateway: httpx.Client, operator_token: str) -> dict[str, Any]:
 
 
 def test_the_portals_pages_pass_wcag_aa(
-    platform: Any, page: Page, open_event: dict[str, Any]
+    platform: Any, page: Page, gateway: httpx.Client, open_event: dict[str, Any]
 ) -> None:
+    registered = register(
+        gateway,
+        open_event["id"],
+        f"a11y.{uuid.uuid4().hex[:8]}@example.org",
+        answers={"mission": "Сохранение языков народов России"},
+    )
+    assert registered.status_code == 201, registered.text
+    manage = f"/registrations/manage?token={registered.json()['manage_token']}"
     found: dict[str, list[str]] = {}
     for name, path, ready in [
         ("events", "/", "Ближайшие мероприятия"),
         ("event and form", f"/#/event/{open_event['id']}", "Доступность: онлайн-сессия"),
         ("materials", "/#/materials", "Материалы программы"),
         ("sign-in", "/#/sign-in", None),
+        ("registration", manage, "Моя регистрация"),
+        ("registration link not valid", manage[:-4] + "AAAA", "Моя регистрация"),
     ]:
         page.goto(platform.gateway_url + path)
         if ready:
@@ -84,6 +95,12 @@ def test_the_portals_pages_pass_wcag_aa(
             # With its errors shown: the error state must be as accessible as the rest.
             page.get_by_role("button", name="Зарегистрироваться").click()
             expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+        if name == "registration":
+            # With the cancellation asked to be confirmed.
+            page.get_by_role("button", name="Отменить регистрацию").click()
+            expect(page.get_by_role("button", name="Нет, оставить")).to_be_visible()
+        if name == "registration link not valid":
+            expect(page.get_by_role("alert")).to_be_visible()
         found[name] = violations(page)
     assert not any(found.values()), found
     # The check itself can fail: an input without a label is reported.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -12,6 +13,7 @@ from etnik.common.auth import Principal, Role, current_principal, require_roles,
 from etnik.common.contracts.registration import ParticipantCategory, RegistrationStatus
 from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
 from etnik.common.mongo import Document
+from etnik.registration.calendar import registration_ics
 from etnik.registration.container import Services, services
 from etnik.registration.domain import (
     TRANSITION_ACTIONS,
@@ -830,6 +832,45 @@ async def finalise_attendance(event_id: str, app: App, operator: Operator) -> di
     return {"no_shows": await app.registrations.finalise_attendance(event_id, operator.subject)}
 
 
+# --- The owner's calendar file ------------------------------------------------------------
+
+
+@router.get(
+    "/registrations/by-link/calendar.ics",
+    tags=["registrations"],
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "The event as an .ics file"},
+        403: {"description": "The link is not valid"},
+        410: {"description": "The link has expired"},
+    },
+)
+async def calendar_by_link(token: Annotated[str, Query(max_length=2000)], app: App) -> Response:
+    """The event of one's registration as a calendar file, through the signed link; with the
+    session link only while the registration is confirmed (online and hybrid events)."""
+    registration = await _run(lambda: app.registrations.by_link(token))
+    event = await _run(
+        lambda: app.catalogue.get_event(registration["event_id"], include_drafts=True)
+    )
+    details = attendance_details(
+        registration_status=registration["status"],
+        event_status=event["status"],
+        event_format=str(event.get("format", "")),
+        online_link=event.get("online_link"),
+        check_in_code=None,
+    )
+    day = event["starts_at"].astimezone(UTC).date().isoformat()
+    return Response(
+        registration_ics(event, online_link=details.online_link),
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="etnik-{day}.ics"',
+            # It may hold the session link: no shared cache may keep it.
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 # --- Helpers ------------------------------------------------------------------------------
 
 
@@ -890,7 +931,34 @@ async def _view(app: Services, registration: Document) -> dict[str, Any]:
         "event_title": event["title"],
         "starts_at": event["starts_at"],
         "timezone": event["timezone"],
+        "ends_at": event.get("ends_at"),
+        "event_format": event.get("format"),
+        "event_status": event.get("status"),
+        "venue": event.get("venue"),
+        "federal_district": event.get("federal_district"),
+        "participant_timezone": await _participant_timezone(app, registration["person_id"]),
+        "cancelled_by": _canceller(registration.get("cancelled_by")),
         "online_link": event.get("online_link") if confirmed else None,
         "check_in_code": code,
         "qr_value": qr_value(code) if code else None,
     }
+
+
+async def _participant_timezone(app: Services, person_id: str) -> str | None:
+    """The zone the person's messages are written in; None for an unknown (erased) person."""
+    try:
+        person = await app.directory.person(person_id)
+    except DomainError:
+        return None
+    zone = person.get("timezone")
+    return zone if isinstance(zone, str) else None
+
+
+def _canceller(stored: object) -> str | None:
+    """Who cancelled, as a kind (the operator's account id is not the participant's business)."""
+    if not isinstance(stored, str):
+        return None
+    if stored.startswith("operator:"):
+        return "operator"
+    # "privacy": the person withdrew their consent, which cancels their registrations.
+    return {"owner": "owner", "privacy": "owner", "system": "system"}.get(stored)

@@ -454,6 +454,18 @@ class RegistrationView(RegistrationOut):
     event_title: str
     starts_at: datetime
     timezone: str
+    ends_at: datetime | None = None
+    event_format: EventFormat | None = None
+    event_status: str | None = None
+    venue: str | None = None
+    federal_district: str | None = None
+    participant_timezone: str | None = Field(
+        default=None, description="The participant's own time zone, the one their messages use"
+    )
+    cancelled_at: datetime | None = None
+    cancelled_by: Literal["owner", "operator", "system"] | None = Field(
+        default=None, description="system: an offered place not taken before it expired"
+    )
     online_link: str | None = None
     check_in_code: str | None = None
     qr_value: str | None = None
