@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -111,10 +112,37 @@ async def test_a_flush_pulls_out_exactly_what_it_published(
     theirs = _entries(1)
     await collection.update_one({"_id": "a1"}, update_with_outbox({"$set": {"state": 2}}, theirs))
     assert await outbox.flush(collection, "a1", mine)
+    await outbox.drain()
     stored = await collection.find_one({"_id": "a1"})
     assert stored is not None
     assert stored[OUTBOX_FIELD] == theirs
     assert publisher.published == [str(e["id"]) for e in mine]
+
+
+async def test_clears_gathered_meanwhile_are_written_together(
+    collection: AsyncCollection[dict[str, Any]],
+) -> None:
+    publisher = ListPublisher()
+    outbox = Outbox(publisher, CollectorRegistry())  # type: ignore[arg-type]
+    staged = {f"b{n}": _entries(1) for n in range(40)}
+    for document_id, entries in staged.items():
+        await collection.insert_one(with_outbox({"_id": document_id}, entries))
+    writes: list[int] = []
+    bulk_write = collection.bulk_write
+
+    async def counted(requests: list[Any], **kwargs: Any) -> Any:
+        writes.append(len(requests))
+        return await bulk_write(requests, **kwargs)
+
+    collection.bulk_write = counted  # type: ignore[method-assign]
+    flushed = await asyncio.gather(*(outbox.flush(collection, i, e) for i, e in staged.items()))
+    assert all(flushed)
+    await outbox.drain()
+    assert sum(writes) == 40
+    assert len(writes) < 40  # fewer round trips than documents
+    async for document in collection.find({"_id": {"$in": list(staged)}}):
+        assert document[OUTBOX_FIELD] == []
+    await outbox.close()
 
 
 async def test_the_relay_publishes_what_stayed_past_the_grace_and_only_that(

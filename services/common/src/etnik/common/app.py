@@ -173,6 +173,7 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.relay.stop()
+        await self.outbox.close()
         await self.kafka.stop()
         await self.mongo.close()
 

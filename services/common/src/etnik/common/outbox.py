@@ -7,6 +7,11 @@ has acknowledged them (an update by `_id` alone, whatever else was staged meanwh
 relay finds entries staged longer ago than a grace period, by their own `time`, and
 republishes what a crash or an outage left behind. Consumers deduplicate by event id, so
 publishing an event twice is harmless; losing one is not.
+
+Clearing leaves the request: what Kafka acknowledged is pulled out by a background task, the
+clears that gathered meanwhile in one `bulk_write` per collection (one round trip for many
+documents). A process that dies before its clears are written leaves those entries to the
+relay, which publishes them again: the same as a crash between a publish and its clear.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
@@ -90,6 +96,12 @@ class Outbox:
             "Documents with unpublished events found by the last relay pass",
             registry=registry,
         )
+        # Published entries waiting to be pulled out, by collection name.
+        self._to_clear: dict[str, tuple[AsyncCollection[Document], list[UpdateOne]]] = {}
+        self._clear_wanted = asyncio.Event()
+        self._cleared = asyncio.Event()
+        self._cleared.set()
+        self._clearing: asyncio.Task[None] | None = None
 
     def stage(self, *events: IntegrationEvent) -> list[StagedEvent]:
         """Wrap events in this service's envelopes, ready to be written with their change."""
@@ -117,23 +129,50 @@ class Outbox:
             published.append(entry)
         if published:
             self._published.labels(path).inc(len(published))
-            await self._clear(collection, document_id, published)
+            self._clear_later(collection, document_id, published)
         if len(published) == len(staged):
             self.degraded = False
             return True
         return False
 
-    async def _clear(
+    def _clear_later(
         self, collection: AsyncCollection[Document], document_id: Any, published: list[StagedEvent]
     ) -> None:
-        try:
-            # By `_id` alone: on FerretDB v1 any further condition makes the update a scan.
-            await collection.update_one(
-                {"_id": document_id}, {"$pullAll": {OUTBOX_FIELD: published}}
-            )
-        except PyMongoError as error:
-            # Published but not cleared: the relay publishes again and consumers deduplicate.
-            log.warning("could not clear outbox of %s: %s", document_id, error)
+        """Queue the pull of published entries (exactly those: whatever else was staged stays)."""
+        pull = UpdateOne({"_id": document_id}, {"$pullAll": {OUTBOX_FIELD: published}})
+        self._to_clear.setdefault(collection.full_name, (collection, []))[1].append(pull)
+        self._cleared.clear()
+        self._clear_wanted.set()
+        if self._clearing is None or self._clearing.done():
+            self._clearing = asyncio.create_task(self._clear_forever(), name="outbox-clear")
+
+    async def _clear_forever(self) -> None:
+        """Write the queued pulls; those queued while one write is under way go in the next."""
+        while True:
+            await self._clear_wanted.wait()
+            self._clear_wanted.clear()
+            batch, self._to_clear = self._to_clear, {}
+            for collection, pulls in batch.values():
+                try:
+                    await collection.bulk_write(pulls, ordered=False)
+                except PyMongoError as error:
+                    # Published but not cleared: the relay publishes again, consumers deduplicate.
+                    log.warning("could not clear %d outbox entries: %s", len(pulls), error)
+            if not self._to_clear:
+                self._cleared.set()
+
+    async def drain(self) -> None:
+        """Wait until every published entry queued so far has been pulled out."""
+        await self._cleared.wait()
+
+    async def close(self) -> None:
+        """Write the queued pulls, then stop clearing."""
+        if self._clearing is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.drain(), timeout=5)
+            self._clearing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clearing
 
     def record_pending(self, count: int) -> None:
         """Expose how many documents the relay found waiting."""
@@ -175,6 +214,8 @@ class OutboxRelay:
                     collection, document["_id"], staged, path="relay"
                 ):
                     waiting += 1
+        # Cleared before the next pass looks, so that it does not publish the same again.
+        await self._outbox.drain()
         self._outbox.record_pending(waiting)
         return waiting
 
