@@ -7,7 +7,8 @@ flight straight to the service (the gateway's rate limit would only slow the bur
 it checks, from the service's own database:
 - exactly `capacity` registrations hold a place, each on its own seat number;
 - every registration answered 201 is stored, and nothing else is;
-- the waitlist, read in the order the service serves it, is in order of arrival.
+- the waitlist, read in the order the service serves it, is in order of arrival;
+- the rate held: registrations per second over the last tenth against the first tenth.
 
     uv run python bench/registration_burst.py [--registrations 10000] [--capacity 300]
 """
@@ -28,8 +29,19 @@ from registration_throughput import bench_stack, create_event, wait_ready
 from etnik.devstack import Stack
 
 
-async def burst(url: str, count: int, concurrency: int) -> tuple[dict[str, str], Counter[int]]:
-    """Send the forms; the id and status of each one accepted, and the status codes seen."""
+def tenth_rates(answered_at: list[float]) -> tuple[float, float]:
+    """Answers per second over the first and over the last tenth of the answers."""
+    times = sorted(answered_at)
+    tenth = max(2, len(times) // 10)
+    first, last = times[:tenth], times[-tenth:]
+    return (tenth - 1) / (first[-1] - first[0]), (tenth - 1) / (last[-1] - last[0])
+
+
+async def burst(
+    url: str, count: int, concurrency: int, answered_at: list[float]
+) -> tuple[dict[str, str], Counter[int]]:
+    """Send the forms; the id and status of each one accepted, and the status codes seen
+    (each answer's moment appended to `answered_at`)."""
     accepted: dict[str, str] = {}
     codes: Counter[int] = Counter()
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -54,6 +66,7 @@ async def burst(url: str, count: int, concurrency: int) -> tuple[dict[str, str],
                         break
                     await asyncio.sleep(0.5)
                 codes[response.status_code] += 1
+                answered_at.append(time.perf_counter())
                 if response.status_code == 201:
                     accepted[response.json()["id"]] = response.json()["status"]
 
@@ -107,9 +120,9 @@ def main() -> int:
         wait_ready([f"{base}/readyz"], timeout=60)
         event_id = create_event(base, args.capacity)
         started = time.perf_counter()
-        accepted, codes = asyncio.run(
-            burst(f"{base}/events/{event_id}/registrations", args.registrations, args.concurrency)
-        )
+        answered_at: list[float] = []
+        url = f"{base}/events/{event_id}/registrations"
+        accepted, codes = asyncio.run(burst(url, args.registrations, args.concurrency, answered_at))
         elapsed = time.perf_counter() - started
         problems = check(stack, event_id, args.capacity, accepted)
     statuses = Counter(accepted.values())
@@ -118,6 +131,11 @@ def main() -> int:
         f"concurrency {args.concurrency}: {elapsed:.1f} s ({args.registrations / elapsed:.1f}/s)"
     )
     print(f"answers: {dict(codes)}; accepted as: {dict(statuses)}")
+    start_rate, end_rate = tenth_rates(answered_at)
+    print(
+        f"rate over the first tenth {start_rate:.1f}/s, over the last tenth {end_rate:.1f}/s "
+        f"(start/end x{start_rate / end_rate:.2f}; target within x1.5)"
+    )
     for problem in problems:
         print(f"FAILED: {problem}")
     if not problems:

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import math
+import os
 import socket
 import statistics
 import subprocess
@@ -175,6 +176,92 @@ def wait_ready(urls: list[str], timeout: float = 90) -> None:
             time.sleep(0.5)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, float]]:
+    """Every process now: pid -> (parent pid, CPU seconds so far)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            found[int(entry.name)] = (
+                int(fields[1]),
+                (int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
+            )
+    return found
+
+
+def _tcp(state: str) -> list[tuple[int, int, int]]:
+    """(local port, remote port, socket inode) of IPv4 and IPv6 TCP sockets in a state."""
+    rows = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == state:
+                local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
+                rows.append((int(local, 16), int(remote, 16), int(fields[9])))
+    return rows
+
+
+def _owners(inodes: set[int]) -> set[int]:
+    """The pids holding any of these sockets."""
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    owners = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if any(os.readlink(fd) in wanted for fd in (entry / "fd").iterdir()):
+                    owners.add(int(entry.name))
+    return owners
+
+
+def server_behind(port: int) -> set[int]:
+    """The process that listens on a port, and the servers it talks to on this machine (the
+    database behind a MongoDB-compatible front, say)."""
+    listening = {local: inode for local, _, inode in _tcp("0A")}
+    roots: set[int] = set()
+    ports = [port]
+    while ports:
+        current = ports.pop()
+        if current not in listening:
+            continue
+        found = _owners({listening.pop(current)})
+        roots |= found
+        mine = {f"socket:[{inode}]" for _, _, inode in _tcp("01")}
+        for pid in found:
+            with contextlib.suppress(OSError):
+                held = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()} & mine
+                ports += [r for _, r, inode in _tcp("01") if f"socket:[{inode}]" in held]
+    return roots
+
+
+def cpu_by_group(roots: dict[str, set[int]]) -> dict[str, float]:
+    """CPU seconds used so far by each group: its root processes and all their descendants."""
+    processes = _processes()
+    owner: dict[int, str] = {pid: name for name, pids in roots.items() for pid in pids}
+    used: dict[str, float] = {}
+    for pid, (_, cpu) in processes.items():
+        ancestor = pid
+        while ancestor not in owner and ancestor in processes and ancestor > 1:
+            ancestor = processes[ancestor][0]
+        if ancestor in owner:
+            used[owner[ancestor]] = used.get(owner[ancestor], 0.0) + cpu
+    return used
+
+
+def cpu_per_request(before: dict[str, float], after: dict[str, float], requests: int) -> str:
+    """Milliseconds of CPU per request, by group, between two snapshots."""
+    return ", ".join(
+        f"{group} {1000 * (after[group] - before.get(group, 0.0)) / max(requests, 1):.1f} ms"
+        for group in sorted(after, key=lambda g: before.get(g, 0.0) - after[g])
+        if after[group] - before.get(group, 0.0) > 0.01
+    )
+
+
 def main() -> int:
     """Measure both paths, print throughput, ratio and p99; exit 1 when a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -198,12 +285,24 @@ def main() -> int:
             bare_url = f"http://127.0.0.1:{port}/events/{event_id}/registrations"
             asyncio.run(closed_loop(ours_url, 2, 4))  # warm-up
             asyncio.run(closed_loop(bare_url, 2, 4))
+            database_port = int(stack.mongodb_url.split("://", 1)[1].split("/")[0].rsplit(":")[1])
+            named = {
+                "load generator": {os.getpid()},
+                "bare app": {bare.pid},
+                "registration service": {stack.pid("registration") or -1},
+                "gateway": {stack.pid("gateway") or -1},
+                "Kafka": {stack.pid("kafka") or -1},
+                "database server": server_behind(database_port),
+            }
+            before = cpu_by_group(named)
             bare_rate, bare_latency = asyncio.run(
                 closed_loop(bare_url, args.seconds, args.concurrency)
             )
+            between = cpu_by_group(named)
             ours_rate, ours_latency = asyncio.run(
                 closed_loop(ours_url, args.seconds, args.concurrency)
             )
+            after = cpu_by_group(named)
             half = ours_rate / 2
             paced, failed = asyncio.run(open_loop(ours_url, half, args.seconds))
         finally:
@@ -221,6 +320,8 @@ def main() -> int:
         f"p50 {statistics.median(ours_latency):6.1f} ms"
     )
     print(f"ratio ours/bare: {ratio:.2f} (target >= 0.5)")
+    print(f"CPU per request, bare: {cpu_per_request(before, between, len(bare_latency))}")
+    print(f"CPU per request, ours: {cpu_per_request(between, after, len(ours_latency))}")
     print(
         f"at half our maximum ({half:.1f} req/s): p50 {statistics.median(paced):.1f} ms, "
         f"p99 {p99:.1f} ms (target < 100 ms), {failed} failed"

@@ -25,6 +25,7 @@ def create_broker(settings: ServiceSettings, registry: CollectorRegistry) -> Kaf
         client_id=f"etnik-{settings.service_name}",
         enable_idempotence=True,
         acks="all",
+        linger_ms=settings.kafka_linger_ms,
         request_timeout_ms=int(settings.kafka_publish_timeout_s * 1000) + 2000,
         middlewares=(KafkaPrometheusMiddleware(registry=registry, app_name=settings.service_name),),
         logger=logging.getLogger(f"etnik.{settings.service_name}.broker"),
