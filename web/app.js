@@ -934,7 +934,7 @@ function statusDetails(registration, token, zone, outcome) {
   const lapsed = () => alertNotice(deadline ? t("manage.offerExpired", { deadline }) : t("manage.offerExpiredPlain"));
   switch (registration.status) {
     case "confirmed":
-      return [el("p", { text: t("manage.confirmed") }), ...attending(registration)];
+      return [el("p", { text: t("manage.confirmed") }), ...attending(registration, token)];
     case "waitlisted":
       return [el("p", { text: t("manage.waitlisted") }),
         registration.waitlist_position
@@ -964,8 +964,8 @@ function statusDetails(registration, token, zone, outcome) {
   }
 }
 
-/** What a confirmed participant needs to attend: the session link, the code at the door. */
-function attending(registration) {
+/** What a confirmed participant needs to attend: the session link, the ticket for the door. */
+function attending(registration, token) {
   if (registration.event_status === "cancelled") return [];
   const needs = [];
   if (ONLINE_FORMATS.includes(registration.event_format)) {
@@ -976,10 +976,22 @@ function attending(registration) {
       : el("p", { text: t("manage.linkLater") }));
   }
   if (IN_PERSON_FORMATS.includes(registration.event_format) && registration.check_in_code) {
-    needs.push(el("p", {}, t("manage.code"), " ", el("strong", { class: "code", text: registration.check_in_code })),
-      el("p", { class: "meta", text: t("manage.codeHint") }));
+    needs.push(...ticket(registration, token));
   }
   return needs.length ? [el("h3", { text: t("manage.attend") }), ...needs] : [];
+}
+
+/** The ticket for the door: the QR code the organisers scan, the code as text, the PDF. */
+function ticket(registration, token) {
+  const qr = el("img", { class: "qr", src: byLink("/qr.svg", token), alt: t("manage.qrAlt") });
+  // Without the image (offline, refused) the code as text still gets the participant in.
+  qr.addEventListener("error", () => qr.remove());
+  return [
+    el("figure", { class: "ticket" }, qr,
+      el("figcaption", {}, t("manage.code"), " ", el("strong", { class: "code", text: registration.check_in_code }))),
+    el("p", { class: "meta", text: t("manage.codeHint") }),
+    el("p", {}, el("a", { class: "download", href: byLink("/ticket.pdf", token), download: true, text: t("manage.ticket") })),
+  ];
 }
 
 async function acceptOffer(token, button, problem) {

@@ -67,7 +67,11 @@ def open_event(gateway: httpx.Client, operator_token: str) -> dict[str, Any]:
 
 
 def test_the_portals_pages_pass_wcag_aa(
-    platform: Any, page: Page, gateway: httpx.Client, open_event: dict[str, Any]
+    platform: Any,
+    page: Page,
+    gateway: httpx.Client,
+    operator_token: str,
+    open_event: dict[str, Any],
 ) -> None:
     registered = register(
         gateway,
@@ -77,6 +81,18 @@ def test_the_portals_pages_pass_wcag_aa(
     )
     assert registered.status_code == 201, registered.text
     manage = f"/registrations/manage?token={registered.json()['manage_token']}"
+    # A confirmed place at a venue: the page shows the ticket (QR code, PDF).
+    in_person = create_open_event(
+        gateway,
+        operator_token,
+        title="Доступность: очная сессия",
+        track="in_person_session",
+        format="in_person",
+        venue="Москва, ул. Покровка, 47",
+    )
+    ticketed = register(gateway, in_person["id"], f"a11y.{uuid.uuid4().hex[:8]}@example.org")
+    assert ticketed.status_code == 201, ticketed.text
+    ticket = f"/registrations/manage?token={ticketed.json()['manage_token']}"
     found: dict[str, list[str]] = {}
     for name, path, ready in [
         ("events", "/", "Ближайшие мероприятия"),
@@ -84,6 +100,7 @@ def test_the_portals_pages_pass_wcag_aa(
         ("materials", "/#/materials", "Материалы программы"),
         ("sign-in", "/#/sign-in", None),
         ("registration", manage, "Моя регистрация"),
+        ("registration with a ticket", ticket, "Моя регистрация"),
         ("registration link not valid", manage[:-4] + "AAAA", "Моя регистрация"),
     ]:
         page.goto(platform.gateway_url + path)
@@ -99,6 +116,9 @@ def test_the_portals_pages_pass_wcag_aa(
             # With the cancellation asked to be confirmed.
             page.get_by_role("button", name="Отменить регистрацию").click()
             expect(page.get_by_role("button", name="Нет, оставить")).to_be_visible()
+        if name == "registration with a ticket":
+            expect(page.get_by_role("img", name="QR-код билета для входа")).to_be_visible()
+            expect(page.get_by_role("link", name="Скачать билет (PDF)")).to_be_visible()
         if name == "registration link not valid":
             expect(page.get_by_role("alert")).to_be_visible()
         found[name] = violations(page)

@@ -25,9 +25,11 @@ from playwright.sync_api import (
     Route,
     expect,
 )
+from pypdf import PdfReader
 
 from browsing import CHROMIUM_ARGS, SCREENSHOTS, chromium_executable
 from helpers import bearer, create_open_event, register, staff_account, zones_now
+from qr_images import ticket_qr_image
 
 ROOT = Path(__file__).resolve().parents[2]
 JSQR = ROOT / "web" / "console" / "vendor" / "jsQR.js"
@@ -303,33 +305,44 @@ def y4m_with_qr(value: str, path: Path) -> None:
                 for y in range(top + (row + 4) * scale, top + (row + 5) * scale):
                     start = y * width + left + (column + 4) * scale
                     luma[start : start + scale] = b"\x10" * scale  # black
+    y4m_still(bytes(luma), width, height, path)
+
+
+def y4m_with_image(image: Any, path: Path) -> None:
+    """A still video of a greyscale PIL image (a ticket's QR code held up to the camera),
+    centred on white, shrunk to fit if need be."""
+    from PIL import Image
+
+    width, height = 640, 480
+    frame = Image.new("L", (width, height), 255)
+    picture = image.copy()
+    picture.thumbnail((440, 440))
+    frame.paste(picture, ((width - picture.width) // 2, (height - picture.height) // 2))
+    # Full-range grey to video range (16 black … 235 white), as Y4M's luma expects.
+    luma = bytes(16 + value * 219 // 255 for value in frame.tobytes())
+    y4m_still(luma, width, height, path)
+
+
+def y4m_still(luma: bytes, width: int, height: int, path: Path) -> None:
+    """Three identical grey frames (Y4M, 4:2:0, no colour) from their luma plane."""
     chroma = b"\x80" * (width * height // 4)
-    frame = b"FRAME\n" + bytes(luma) + chroma + chroma
+    frame = b"FRAME\n" + luma + chroma + chroma
     header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
     path.write_bytes(header + frame * 3)
 
 
-def test_the_door_checks_a_participant_in_by_the_qr_code_on_their_ticket(
-    platform: Any,
+def scan_at_the_door(
     playwright: Playwright,
-    gateway: httpx.Client,
-    operator_token: str,
+    platform: Any,
     staff: tuple[str, str],
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    event_id: str,
+    video: Path,
+    name: str,
 ) -> None:
+    """The console's check-in page with the video as its camera: the participant is checked in."""
     if not JSQR.is_file():
         pytest.fail("web/console/vendor/jsQR.js is missing: run `make web` (make test does)")
-    event = create_open_event(gateway, operator_token, title="Стажировка для лидеров НКО (QR)")
-    registered = register(gateway, event["id"], f"qr.{uuid.uuid4().hex[:8]}@example.org")
-    assert registered.status_code == 201, registered.text
-    registration_id = registered.json()["id"]
-    qr_value = registration_view(gateway, operator_token, registration_id)["qr_value"]
-    assert qr_value.startswith("ETNIK1:")
-    video = tmp_path / "ticket.y4m"
-    y4m_with_qr(qr_value, video)
-
-    # The fake camera is a launch flag: this test has a browser of its own.
+    # The fake camera is a launch flag: this needs a browser of its own.
     camera_browser = playwright.chromium.launch(
         executable_path=chromium_executable(),
         args=[
@@ -342,8 +355,8 @@ def test_the_door_checks_a_participant_in_by_the_qr_code_on_their_ticket(
     try:
         context = camera_browser.new_context(locale="ru-RU", viewport={"width": 390, "height": 844})
         context.grant_permissions(["camera"], origin=platform.gateway_url)
-        with watched(context, request.node.name) as page:
-            sign_in(page, platform.gateway_url, staff, f"#/check-in?event_id={event['id']}")
+        with watched(context, name) as page:
+            sign_in(page, platform.gateway_url, staff, f"#/check-in?event_id={event_id}")
             expect(page.get_by_role("heading", level=1, name="Отметка на входе")).to_be_visible()
             page.get_by_role("button", name="Включить камеру").click()
             expect(page.locator(".check-result")).to_contain_text(
@@ -353,12 +366,106 @@ def test_the_door_checks_a_participant_in_by_the_qr_code_on_their_ticket(
             expect(page.get_by_text("Камера выключена.")).to_be_visible()
     finally:
         camera_browser.close()
+
+
+def test_the_door_checks_a_participant_in_by_the_qr_code_on_their_ticket(
+    platform: Any,
+    playwright: Playwright,
+    gateway: httpx.Client,
+    operator_token: str,
+    staff: tuple[str, str],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    event = create_open_event(gateway, operator_token, title="Стажировка для лидеров НКО (QR)")
+    registered = register(gateway, event["id"], f"qr.{uuid.uuid4().hex[:8]}@example.org")
+    assert registered.status_code == 201, registered.text
+    registration_id = registered.json()["id"]
+    qr_value = registration_view(gateway, operator_token, registration_id)["qr_value"]
+    assert qr_value.startswith("ETNIK1:")
+    video = tmp_path / "ticket.y4m"
+    y4m_with_qr(qr_value, video)
+
+    scan_at_the_door(playwright, platform, staff, event["id"], video, request.node.name)
+
     rows = gateway.get(
         "/api/registration/registrations",
         params={"event_id": event["id"]},
         headers=bearer(operator_token),
     ).json()["items"]
     assert [r["attendance"] for r in rows] == ["attended"]
+
+
+def test_a_participant_downloads_a_pdf_ticket_whose_qr_code_opens_the_door(
+    platform: Any,
+    playwright: Playwright,
+    browser: Browser,
+    gateway: httpx.Client,
+    operator_token: str,
+    staff: tuple[str, str],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    title = "Очная стратегическая сессия: билет"
+    event = create_open_event(
+        gateway,
+        operator_token,
+        title=title,
+        track="in_person_session",
+        format="in_person",
+        venue="Москва, ул. Покровка, 47, Дом народов России",
+    )
+    registered = register(gateway, event["id"], f"ticket.{uuid.uuid4().hex[:8]}@example.org")
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["status"] == "confirmed"
+    token = registered.json()["manage_token"]
+
+    # The participant opens the link from their confirmation and downloads the ticket.
+    context = browser.new_context(
+        locale="ru-RU",
+        timezone_id="Asia/Kamchatka",
+        viewport={"width": 390, "height": 844},
+        accept_downloads=True,
+    )
+    with watched(context, f"{request.node.name}-participant") as page:
+        page.goto(f"{platform.gateway_url}/registrations/manage?token={token}")
+        expect(page.get_by_role("heading", level=1, name="Моя регистрация")).to_be_visible()
+        qr = page.get_by_role("img", name="QR-код билета для входа на мероприятие")
+        expect(qr).to_be_visible()
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=qr.element_handle()
+        )
+        assert qr.evaluate("img => img.naturalWidth") > 0
+        code = page.locator("figure.ticket .code").inner_text()
+        with page.expect_download() as downloading:
+            page.get_by_role("link", name="Скачать билет (PDF)").click()
+        download = downloading.value
+        assert re.fullmatch(r"etnik-ticket-\d{4}-\d{2}-\d{2}\.pdf", download.suggested_filename)
+        pdf = Path(download.path()).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    pages = PdfReader(BytesIO(pdf)).pages
+    text = " ".join(" ".join(page.extract_text() or "" for page in pages).split())
+    assert PARTICIPANT in text
+    assert title in text
+    assert f"Код для входа: {code}" in text
+
+    # The gateway serves the participant's ticket but not the notification service's copy.
+    hidden = gateway.get(
+        f"/api/registration/registrations/{registered.json()['id']}/delivery/ticket.pdf"
+    )
+    assert hidden.status_code == 404
+
+    # At the door, the operator's camera reads the QR code printed on that PDF.
+    video = tmp_path / "pdf-ticket.y4m"
+    y4m_with_image(ticket_qr_image(pdf), video)
+    scan_at_the_door(playwright, platform, staff, event["id"], video, request.node.name)
+
+    rows = gateway.get(
+        "/api/registration/registrations",
+        params={"event_id": event["id"]},
+        headers=bearer(operator_token),
+    ).json()["items"]
+    assert [(r["attendance"], r["id"]) for r in rows] == [("attended", registered.json()["id"])]
 
 
 def test_a_refused_event_shows_russian_errors_next_to_the_fields_and_keeps_the_draft(

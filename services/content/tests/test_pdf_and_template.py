@@ -9,14 +9,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from etnik.content.pdf import (
-    CollectionEntry,
-    FontMissing,
-    StrategySection,
-    collection_pdf,
-    register_fonts,
-    strategy_pdf,
-)
+from etnik.common.pdf_fonts import FontMissing, register_fonts
+from etnik.content.pdf import CollectionEntry, StrategySection, collection_pdf, strategy_pdf
 from etnik.content.settings import ContentSettings
 from etnik.content.strategy_template import (
     SECTIONS,
@@ -64,11 +58,11 @@ def test_changed_sections_are_in_document_order() -> None:
 
 def test_a_missing_font_says_what_to_install() -> None:
     with pytest.raises(FontMissing, match="fonts-dejavu-core"):
-        register_fonts(Path("/nonexistent/DejaVuSans.ttf"), SETTINGS.pdf_bold_font_file)
+        register_fonts(Path("/nonexistent/DejaVuSans.ttf"), None, setting="PDF_FONT_FILE")
 
 
 def test_a_strategy_pdf_carries_cyrillic_text() -> None:
-    register_fonts(SETTINGS.pdf_font_file, SETTINGS.pdf_bold_font_file)
+    register_fonts(SETTINGS.pdf_font_file, SETTINGS.pdf_bold_font_file, setting="PDF_FONT_FILE")
     pdf = strategy_pdf(
         "Национально-культурная автономия",
         [StrategySection("Цели развития", "Открыть воскресную школу <языка> & музей")],
@@ -82,7 +76,7 @@ def test_a_strategy_pdf_carries_cyrillic_text() -> None:
 
 
 def test_a_collection_pdf_has_a_table_of_contents_with_pages() -> None:
-    register_fonts(SETTINGS.pdf_font_file, SETTINGS.pdf_bold_font_file)
+    register_fonts(SETTINGS.pdf_font_file, SETTINGS.pdf_bold_font_file, setting="PDF_FONT_FILE")
     entries = [
         CollectionEntry("Первая рекомендация", "Рекомендации", ["Иванова А. П."], "Описание"),
         CollectionEntry("Видеоролик", "Видео", link="https://rutube.ru/video/abc/"),

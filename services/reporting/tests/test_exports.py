@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from etnik.common.pdf_fonts import FontMissing
 from etnik.reporting import domain, exports
 from etnik.reporting.report import grant_report
 from etnik.reporting.settings import ReportingSettings
@@ -88,5 +89,5 @@ def test_pdf_text_extracts_in_cyrillic() -> None:
 
 
 def test_a_missing_font_is_refused_with_what_to_install(tmp_path: Path) -> None:
-    with pytest.raises(exports.FontMissing, match="fonts-dejavu-core"):
+    with pytest.raises(FontMissing, match="fonts-dejavu-core"):
         exports.to_pdf(sample_report(), font=tmp_path / "absent.ttf")

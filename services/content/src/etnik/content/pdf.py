@@ -1,8 +1,7 @@
 """PDF exports with Cyrillic text: NGO development strategies and methodological collections.
 
-ReportLab's built-in fonts have no Cyrillic glyphs, so a TrueType font is embedded
-(DejaVu Sans from Debian's fonts-dejavu-core by default). Building is blocking: run the
-functions here in a worker thread.
+ReportLab's built-in fonts have no Cyrillic glyphs: register the TrueType font first
+(etnik.common.pdf_fonts). Building is blocking: run the functions here in a worker thread.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -18,8 +16,6 @@ from reportlab.lib.colors import HexColor  # type: ignore[import-untyped]
 from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
 from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
-from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped]
 from reportlab.platypus import (  # type: ignore[import-untyped]
     PageBreak,
     Paragraph,
@@ -28,29 +24,10 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
 )
 from reportlab.platypus.tableofcontents import TableOfContents  # type: ignore[import-untyped]
 
-REGULAR = "EtnikSans"
-BOLD = "EtnikSans-Bold"
+from etnik.common.pdf_fonts import BOLD, REGULAR
+
 # One entry's text in a collection is cut here, so that one huge file cannot swamp the book.
 MAX_ENTRY_TEXT_CHARS = 60_000
-
-
-class FontMissing(RuntimeError):
-    """The Cyrillic font for PDF exports is not installed."""
-
-
-def register_fonts(regular: Path, bold: Path) -> None:
-    """Embed the fonts once per process; FontMissing says what to install when they are absent."""
-    for path in (regular, bold):
-        if not path.is_file():
-            raise FontMissing(
-                f"PDF export needs the font {path}; install Debian's fonts-dejavu-core "
-                "or set PDF_FONT_FILE and PDF_BOLD_FONT_FILE to a TrueType font with Cyrillic"
-            )
-    if REGULAR in pdfmetrics.getRegisteredFontNames():
-        return
-    pdfmetrics.registerFont(TTFont(REGULAR, str(regular)))
-    pdfmetrics.registerFont(TTFont(BOLD, str(bold)))
-    pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD)
 
 
 def _styles() -> dict[str, ParagraphStyle]:

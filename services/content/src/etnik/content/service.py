@@ -23,6 +23,7 @@ from etnik.common.contracts.content import (
 from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox, StagedEvent
+from etnik.common.pdf_fonts import FontMissing, register_fonts
 from etnik.content import search
 from etnik.content.access import ParticipantAccess
 from etnik.content.domain import (
@@ -45,7 +46,7 @@ from etnik.content.domain import (
     visibility_filter,
 )
 from etnik.content.files import FileStore, chunks_of
-from etnik.content.pdf import CollectionEntry, FontMissing, collection_pdf, register_fonts
+from etnik.content.pdf import CollectionEntry, collection_pdf
 from etnik.content.repository import MaterialRepository, new_id, now_utc
 from etnik.content.search_index import SearchIndex, SearchQuery
 
@@ -167,7 +168,7 @@ class MaterialService:
             for member in await self._repo.published_in_collection(material_id)
         ]
         try:
-            register_fonts(*self._fonts)
+            register_fonts(*self._fonts, setting="PDF_FONT_FILE")
         except FontMissing as error:
             raise RuleViolation(503, str(error)) from error
         content = await asyncio.to_thread(

@@ -8,6 +8,7 @@ from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 
+from etnik.common.pdf_fonts import DEFAULT_BOLD_FONT_FILE, DEFAULT_FONT_FILE
 from etnik.common.settings import ServiceSettings
 
 
@@ -22,8 +23,8 @@ class ContentSettings(ServiceSettings):
     # How often the search index looks for other processes' writes (one `_id` look-up).
     search_index_poll_s: float = Field(default=2.0, gt=0)
     # A TrueType font with Cyrillic glyphs for PDF exports (Debian: fonts-dejavu-core).
-    pdf_font_file: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-    pdf_bold_font_file: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+    pdf_font_file: Path = DEFAULT_FONT_FILE
+    pdf_bold_font_file: Path = DEFAULT_BOLD_FONT_FILE
 
     @model_validator(mode="after")
     def _production_needs_a_pseudonym_key(self) -> Self:

@@ -12,9 +12,10 @@ from pymongo.errors import DuplicateKeyError
 from etnik.common.contracts.content import StrategyUpdated
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox, update_with_outbox, with_outbox
+from etnik.common.pdf_fonts import FontMissing, register_fonts
 from etnik.content.access import ParticipantAccess
 from etnik.content.domain import RuleViolation
-from etnik.content.pdf import FontMissing, StrategySection, register_fonts, strategy_pdf
+from etnik.content.pdf import StrategySection, strategy_pdf
 from etnik.content.repository import new_id, now_utc
 from etnik.content.strategy_template import SECTIONS, changed_sections, initial_sections
 
@@ -122,7 +123,7 @@ class StrategyService:
             for key, heading in SECTIONS.items()
         ]
         try:
-            register_fonts(*self._fonts)
+            register_fonts(*self._fonts, setting="PDF_FONT_FILE")
         except FontMissing as error:
             raise RuleViolation(503, str(error)) from error
         content = await asyncio.to_thread(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Annotated, Any, TypeVar
@@ -13,6 +14,7 @@ from etnik.common.auth import Principal, Role, current_principal, require_roles,
 from etnik.common.contracts.registration import ParticipantCategory, RegistrationStatus
 from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
 from etnik.common.mongo import Document
+from etnik.common.pdf_fonts import FontMissing, register_fonts
 from etnik.registration.calendar import registration_ics
 from etnik.registration.container import Services, services
 from etnik.registration.domain import (
@@ -21,6 +23,7 @@ from etnik.registration.domain import (
     EventStatus,
     attendance_details,
     qr_value,
+    ticket_refusal,
 )
 from etnik.registration.errors import DomainError
 from etnik.registration.exports import EXPORT_FORMATS, export_registrations
@@ -72,6 +75,7 @@ from etnik.registration.schemas import (
 )
 from etnik.registration.service import ClientContext
 from etnik.registration.settings import NOTIFICATION_CLIENT
+from etnik.registration.ticket import MOSCOW, Ticket, qr_svg, ticket_pdf
 
 router = APIRouter()
 T = TypeVar("T")
@@ -866,6 +870,127 @@ async def calendar_by_link(token: Annotated[str, Query(max_length=2000)], app: A
         headers={
             "Content-Disposition": f'attachment; filename="etnik-{day}.ics"',
             # It may hold the session link: no shared cache may keep it.
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# --- The participant's ticket (in-person and hybrid events) -------------------------------
+
+
+def _ticket_answers(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"content": {media_type: {}}, "description": description},
+        403: {"description": "The link is not valid"},
+        409: {"description": "No ticket: not confirmed, an online event, or cancelled (why)"},
+        410: {"description": "The link has expired"},
+    }
+
+
+@router.get(
+    "/registrations/by-link/qr.svg",
+    tags=["registrations"],
+    response_class=Response,
+    responses=_ticket_answers("image/svg+xml", "The QR code"),
+)
+async def qr_by_link(token: Annotated[str, Query(max_length=2000)], app: App) -> Response:
+    """The QR code of one's ticket as an SVG image, through the signed link: what the console
+    scans at the door. Only a confirmed registration of an in-person or hybrid event that is
+    not cancelled has one; any other answers 409 with the reason."""
+    registration = await _run(lambda: app.registrations.by_link(token))
+    await _ticketed_event(app, registration)
+    return Response(
+        qr_svg(qr_value(registration["check_in_code"])),
+        media_type="image/svg+xml",
+        headers={
+            # It lets its holder in: no shared cache may keep it.
+            "Cache-Control": "no-store",
+            # Opened on its own, the image runs nothing and loads nothing.
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
+
+
+@router.get(
+    "/registrations/by-link/ticket.pdf",
+    tags=["registrations"],
+    response_class=Response,
+    responses=_ticket_answers("application/pdf", "The ticket"),
+)
+async def ticket_by_link(token: Annotated[str, Query(max_length=2000)], app: App) -> Response:
+    """One's ticket as a PDF (A5, in Russian), through the signed link: the event, the
+    participant, Moscow and their own time, the venue, the QR code and the code as text.
+    Only for a confirmed registration of an in-person or hybrid event that is not cancelled."""
+    registration = await _run(lambda: app.registrations.by_link(token))
+    return await _ticket_response(app, registration)
+
+
+@router.get(
+    "/registrations/{registration_id}/delivery/ticket.pdf",
+    tags=["registrations"],
+    response_class=Response,
+    summary="The ticket a confirmation carries (the notification service only)",
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The ticket"},
+        409: {"description": "No ticket: not confirmed, an online event, or cancelled (why)"},
+    },
+)
+async def ticket_for_delivery(
+    registration_id: str, app: App, caller: NotificationService
+) -> Response:
+    """The same PDF as the participant's page gives, for notification to attach to a
+    confirmation or reminder; 409 with the reason when the registration has no ticket."""
+    registration = await _run(lambda: app.registrations.registration(registration_id))
+    return await _ticket_response(app, registration)
+
+
+async def _ticketed_event(app: Services, registration: Document) -> Document:
+    """The registration's event, when the registration has a ticket; 409 with why not."""
+    event = await _run(
+        lambda: app.catalogue.get_event(registration["event_id"], include_drafts=True)
+    )
+    refusal = ticket_refusal(
+        registration_status=registration["status"],
+        event_status=event["status"],
+        event_format=str(event.get("format", "")),
+        check_in_code=registration.get("check_in_code"),
+    )
+    if refusal:
+        raise HTTPException(409, refusal)
+    return event
+
+
+async def _ticket_response(app: Services, registration: Document) -> Response:
+    event = await _ticketed_event(app, registration)
+    try:
+        person = await app.directory.person(registration["person_id"])
+    except DomainError:
+        person = {"erased": True}
+    if person.get("erased"):
+        raise HTTPException(409, "the participant's data was erased: there is no ticket")
+    ticket = Ticket(
+        participant_name=person["full_name"],
+        event_title=event["title"],
+        starts_at=event["starts_at"],
+        ends_at=event.get("ends_at"),
+        event_format=str(event["format"]),
+        venue=event.get("venue"),
+        check_in_code=registration["check_in_code"],
+        participant_timezone=person.get("timezone"),
+        event_timezone=event.get("timezone"),
+    )
+    settings = app.settings
+    try:
+        register_fonts(settings.pdf_font_file, settings.pdf_bold_font_file, setting="PDF_FONT_FILE")
+    except FontMissing as missing:
+        raise HTTPException(503, str(missing)) from missing
+    content = await asyncio.to_thread(ticket_pdf, ticket)
+    day = event["starts_at"].astimezone(MOSCOW).date().isoformat()
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="etnik-ticket-{day}.pdf"',
             "Cache-Control": "no-store",
         },
     )

@@ -405,6 +405,31 @@ def attendance_details(
     )
 
 
+def ticket_refusal(
+    *,
+    registration_status: str,
+    event_status: str,
+    event_format: str,
+    check_in_code: str | None,
+) -> str | None:
+    """Why a registration has no ticket (its QR code and PDF), or None when it has one.
+
+    A ticket carries the check-in code, so it is given exactly when attendance_details gives
+    the code: a confirmed registration of an in-person or hybrid event that is not cancelled."""
+    if event_format not in IN_PERSON_FORMATS:
+        return "this event is online only: there is no ticket, join by the session link"
+    if event_status == EventStatus.CANCELLED:
+        return "the event is cancelled: there is no ticket"
+    if registration_status != RegistrationStatus.CONFIRMED:
+        return (
+            f"a ticket is issued only for a confirmed registration; this one is "
+            f"{registration_status.replace('_', ' ')}"
+        )
+    if not check_in_code:
+        return "this registration has no check-in code yet"
+    return None
+
+
 # --- Exports -------------------------------------------------------------------------------
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -7,6 +7,7 @@ from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 
+from etnik.common.pdf_fonts import DEFAULT_BOLD_FONT_FILE, DEFAULT_FONT_FILE
 from etnik.common.settings import (
     Environment,
     ServiceSettings,
@@ -39,6 +40,9 @@ class RegistrationSettings(ServiceSettings):
     # token (POST /auth/service-token); notification is given the same value.
     notification_client_secret: SecretStr | None = None
     service_token_ttl_s: int = Field(default=300, ge=60, le=3600)
+    # A TrueType font with Cyrillic glyphs for participants' tickets (Debian: fonts-dejavu-core).
+    pdf_font_file: Path = DEFAULT_FONT_FILE
+    pdf_bold_font_file: Path = DEFAULT_BOLD_FONT_FILE
     admin_email: str = "admin@etnik.local"
     admin_password: SecretStr | None = None
     # Demo programme on an empty database; only ever in development.

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from etnik.common.auth import Principal, Role, require_roles
 from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
+from etnik.common.pdf_fonts import FontMissing
 from etnik.reporting import domain, exports
 from etnik.reporting.rebuild import RebuildBusy
 from etnik.reporting.service import ReportingService, UnknownReport
@@ -304,7 +305,7 @@ def _export(request: Request, report: dict[str, Any], format: str, name: str) ->
                 font=Path(settings.reporting_pdf_font),
                 bold_font=Path(settings.reporting_pdf_bold_font),
             )
-        except exports.FontMissing as missing:
+        except FontMissing as missing:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(missing)) from missing
     return Response(
         content,

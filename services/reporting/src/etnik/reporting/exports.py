@@ -16,9 +16,9 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from etnik.common.pdf_fonts import BOLD, REGULAR, register_fonts
 
 CATEGORY_LABELS = {
     "ngo_leader": "Руководитель НКО",
@@ -45,10 +45,6 @@ STATUS_LABELS = {
     "completed": "проведено",
     "cancelled": "отменено",
 }
-
-
-class FontMissing(RuntimeError):
-    """The TTF font the PDF needs for Cyrillic text is not installed."""
 
 
 @dataclass(frozen=True)
@@ -218,10 +214,10 @@ def to_xlsx(report: Mapping[str, Any]) -> bytes:
 
 def to_pdf(report: Mapping[str, Any], *, font: Path, bold_font: Path | None = None) -> bytes:
     """An A4 landscape document in a TTF font, so that Cyrillic text renders and extracts."""
-    regular, bold = _register_fonts(font, bold_font)
-    title_style = ParagraphStyle("title", fontName=bold, fontSize=15, leading=19, spaceAfter=6)
-    heading = ParagraphStyle("heading", fontName=bold, fontSize=11, leading=14, spaceBefore=8)
-    cell = ParagraphStyle("cell", fontName=regular, fontSize=8, leading=10)
+    register_fonts(font, bold_font, setting="REPORTING_PDF_FONT")
+    title_style = ParagraphStyle("title", fontName=BOLD, fontSize=15, leading=19, spaceAfter=6)
+    heading = ParagraphStyle("heading", fontName=BOLD, fontSize=11, leading=14, spaceBefore=8)
+    cell = ParagraphStyle("cell", fontName=REGULAR, fontSize=8, leading=10)
     period = report["period"]
     story: list[Any] = [
         Paragraph("Аналитический отчёт для Фонда президентских грантов", title_style),
@@ -260,23 +256,6 @@ def to_pdf(report: Mapping[str, Any], *, font: Path, bold_font: Path | None = No
     )
     document.build(story)
     return buffer.getvalue()
-
-
-def _register_fonts(font: Path, bold_font: Path | None) -> tuple[str, str]:
-    if not font.is_file():
-        raise FontMissing(
-            f"the PDF export needs a TTF font with Cyrillic glyphs at {font}: install Debian's "
-            "fonts-dejavu-core, or point REPORTING_PDF_FONT at another TTF file"
-        )
-    regular = f"etnik-{font.stem}"
-    if regular not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(regular, str(font)))
-    if bold_font is None or not bold_font.is_file():
-        return regular, regular  # bold is a nicety; the regular face has every glyph
-    bold = f"etnik-{bold_font.stem}"
-    if bold not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(bold, str(bold_font)))
-    return regular, bold
 
 
 def _sheet_name(title: str) -> str:

@@ -7,6 +7,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
+from etnik.common.pdf_fonts import DEFAULT_BOLD_FONT_FILE, DEFAULT_FONT_FILE
 from etnik.common.settings import ServiceSettings
 
 # Development only: a production deployment must set its own key (see the validator).
@@ -20,8 +21,8 @@ class ReportingSettings(ServiceSettings):
     # Person ids are replaced by a keyed hash before anything is stored.
     reporting_pseudonym_key: str = Field(default=_DEVELOPMENT_PSEUDONYM_KEY, min_length=16)
     # Debian's fonts-dejavu-core: a TTF with Cyrillic glyphs for the PDF export.
-    reporting_pdf_font: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-    reporting_pdf_bold_font: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+    reporting_pdf_font: Path = DEFAULT_FONT_FILE
+    reporting_pdf_bold_font: Path = DEFAULT_BOLD_FONT_FILE
     # How often end offsets are read for the lag metrics.
     reporting_metrics_interval_s: float = Field(default=5.0, gt=0)
     # How long the consumer trusts its cached view of the generations.
