@@ -145,6 +145,18 @@ def run_ours(stack: Stack, count: int, zone: str, *, people_first: bool) -> floa
     """Messages per second through the notification service."""
     mailpit = httpx.Client(base_url=stack.mailpit_api, timeout=10)
     mailpit.delete("/api/v1/messages").raise_for_status()  # the bare loop's
+    # Registration signs in operators once its database is set up: wait for that first.
+    wait_for(
+        lambda: (
+            httpx.post(
+                f"{stack.service_url('registration')}/auth/token", json=ADMIN, timeout=30
+            ).status_code
+            == 200
+        ),
+        "registration to sign the benchmark's administrator in",
+        timeout=90,
+        every=0.5,
+    )
     token = httpx.post(
         f"{stack.service_url('registration')}/auth/token", json=ADMIN, timeout=30
     ).json()["access_token"]

@@ -1,7 +1,9 @@
-"""The dispatcher on the real FerretDB: claims stay exclusive between replicas, a dead replica's
-claims are taken over after their lease, a committed batch is never sent twice, an SMTP
-outage loses nothing, and a message about a registration carries what registration says at
-send time (never stored), waiting while registration is away."""
+"""The dispatcher on the real store: claims stay exclusive between replicas, a dead replica's
+claims are taken over after their lease, a recorded outcome is never sent again and a late
+holder's outcome is refused, each outcome's event is published once (by the relay if the
+dispatcher died before publishing), an SMTP outage loses nothing, outcomes an older version
+kept apart are taken over, and a message about a registration carries what registration says
+at send time (never stored), waiting while registration is away."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,18 +20,22 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from etnik.common.contracts.notification import NotificationSent
 from etnik.common.events import CloudEvent, IntegrationEvent
+from etnik.common.outbox import OUTBOX_FIELD, Outbox, OutboxRelay, stage, with_outbox
+from etnik.common.publisher import PublishFailed
 from etnik.devstack import Stack
 from etnik.notification.channels import EmailChannel, OutgoingMessage
 from etnik.notification.dispatcher import Dispatcher
 from etnik.notification.domain import DeliveryDetails
 from etnik.notification.leases import LeaseStore
-from etnik.notification.messages import DISPATCHES, MessageStore, outcomes_not_applied
+from etnik.notification.messages import MessageStore
 from etnik.notification.projections import Projections
 from etnik.notification.registration_client import RegistrationUnavailable, RegistrationUnknown
 from etnik.notification.rendering import TemplateRenderer
 from etnik.notification.settings import NotificationSettings
 from etnik.notification.unsubscribe import UnsubscribeLinks
+from etnik.notification.upgrade import LEGACY_OUTCOME_COLLECTIONS, LegacyOutcomes
 
 Db = AsyncDatabase[dict[str, Any]]
 EVENT_ID = "event-1"
@@ -96,21 +102,47 @@ class KeepingChannel(RecordingChannel):
         self.messages.append(message)
 
 
-class RecordingOutbox:
-    """Stages events as the kernel does and 'publishes' them into a list."""
+class ListPublisher:
+    """The kernel outbox's publisher, 'publishing' into a list; refuses while `down`."""
 
     def __init__(self) -> None:
         self.published: list[dict[str, Any]] = []
+        self.down = False
 
-    def stage(self, *events: IntegrationEvent) -> list[dict[str, Any]]:
-        return [CloudEvent.wrap(e, source="/etnik/test").model_dump(mode="json") for e in events]
+    def envelope(self, data: IntegrationEvent) -> CloudEvent:
+        return CloudEvent.wrap(data, source="/etnik/test")
 
-    async def flush(self, collection: Any, document_id: Any, staged: list[Any]) -> bool:
-        self.published.extend(staged)
-        await collection.update_one(
-            {"_id": document_id}, {"$set": {"outbox": []}, "$unset": {"outbox_since": ""}}
-        )
-        return True
+    async def publish(self, entry: dict[str, Any]) -> None:
+        if self.down:
+            raise PublishFailed("Kafka is away")
+        self.published.append(dict(entry))
+
+
+class RecordingOutbox(Outbox):
+    """The kernel's outbox over a list publisher."""
+
+    opened: ClassVar[list[RecordingOutbox]] = []
+
+    def __init__(self) -> None:
+        self.publisher = ListPublisher()
+        super().__init__(self.publisher, CollectorRegistry())  # type: ignore[arg-type]
+        RecordingOutbox.opened.append(self)
+
+    @property
+    def published(self) -> list[dict[str, Any]]:
+        return self.publisher.published
+
+
+@pytest.fixture(autouse=True)
+async def close_outboxes() -> AsyncIterator[None]:
+    yield
+    while RecordingOutbox.opened:
+        await RecordingOutbox.opened.pop().close()
+
+
+def published_ids(*outboxes: RecordingOutbox) -> list[str]:
+    """The message ids of every event the outboxes published, sorted."""
+    return sorted(e["data"]["message_id"] for o in outboxes for e in o.published)
 
 
 @pytest.fixture
@@ -155,7 +187,7 @@ def dispatcher(
         projections=Projections(db),
         renderer=TemplateRenderer(),
         channel=channel,
-        outbox=outbox,  # type: ignore[arg-type]
+        outbox=outbox,
         unsubscribe_links=UnsubscribeLinks("test-key", "http://gateway.test"),
         registrations=registrations or FakeRegistrations(),
         settings=config,
@@ -213,30 +245,35 @@ async def test_two_dispatchers_racing_over_the_same_batch_send_each_message_once
     await asyncio.gather(first.drain(), second.drain())
 
     assert sorted(sent) == sorted(ids)  # every message once, none twice
-    assert sorted(e["data"]["message_id"] for e in outbox.published) == sorted(ids)
-    # Recorded at once in the dispatch documents, written to the messages when idle.
-    recorded = await outcomes_not_applied(db)
-    assert {i: recorded[i]["fields"]["status"] for i in ids} == dict.fromkeys(ids, "sent")
-    await asyncio.gather(first.apply_backlog(quiet_s=0), second.apply_backlog(quiet_s=0))
-    assert set((await statuses(db, ids)).values()) == {"sent"}
-    await first.recover_dispatches()  # removes the applied documents
-    assert await db[DISPATCHES].count_documents({}) == 0
+    assert published_ids(outbox) == sorted(ids)
+    # The message is the record: its outcome is there as soon as the batch is done, and its
+    # event, once published, is pulled out of its outbox.
+    await outbox.drain()
+    messages = await db["messages"].find({"_id": {"$in": ids}}).to_list()
+    assert {m["status"] for m in messages} == {"sent"}
+    assert {m["attempts"] for m in messages} == {1}
+    assert all(m[OUTBOX_FIELD] == [] for m in messages)
+    assert all("link" not in m["context"] for m in messages)  # the secret is gone once sent
+    assert set(await db.list_collection_names()) <= {
+        "messages",
+        "recipients",
+        "events",
+        "message_leases",
+    }
     # A second round finds nothing more to send.
     hint_all(first, ids)
     hint_all(second, ids)
     await asyncio.gather(first.dispatch_once(), second.dispatch_once())
     await asyncio.gather(first.drain(), second.drain())
     assert sorted(sent) == sorted(ids)
+    assert published_ids(outbox) == sorted(ids)
 
 
 async def test_concurrent_claims_of_one_generation_have_one_winner(db: Db) -> None:
     leases = LeaseStore(db)
     now = datetime.now(UTC)
     wins = await asyncio.gather(
-        *(
-            leases.claim([("message-1", 0)], owner=f"o{n}", batch=f"b{n}", lease_s=30, now=now)
-            for n in range(8)
-        )
+        *(leases.claim([("message-1", 0)], owner=f"o{n}", lease_s=30, now=now) for n in range(8))
     )
     assert sum(len(claims) for claims in wins) == 1
 
@@ -248,12 +285,13 @@ async def test_a_dead_dispatchers_claims_are_taken_over_after_their_lease(
     # The dead replica: claimed everything with a short lease, then nothing more.
     leases = LeaseStore(db)
     held = await leases.claim(
-        [(i, 0) for i in ids], owner="dead", batch="dead-batch", lease_s=2.0, now=datetime.now(UTC)
+        [(i, 0) for i in ids], owner="dead", lease_s=2.0, now=datetime.now(UTC)
     )
     assert len(held) == len(ids)
 
     sent: list[str] = []
-    survivor = dispatcher(db, settings(infra), RecordingChannel(sent), RecordingOutbox())
+    outbox = RecordingOutbox()
+    survivor = dispatcher(db, settings(infra), RecordingChannel(sent), outbox)
     hint_all(survivor, ids)
     await survivor.dispatch_once()
     await survivor.drain()
@@ -265,43 +303,144 @@ async def test_a_dead_dispatchers_claims_are_taken_over_after_their_lease(
     while await survivor.dispatch_once():
         pass
     await survivor.drain()
-    await survivor.apply_backlog(quiet_s=0)
     assert sorted(sent) == sorted(ids)
     assert set((await statuses(db, ids)).values()) == {"sent"}
+    assert published_ids(outbox) == sorted(ids)
 
 
-async def test_a_batch_committed_but_not_applied_is_not_sent_again(infra: Stack, db: Db) -> None:
+async def test_a_crash_after_the_outcomes_are_written_leaves_their_events_to_the_relay(
+    infra: Stack, db: Db
+) -> None:
     ids = await queue_invitations(db, 5)
     sent_first: list[str] = []
     config = settings(infra, dispatch_lease_s=2.0, smtp_timeout_s=0.1)
-    crashing = dispatcher(db, config, RecordingChannel(sent_first), RecordingOutbox())
+    dying = RecordingOutbox()
+    crashing = dispatcher(db, config, RecordingChannel(sent_first), dying)
 
     async def crash(*args: Any, **kwargs: Any) -> None:
-        raise asyncio.CancelledError  # dies after the commit, before applying the outcomes
+        return None  # the process dies after the outcomes are written, before publishing
 
-    crashing._finish = crash  # type: ignore[method-assign]
+    crashing._publish = crash  # type: ignore[method-assign]
     hint_all(crashing, ids)
     await crashing.dispatch_once()
-    with pytest.raises(asyncio.CancelledError):
-        await crashing.drain()
+    await crashing.drain()
     assert sorted(sent_first) == sorted(ids)
-    assert set((await statuses(db, ids)).values()) == {"pending"}  # not applied
+    assert dying.published == []
+    messages = await db["messages"].find({"_id": {"$in": ids}}).to_list()
+    assert {m["status"] for m in messages} == {"sent"}
+    staged = {m["_id"]: m[OUTBOX_FIELD] for m in messages}
+    assert all(len(entries) == 1 for entries in staged.values())
+    assert {e["type"] for entries in staged.values() for e in entries} == {
+        "ru.etnik.notification.sent"
+    }
 
+    # A successor, once the leases ran out, sends nothing again...
     await asyncio.sleep(2.5)
     sent_again: list[str] = []
-    outbox = RecordingOutbox()
-    survivor = dispatcher(db, config, RecordingChannel(sent_again), outbox)
+    survivor_outbox = RecordingOutbox()
+    survivor = dispatcher(db, config, RecordingChannel(sent_again), survivor_outbox)
     hint_all(survivor, ids)
-    survivor._last_sweep = time.monotonic()  # no sweep: the claims themselves find the batch
     await survivor.dispatch_once()
     await survivor.drain()
     assert sent_again == []
+    # ...and the relay publishes each event that was left, once.
+    relay = OutboxRelay(survivor_outbox, [db["messages"]], interval_s=1, grace_s=0)
+    assert await relay.run_once() == 0
+    assert await relay.run_once() == 0
+    assert published_ids(survivor_outbox) == sorted(ids)
+    assert sorted(e["id"] for e in survivor_outbox.published) == sorted(
+        e["id"] for entries in staged.values() for e in entries
+    )
+    assert await db["messages"].count_documents({"outbox.time": {"$exists": True}}) == 0
+
+
+async def test_published_events_are_not_published_again_by_the_relay(infra: Stack, db: Db) -> None:
+    ids = await queue_invitations(db, 5)
+    outbox = RecordingOutbox()
+    sender = dispatcher(db, settings(infra), RecordingChannel([]), outbox)
+    await run_until_idle(sender)
+    await outbox.drain()
+    relay = OutboxRelay(outbox, [db["messages"]], interval_s=1, grace_s=0)
+    assert await relay.run_once() == 0
+    assert published_ids(outbox) == sorted(ids)
+
+
+class StallingChannel(RecordingChannel):
+    """Takes each message, then hangs until `go` is set (a replica stalled past its lease);
+    `took_all` is set once it has taken `expected` messages."""
+
+    def __init__(self, sent: list[str], expected: int) -> None:
+        super().__init__(sent)
+        self.expected = expected
+        self.took_all = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def send(self, message: OutgoingMessage) -> None:
+        await super().send(message)
+        if len(self.sent) >= self.expected:
+            self.took_all.set()
+        await self.go.wait()
+
+
+async def test_a_holder_whose_lease_ran_out_cannot_overwrite_its_successors_outcome(
+    infra: Stack, db: Db
+) -> None:
+    ids = await queue_invitations(db, 4)
+    config = settings(infra, dispatch_lease_s=2.0, smtp_timeout_s=0.1)
+    late_sent: list[str] = []
+    late_channel = StallingChannel(late_sent, len(ids))
+    late_outbox = RecordingOutbox()
+    late = dispatcher(db, config, late_channel, late_outbox)
+    hint_all(late, ids)
+    late_round = asyncio.create_task(late.dispatch_once())
+    await asyncio.sleep(2.5)  # its lease has run out while the SMTP server had the messages
+
+    # The successor takes the claims over and sends again (the late holder recorded nothing)...
+    sent: list[str] = []
+    channel = StallingChannel(sent, len(ids))
+    outbox = RecordingOutbox()
+    successor = dispatcher(db, config, channel, outbox)
+    hint_all(successor, ids)
+    successor_round = asyncio.create_task(successor.dispatch_once())
+    await asyncio.wait_for(channel.took_all.wait(), timeout=10)
+    # ...and while it is still sending, the late holder tries to record its outcomes: refused.
+    late_channel.go.set()
+    await late_round
+    await late.drain()
+    assert sorted(late_sent) == sorted(ids)
+    assert late_outbox.published == []
+    assert set((await statuses(db, ids)).values()) == {"pending"}
+
+    channel.go.set()
+    await successor_round
+    await successor.drain()
+    messages = await db["messages"].find({"_id": {"$in": ids}}).to_list()
+    assert {m["status"] for m in messages} == {"sent"}
+    assert {(m["claim_gen"], m["attempts"]) for m in messages} == {(2, 1)}
+    assert published_ids(outbox) == sorted(ids)  # one event each, the successor's
+
+
+async def test_a_successor_does_not_resend_what_an_expired_holder_recorded(
+    infra: Stack, db: Db
+) -> None:
+    ids = await queue_invitations(db, 5)
+    config = settings(infra, dispatch_lease_s=2.0, smtp_timeout_s=0.1)
+    sent: list[str] = []
+    first = dispatcher(db, config, RecordingChannel(sent), RecordingOutbox())
+    hint_all(first, ids)
+    await first.dispatch_once()
+    await first.drain()
+    assert sorted(sent) == sorted(ids)
+
+    await asyncio.sleep(2.5)
+    outbox = RecordingOutbox()
+    successor = dispatcher(db, config, RecordingChannel(sent), outbox)
+    hint_all(successor, ids)  # a stale hint: its claims walk past the expired generation
+    await successor.dispatch_once()
+    await successor.drain()
+    assert sorted(sent) == sorted(ids)  # nothing a second time
+    assert outbox.published == []
     assert set((await statuses(db, ids)).values()) == {"sent"}
-    # The survivor's sweep applies what is left and the relay would publish its events.
-    await survivor.recover_dispatches()
-    [left] = await db[DISPATCHES].find({}).to_list()
-    assert left["applied"] is True
-    assert len(left["outbox"]) == len(ids)
 
 
 async def test_an_smtp_outage_keeps_messages_and_they_go_out_when_it_is_back(
@@ -327,7 +466,6 @@ async def test_an_smtp_outage_keeps_messages_and_they_go_out_when_it_is_back(
     while await working.dispatch_once():
         pass
     await working.drain()
-    await working.apply_backlog(quiet_s=0)
     await channel.close()
     assert set((await statuses(db, ids)).values()) == {"sent"}
     assert len(outbox.published) == len(ids)
@@ -378,29 +516,6 @@ async def test_a_message_waits_for_its_recipient_and_goes_out_once_it_is_known(
     await early.dispatch_once()
     await early.drain()
     assert sent == [waiting["_id"]]
-
-
-async def test_outcomes_published_but_not_written_are_not_sent_again_by_a_successor(
-    infra: Stack, db: Db
-) -> None:
-    ids = await queue_invitations(db, 5)
-    config = settings(infra, dispatch_lease_s=2.0, smtp_timeout_s=0.1)
-    sent: list[str] = []
-    first = dispatcher(db, config, RecordingChannel(sent), RecordingOutbox())
-    hint_all(first, ids)
-    await first.dispatch_once()
-    await first.drain()  # published; the outcomes wait to be written (first then dies)
-    assert sorted(sent) == sorted(ids)
-    assert set((await statuses(db, ids)).values()) == {"pending"}
-
-    await asyncio.sleep(2.5)
-    successor = dispatcher(db, config, RecordingChannel(sent), RecordingOutbox())
-    hint_all(successor, ids)  # as its sweep would find them, still pending
-    successor._last_sweep = time.monotonic()  # no sweep: the claims themselves find them
-    await successor.dispatch_once()
-    await successor.drain()
-    assert sorted(sent) == sorted(ids)  # nothing a second time
-    assert set((await statuses(db, ids)).values()) == {"sent"}
 
 
 class TimedChannel(RecordingChannel):
@@ -466,7 +581,6 @@ async def run_until_idle(dispatcher: Dispatcher) -> None:
     while await dispatcher.dispatch_once():
         pass
     await dispatcher.drain()
-    await dispatcher.apply_backlog(quiet_s=0)
 
 
 async def test_a_confirmation_carries_the_session_and_owner_links_read_at_send_time(
@@ -477,7 +591,8 @@ async def test_a_confirmation_carries_the_session_and_owner_links_read_at_send_t
     )
     message_id = await queue_about_registration(db, "registration_confirmed", "r-1")
     channel = KeepingChannel()
-    sender = dispatcher(db, settings(infra), channel, RecordingOutbox(), registrations)
+    outbox = RecordingOutbox()
+    sender = dispatcher(db, settings(infra), channel, outbox, registrations)
     await run_until_idle(sender)
 
     [sent] = channel.messages
@@ -485,11 +600,11 @@ async def test_a_confirmation_carries_the_session_and_owner_links_read_at_send_t
     assert f"Управлять регистрацией (посмотреть или отменить): {MANAGE_URL}" in sent.text
     assert f'href="{SESSION_LINK}"' in sent.html
     assert SESSION_LINK.encode() in sent.attachments[0].content  # the calendar entry's place
-    # Nothing of it is kept: not in the message, nor in any dispatch record.
+    # Nothing of it is kept: not in the message, nor in its event.
     stored = await db["messages"].find_one({"_id": message_id})
     assert stored is not None
     assert stored["status"] == "sent"
-    everything = [stored, *await db[DISPATCHES].find({}).to_list()]
+    everything = [stored, *outbox.published]
     assert SESSION_LINK not in repr(everything)
     assert MANAGE_URL not in repr(everything)
 
@@ -549,3 +664,84 @@ async def test_what_is_not_confirmed_gets_the_owner_link_only_or_is_not_sent(
     assert outcomes[reminder]["status"] == "dropped"
     assert "no longer confirmed" in outcomes[reminder]["last_error"]
     assert outcomes[unknown]["status"] == "failed"
+
+
+def legacy_record(message_id: str, generation: int, sent_at: datetime) -> dict[str, Any]:
+    """A final outcome as an older version kept it apart from its message."""
+    return {"message_id": message_id, "generation": generation, "result": "sent",
+            "kind": "invitation", "campaign_id": None,
+            "fields": {"status": "sent", "sent_at": sent_at},
+            "unset_secrets": True, "attempts": 1}  # fmt: skip
+
+
+async def test_outcomes_an_older_version_kept_apart_are_written_and_published_once(
+    infra: Stack, db: Db
+) -> None:
+    ids = await queue_invitations(db, 4)
+    in_dispatch, in_batch, superseded, untouched = ids
+    sent_at = datetime.now(UTC).replace(microsecond=0)
+    # The older version: one batch committed (its event not yet published) and one published,
+    # both not yet written to the messages; one message claimed again since (generation 2).
+    event = CloudEvent.wrap(
+        NotificationSent(message_id=in_dispatch, kind="invitation", channel="email",
+                         person_id="p", trigger_event_id="t", sent_at=sent_at),
+        source="/etnik/notification",
+    )  # fmt: skip
+    await db["dispatches"].insert_one(
+        with_outbox(
+            {"_id": "batch-1", "created_at": sent_at, "applied": False,
+             "outcomes": [legacy_record(in_dispatch, 1, sent_at)]},
+            stage([event]),
+        )
+    )  # fmt: skip
+    await db["outcome_batches"].insert_one(
+        {"_id": "batch-2", "created_at": sent_at,
+         "outcomes": [legacy_record(in_batch, 1, sent_at), legacy_record(superseded, 1, sent_at)]}
+    )  # fmt: skip
+    await db["messages"].update_one({"_id": superseded}, {"$set": {"claim_gen": 2}})
+
+    outbox = RecordingOutbox()
+    legacy = LegacyOutcomes(db, outbox, drop_after_s=0)
+    outbox.publisher.down = True
+    assert await legacy.apply() == 1  # Kafka away: the batch with its event waits
+    assert await db["dispatches"].count_documents({}) == 1
+    outbox.publisher.down = False
+    assert await legacy.apply() == 0
+    assert [e["id"] for e in outbox.published] == [event.id]
+    assert set(await db.list_collection_names()) & set(LEGACY_OUTCOME_COLLECTIONS) == set()
+    assert await legacy.apply() == 0  # nothing left: nothing more is done
+    assert [e["id"] for e in outbox.published] == [event.id]
+
+    messages = {m["_id"]: m for m in await db["messages"].find({"_id": {"$in": ids}}).to_list()}
+    for message_id in (in_dispatch, in_batch):
+        message = messages[message_id]
+        assert message["status"] == "sent"
+        assert message["sent_at"] == sent_at
+        assert (message["claim_gen"], message["attempts"]) == (1, 1)
+        assert "link" not in message["context"]
+    assert messages[superseded]["status"] == "pending"  # a later claim wrote to it since
+    assert messages[untouched]["status"] == "pending"
+
+    # The dispatcher sends only what is still pending.
+    sent: list[str] = []
+    sender = dispatcher(db, settings(infra), RecordingChannel(sent), outbox)
+    hint_all(sender, ids)
+    await run_until_idle(sender)
+    assert sorted(sent) == sorted([superseded, untouched])
+
+
+async def test_the_dispatcher_takes_over_what_an_older_version_left_at_its_first_sweep(
+    infra: Stack, db: Db
+) -> None:
+    [message_id] = await queue_invitations(db, 1)
+    now = datetime.now(UTC)
+    await db["outcome_batches"].insert_one(
+        {"_id": "batch-1", "created_at": now, "outcomes": [legacy_record(message_id, 1, now)]}
+    )
+    sent: list[str] = []
+    sender = dispatcher(db, settings(infra), RecordingChannel(sent), RecordingOutbox())
+    await sender.dispatch_once()  # its first sweep, before anything is claimed
+    await sender.drain()
+    assert sent == []
+    assert (await statuses(db, [message_id]))[message_id] == "sent"
+    assert await db["outcome_batches"].count_documents({}) == 0

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from etnik.common.auth import Principal, Role, require_roles
 from etnik.notification.domain import values_a_template_must_show
-from etnik.notification.messages import MessageStore, outcomes_not_applied
+from etnik.notification.messages import MessageStore
 from etnik.notification.rendering import (
     SUPPORTED_LOCALES,
     TemplateProblem,
@@ -79,26 +79,16 @@ async def delivery_log(
     query: dict[str, Any] = {
         key: value for key, value in {"person_id": person_id, "kind": kind}.items() if value
     }
+    if status is not None:
+        query["status"] = status
     store: MessageStore = request.app.state.messages
-    # Final outcomes recorded but not yet written to the messages (see dispatcher.py) are
-    # shown as they are; a message stored as pending may be one of them.
-    recorded = await outcomes_not_applied(store.collection.database)
-    if status is None:
-        cursor = store.collection.find(query).sort("created_at", -1).skip(offset).limit(limit)
-        return [_public(_with_outcome(d, recorded)) for d in await cursor.to_list()]
-    query["status"] = {"$in": [status, "pending"]} if status != "pending" else "pending"
-    cursor = store.collection.find(query).sort("created_at", -1)
-    found = [_with_outcome(d, recorded) async for d in cursor]
-    matching = [d for d in found if d["status"] == status]
-    return [_public(document) for document in matching[offset : offset + limit]]
-
-
-def _with_outcome(document: dict[str, Any], recorded: dict[str, Any]) -> dict[str, Any]:
-    record = recorded.get(document["_id"])
-    if record is None or document.get("status") != "pending":
-        return document
-    attempts = int(document.get("attempts") or 0) + int(record.get("attempts") or 0)
-    return {**document, **record["fields"], "attempts": attempts}
+    cursor = (
+        store.collection.find(query, {"context": 0, "outbox": 0})
+        .sort("created_at", -1)
+        .skip(offset)
+        .limit(limit)
+    )
+    return [_public(document) for document in await cursor.to_list()]
 
 
 @router.post("/messages/{message_id}/resend", tags=["delivery log"], status_code=202)

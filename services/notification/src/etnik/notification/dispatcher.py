@@ -1,32 +1,36 @@
-"""The dispatcher: claims due messages in batches, sends them side by side, and records each
-batch's outcomes with their events in one write.
+"""The dispatcher: claims due messages in batches, sends them side by side, and writes each
+outcome to its message together with its event.
 
-A batch goes through these steps; every MongoDB access in them is by `_id`, because
-FerretDB v1 scans the whole collection for any other filter:
+A batch goes through these steps:
 
-1. Claim: one `insert_many` of lease documents (etnik.notification.leases), which FerretDB
-   keeps exclusive by `_id`; two replicas never hold the same message at once, and the
-   claims of a replica that crashed are taken over once their lease has run out.
-2. Check: each claimed message is read back by `_id` (it may have been sent, dropped or
-   postponed since it was queued), its recipient and event looked up by `_id` (once per
-   batch each).
+1. Claim: one `insert_many` of lease documents (etnik.notification.leases); two replicas never
+   hold the same message at once, and a crashed replica's claims are taken over once their
+   lease has run out. A claim that takes over first closes the expired generation on the
+   message (messages.fence): the old holder's outcome, should it still come, is refused.
+2. Check: the claimed messages are read in one query (each may have been sent, dropped or
+   postponed since it was queued), their recipients and events in one query each.
 3. Send: up to `smtp_connections` at once, invitations paced by `invitation_rate_per_s`,
    quiet hours (22:00-08:00 in the recipient's zone) respected. A message about a
    registration first reads from registration what it must carry (the owner's link, and
    for a confirmed participant the session link and check-in code; see
    etnik.notification.registration_client): it waits while registration cannot be reached,
-   and is never sent without them.
-4. Commit: one document in `dispatches` holds every outcome of the batch together with the
-   `sent`/`failed` events, written in one insert: the atomic record of the batch. Its
-   events go out through the service's outbox (the relay republishes them if Kafka is away).
-5. Apply: each message gets its outcome by `_id`; then the dispatch document is removed.
-   A dispatcher that dies between 4 and 5 leaves it behind: whoever next claims one of its
-   messages, or the sweep, applies it, so a message sent once is not sent again.
+   and is never sent without them. No send starts unless the lease outlasts it by a margin.
+4. Record: each outcome (sent, failed, dropped, or a new due time: postponed, retried,
+   waiting for SMTP or registration) is written to the message itself, its `sent`/`failed`
+   event staged in the message's outbox, in one atomic single-document update that lands only
+   while no later claim has written to the message (messages.outcome_write); the batch's
+   writes go in one `bulk_write`. The events are then published and pulled out of the
+   outboxes (etnik.common.outbox); the outbox relay republishes what a crash left there.
 
-Messages are found without searching in the common case: those this replica queues, postpones
-or retries are remembered in memory (MessageStore.hint). A sweep every
-`dispatch_sweep_interval_s` searches MongoDB for the rest (due reminders, other replicas'
-expired claims, resends) and looks after dispatch documents left behind.
+So a message's outcome and its event are recorded exactly once. The email itself goes out
+at least once: if its holder dies (or stalls past its lease) after the SMTP server accepted
+it and before step 4, a successor sends it again once the lease has run out (the holder's
+late write is then refused). Nothing else sends a message twice.
+
+Messages are found without polling: those this replica queues, postpones or retries are
+remembered in memory (MessageStore.hint). A sweep every `dispatch_sweep_interval_s` (or
+less often, see SWEEP_SHARE) asks MongoDB for the rest: due reminders, other replicas'
+expired claims, resends.
 """
 
 from __future__ import annotations
@@ -43,12 +47,13 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from prometheus_client import CollectorRegistry, Counter
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import PyMongoError
+from pymongo.results import BulkWriteResult
 
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
 from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
-from etnik.common.outbox import Outbox, with_outbox
+from etnik.common.outbox import OUTBOX_FIELD, Outbox, StagedEvent
 from etnik.notification.calendar import event_ics
 from etnik.notification.channels import Attachment, Channel, DeliveryError, OutgoingMessage
 from etnik.notification.domain import (
@@ -60,16 +65,14 @@ from etnik.notification.domain import (
 )
 from etnik.notification.leases import Claim, LeaseStore
 from etnik.notification.messages import (
-    DISPATCHES,
-    FINAL_RESULTS,
     HINT_HORIZON,
     INVITATION,
     KINDS_WITHOUT_EVENT,
     OPTIONAL_KINDS,
-    OUTCOME_BATCHES,
     REMINDER,
-    SECRET_FIELDS,
     MessageStore,
+    fence,
+    outcome_write,
 )
 from etnik.notification.projections import Projections
 from etnik.notification.registration_client import (
@@ -80,6 +83,7 @@ from etnik.notification.registration_client import (
 from etnik.notification.rendering import TemplateProblem, TemplateRenderer, event_context, moment
 from etnik.notification.settings import NotificationSettings
 from etnik.notification.unsubscribe import UnsubscribeLinks
+from etnik.notification.upgrade import LegacyOutcomes
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +92,12 @@ LEASE_MARGIN_S = 5.0
 # Leases that ran out this long ago are removed (see leases.py); checked this often.
 LEASE_RETENTION = timedelta(days=1)
 LEASE_CLEANUP_INTERVAL_S = 3600.0
-# Final outcomes are written to the messages once nothing was queued for this long: during a
-# campaign FerretDB's time goes to queueing and sending (see FINAL_RESULTS).
-BACKLOG_QUIET_S = 2.0
-# A sweep scans the messages on FerretDB, so its time grows with the collection: sweeps are
-# spaced so that they take at most about this share of the dispatcher's time.
+# Sweeps are spaced so that they take at most about this share of the dispatcher's time.
 SWEEP_SHARE = 0.05
 SWEEP_INTERVAL_MAX_S = 60.0
+# A batch's outcomes are written again after this long while MongoDB refuses them (until the
+# lease runs out: after that a successor may send the messages again).
+WRITE_RETRY_S = 0.5
 
 
 @dataclass
@@ -103,35 +106,20 @@ class Outcome:
 
     message: Document
     generation: int
-    result: str  # sent, failed, retried, dropped, postponed
+    result: str  # sent, failed, retried, dropped, postponed, deferred
     fields: dict[str, Any]
     unset_secrets: bool = False
     attempts: int = 0  # added to the message's count
     event: IntegrationEvent | None = None
-
-    def record(self) -> Document:
-        """The outcome as kept in a dispatch document."""
-        return {
-            "message_id": self.message["_id"],
-            "generation": self.generation,
-            "result": self.result,
-            "kind": self.message.get("kind"),
-            "campaign_id": (self.message.get("context") or {}).get("campaign_id"),
-            "fields": self.fields,
-            "unset_secrets": self.unset_secrets,
-            "attempts": self.attempts,
-        }
 
 
 @dataclass
 class _Batch:
     """The claims of one round and what the round learned about them."""
 
-    token: str
     claims: list[Claim]
     outcomes: list[Outcome] = field(default_factory=list)
     released: list[Claim] = field(default_factory=list)
-    staged: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Dispatcher:
@@ -161,17 +149,12 @@ class Dispatcher:
         self._settings = settings
         database = db if db is not None else store.collection.database
         self.leases = LeaseStore(database)
-        self.dispatches = database[DISPATCHES]
-        self.outcome_batches = database[OUTCOME_BATCHES]
+        self.legacy = LegacyOutcomes(database, outbox)
         self._invitation_pace = AsyncLimiter(settings.invitation_rate_per_s, time_period=1.0)
         self._senders = asyncio.Semaphore(max(1, int(getattr(channel, "connections", 1))))
         self.owner = f"dispatcher-{secrets.token_hex(6)}"
         self._in_flight: set[str] = set()
-        # Messages whose final outcome is committed here but not yet written to them, and
-        # the outcome batches (ids) that hold them.
-        self._unapplied: set[str] = set()
-        self._backlog: list[str] = []
-        self._finishing: asyncio.Task[None] | None = None
+        self._publishing: asyncio.Task[None] | None = None
         self._last_sweep = float("-inf")
         self._sweep_took_s = 0.0
         self._last_cleanup = float("-inf")
@@ -193,7 +176,7 @@ class Dispatcher:
                 except PyMongoError as error:
                     log.warning("dispatcher waiting for MongoDB: %s", error)
                     worked = False
-                if not worked and not await self.apply_backlog():
+                if not worked:
                     await self._idle()
         finally:
             await self.drain()
@@ -214,8 +197,7 @@ class Dispatcher:
         if due and len(due) < limit and self._settings.dispatch_linger_s > 0:
             await asyncio.sleep(self._settings.dispatch_linger_s)
             due += self._store.take_due(datetime.now(UTC), limit - len(due))
-        busy = self._in_flight | self._unapplied
-        due = [(message_id, gen) for message_id, gen in due if message_id not in busy]
+        due = [(message_id, gen) for message_id, gen in due if message_id not in self._in_flight]
         if not due:
             return False
         await self.dispatch(due)
@@ -245,17 +227,17 @@ class Dispatcher:
             await asyncio.wait_for(self._store.new_work.wait(), timeout=timeout)
 
     async def drain(self) -> None:
-        """Wait until the last batch's outcomes are applied."""
-        if self._finishing is not None:
+        """Wait until the last batch's events are published (or left to the relay)."""
+        if self._publishing is not None:
             with contextlib.suppress(Exception):
-                await self._finishing
-            self._finishing = None
+                await self._publishing
+            self._publishing = None
 
     # --- Finding work that is not in memory -------------------------------------------
 
     async def sweep(self) -> int:
-        """Finish dispatch documents left behind, then remember due messages found in MongoDB."""
-        await self.recover_dispatches()
+        """Remember due messages found in MongoDB; take over what an older version left."""
+        await self.legacy.apply()
         now = datetime.now(UTC)
         limit = self._settings.dispatch_batch_size * 10
         cursor = self._store.collection.find(
@@ -263,7 +245,7 @@ class Dispatcher:
         ).limit(limit)
         found = 0
         async for document in cursor:
-            if document["_id"] not in self._in_flight and document["_id"] not in self._unapplied:
+            if document["_id"] not in self._in_flight:
                 self._store.hint(
                     document["_id"],
                     document["due_at"],
@@ -276,60 +258,49 @@ class Dispatcher:
             await self.leases.cleanup(now - LEASE_RETENTION)
         return found
 
-    async def recover_dispatches(self) -> None:
-        """Apply the outcomes of dispatch documents whose writer did not; remove finished ones.
-
-        A document is removed once its outcomes are applied and the relay has published its
-        events (or it had none)."""
-        now = datetime.now(UTC)
-        stale = now - timedelta(seconds=self._settings.dispatch_lease_s)
-        async for document in self.dispatches.find({}):
-            if document.get("applied"):
-                if not document.get("outbox"):  # its events are published
-                    await self.dispatches.delete_one({"_id": document["_id"]})
-                continue
-            if document["created_at"] > stale:
-                continue  # its writer may still be applying it
-            await self._apply_records(document.get("outcomes", []), guarded=True)
-            await self.dispatches.update_one({"_id": document["_id"]}, {"$set": {"applied": True}})
-        async for document in self.outcome_batches.find({"created_at": {"$lte": stale}}):
-            if document["_id"] in self._backlog:
-                continue  # this dispatcher applies its own (apply_backlog)
-            await self._apply_records(document.get("outcomes", []), guarded=True)
-            await self.outcome_batches.delete_one({"_id": document["_id"]})
-
     # --- One batch --------------------------------------------------------------------
 
     async def dispatch(self, due: list[tuple[str, int]]) -> None:
-        """Claim, check, send, commit; the outcomes are applied in the background."""
-        now = datetime.now(UTC)
-        batch = _Batch(token=secrets.token_hex(12), claims=[])
-        batch.claims = await self.leases.claim(
-            due,
-            owner=self.owner,
-            batch=batch.token,
-            lease_s=self._settings.dispatch_lease_s,
-            now=now,
+        """Claim, check, send and record; the events are published in the background while
+        the next batch is handled."""
+        batch = _Batch(
+            claims=await self.leases.claim(
+                due,
+                owner=self.owner,
+                lease_s=self._settings.dispatch_lease_s,
+                now=datetime.now(UTC),
+            )
         )
         held = {claim.message_id for claim in batch.claims}
         self._in_flight |= held
         try:
             await self._handle(batch)
-            await self.drain()  # one batch's outcomes are applied while the next is sent
-        except BaseException:
+            written = await self._record(batch)
+        finally:
             self._in_flight -= held
-            raise
-        self._finishing = asyncio.create_task(self._finish(batch, held), name="dispatch-finish")
+        await self.drain()  # the previous batch's events first
+        if written:
+            self._publishing = asyncio.create_task(self._publish(written), name="dispatch-publish")
 
     async def _handle(self, batch: _Batch) -> None:
-        recipients: dict[str, dict[str, Any] | None] = {}
-        events: dict[str, dict[str, Any] | None] = {}
-        sendable: list[tuple[Claim, Document, dict[str, Any], dict[str, Any] | None]] = []
+        """Check each claimed message, then send those that are to go now."""
+        if not batch.claims:
+            return
+        collection = self._store.collection
+        took_over = [claim for claim in batch.claims if claim.took_over]
+        if took_over:
+            await self.legacy.apply()  # the expired holder may have been an older version
+            fences = [fence(claim.message_id, claim.generation - 1) for claim in took_over]
+            await collection.bulk_write(fences, ordered=False)
+        ids = [claim.message_id for claim in batch.claims]
+        messages = {
+            document["_id"]: document
+            async for document in collection.find({"_id": {"$in": ids}}, {OUTBOX_FIELD: 0})
+        }
+        now = datetime.now(UTC)
+        current: list[tuple[Claim, Document]] = []
         for claim in batch.claims:
-            if claim.passed:
-                await self._recover_message(claim)
-            message = await self._store.collection.find_one({"_id": claim.message_id})
-            now = datetime.now(UTC)
+            message = messages.get(claim.message_id)
             if (
                 message is None
                 or message.get("status") != "pending"
@@ -341,16 +312,27 @@ class Dispatcher:
                     generation = max(int(message.get("claim_gen") or 0), claim.generation)
                     self._remember(message["_id"], message["due_at"], generation)
                 continue
-            person_id = message["person_id"]
-            if person_id not in recipients:
-                recipients[person_id] = await self._recipient(message)
-            recipient = recipients[person_id]
+            current.append((claim, message))
+        recipients = await self._projections.recipients_by_id(
+            {message["person_id"] for _, message in current}
+        )
+        events = await self._projections.events_by_id(
+            {
+                str(message["context"].get("event_id", ""))
+                for _, message in current
+                if message["kind"] not in KINDS_WITHOUT_EVENT
+            }
+        )
+        sendable: list[tuple[Claim, Document, dict[str, Any], dict[str, Any] | None]] = []
+        for claim, message in current:
+            recipient = recipients.get(message["person_id"])
+            if recipient is None:
+                recipient = await self._projections.addressed_recipient(
+                    message["person_id"], message["context"]
+                )
             event = None
             if message["kind"] not in KINDS_WITHOUT_EVENT:
-                event_id = str(message["context"].get("event_id", ""))
-                if event_id not in events:
-                    events[event_id] = await self._projections.event(event_id)
-                event = events[event_id]
+                event = events.get(str(message["context"].get("event_id", "")))
             if self._wait_for_context(message, claim, recipient, event, now):
                 continue
             outcome = self._decide(message, claim, recipient, event, now)
@@ -373,10 +355,73 @@ class Dispatcher:
                     self._remember(claim.message_id, datetime.now(UTC), claim.generation)
                 else:
                     batch.outcomes.append(result)
-        if batch.outcomes:
-            await self._commit(batch)
+
+    async def _record(self, batch: _Batch) -> list[tuple[str, list[StagedEvent]]]:
+        """Write every outcome to its message with its event, in one round trip; the staged
+        events of the writes that landed, by message."""
+        staged: dict[str, list[StagedEvent]] = {}
+        writes = []
+        for outcome in batch.outcomes:
+            message_id = outcome.message["_id"]
+            if outcome.event is not None:
+                staged[message_id] = self._outbox.stage(outcome.event)
+            writes.append(
+                outcome_write(
+                    message_id,
+                    outcome.generation,
+                    outcome.fields,
+                    unset_secrets=outcome.unset_secrets,
+                    attempts=outcome.attempts,
+                    staged=staged.get(message_id),
+                )
+            )
+        if writes:
+            result = await self._write(writes, until=batch.claims[0].until)
+            if result.matched_count < len(writes):
+                staged = await self._landed(staged)
+            for outcome in batch.outcomes:
+                message = outcome.message
+                if "due_at" in outcome.fields:  # still pending: due again later
+                    self._remember(message["_id"], outcome.fields["due_at"], outcome.generation)
+                if outcome.result != "postponed":  # quiet hours are no news
+                    self._outcomes.labels(message["kind"], message["channel"], outcome.result).inc()
         if batch.released:
             await self.leases.release(batch.released, datetime.now(UTC))
+        return list(staged.items())
+
+    async def _write(self, writes: list[Any], *, until: datetime) -> BulkWriteResult:
+        """The batch's writes; tried again while MongoDB refuses them and the lease lasts."""
+        while True:
+            try:
+                return await self._store.collection.bulk_write(writes, ordered=False)
+            except PyMongoError as error:
+                if datetime.now(UTC) + timedelta(seconds=WRITE_RETRY_S) >= until:
+                    log.error("outcomes of %d sent messages not recorded: %s", len(writes), error)
+                    raise
+                log.warning("outcomes not written yet, trying again: %s", error)
+                await asyncio.sleep(WRITE_RETRY_S)
+
+    async def _landed(self, staged: dict[str, list[StagedEvent]]) -> dict[str, list[StagedEvent]]:
+        """Of the events staged, those that are in their message's outbox: some writes were
+        refused (a later claim wrote first), or landed already in an earlier try."""
+        if not staged:
+            return {}
+        landed: dict[str, list[StagedEvent]] = {}
+        cursor = self._store.collection.find({"_id": {"$in": list(staged)}}, {OUTBOX_FIELD: 1})
+        async for document in cursor:
+            ids = {entry.get("id") for entry in document.get(OUTBOX_FIELD) or []}
+            mine = [entry for entry in staged[document["_id"]] if entry["id"] in ids]
+            if mine:
+                landed[document["_id"]] = mine
+        return landed
+
+    async def _publish(self, written: list[tuple[str, list[StagedEvent]]]) -> None:
+        """Publish the recorded events, side by side, and pull them out of their messages;
+        what Kafka does not take now the relay publishes later."""
+        collection = self._store.collection
+        await asyncio.gather(
+            *(self._outbox.flush(collection, message_id, events) for message_id, events in written)
+        )
 
     def _wait_for_context(
         self,
@@ -566,118 +611,11 @@ class Dispatcher:
             event=NotificationFailed(**_facts(message), reason=reason, failed_at=now),
         )
 
-    async def _commit(self, batch: _Batch) -> None:
-        """Write every outcome of the batch and its events in one document."""
-        staged = self._outbox.stage(*(o.event for o in batch.outcomes if o.event is not None))
-        batch.staged = staged
-        document: Document = {
-            "_id": batch.token,
-            "owner": self.owner,
-            "created_at": datetime.now(UTC),
-            "applied": False,
-            "outcomes": [outcome.record() for outcome in batch.outcomes],
-        }
-        await self.dispatches.insert_one(with_outbox(document, staged) if staged else document)
-        for outcome in batch.outcomes:
-            message = outcome.message
-            if outcome.result != "postponed":  # waiting for quiet hours or context is not news
-                self._outcomes.labels(message["kind"], message["channel"], outcome.result).inc()
-
-    async def _finish(self, batch: _Batch, held: set[str]) -> None:
-        """Publish the events; apply the outcomes that reschedule a message now, and leave
-        final ones to apply_backlog. A dispatch document is removed once both are done."""
-        try:
-            if not batch.outcomes:
-                return
-            later = [o for o in batch.outcomes if o.result not in FINAL_RESULTS]
-            await self._apply_records([o.record() for o in later], guarded=False)
-            for outcome in later:
-                self._remember(outcome.message["_id"], outcome.fields["due_at"], outcome.generation)
-            final = [o.record() for o in batch.outcomes if o.result in FINAL_RESULTS]
-            self._unapplied.update(record["message_id"] for record in final)
-            published = await self._outbox.flush(self.dispatches, batch.token, batch.staged)
-            if not published:
-                return  # the relay publishes them; the sweep then applies and removes it
-            if final:
-                # Out of the dispatches, which the relay searches every second, before removal.
-                with contextlib.suppress(DuplicateKeyError):
-                    await self.outcome_batches.insert_one(
-                        {"_id": batch.token, "owner": self.owner, "created_at": datetime.now(UTC),
-                         "outcomes": final}
-                    )  # fmt: skip
-                self._backlog.append(batch.token)
-            await self.dispatches.delete_one({"_id": batch.token})
-        except PyMongoError as error:
-            # The dispatch document stays; the sweep applies it once its lease has run out.
-            log.warning("outcomes of batch %s left to the sweep: %s", batch.token, error)
-        finally:
-            self._in_flight -= held
-
-    async def apply_backlog(self, quiet_s: float = BACKLOG_QUIET_S) -> bool:
-        """Write final outcomes committed here to their messages while nothing is being queued
-        or is due; False when there was nothing to write. Stops as soon as work comes in."""
-        if not self._backlog or not self._store.quiet_for(quiet_s):
-            return False
-        while self._backlog:
-            token = self._backlog[0]
-            document = await self.outcome_batches.find_one({"_id": token})
-            for record in (document or {}).get("outcomes", []):
-                now = datetime.now(UTC)
-                if self._store.has_due(now) or not self._store.quiet_for(min(quiet_s, 1.0)):
-                    return True  # sending and queueing come first; the rest is applied later
-                await self._apply_records([record], guarded=True)  # skips what is applied
-            await self.outcome_batches.delete_one({"_id": token})
-            self._backlog.pop(0)
-        return True
-
-    async def _apply_records(self, records: list[Document], *, guarded: bool) -> None:
-        """Write outcomes to their messages by `_id`; guarded: skip those superseded since."""
-        for record in records:
-            message_id = record["message_id"]
-            generation = int(record["generation"])
-            if guarded:
-                current = await self._store.collection.find_one(
-                    {"_id": message_id}, {"claim_gen": 1}
-                )
-                if current is None or int(current.get("claim_gen") or 0) >= generation:
-                    continue
-            update: dict[str, Any] = {"$set": {**record["fields"], "claim_gen": generation}}
-            if record.get("unset_secrets"):
-                update["$unset"] = {f"context.{name}": "" for name in SECRET_FIELDS}
-            if record.get("attempts"):
-                update["$inc"] = {"attempts": int(record["attempts"])}
-            await self._store.collection.update_one({"_id": message_id}, update)
-        for record in records:
-            self._unapplied.discard(record["message_id"])
-
-    async def _recover_message(self, claim: Claim) -> None:
-        """Apply an outcome an earlier holder committed for this message but did not apply."""
-        for token in claim.passed:
-            document = await self.dispatches.find_one({"_id": token}, {"outbox": 0})
-            if document is None:  # published already: kept apart until applied
-                document = await self.outcome_batches.find_one({"_id": token})
-            if document is None:
-                continue
-            records = [
-                record
-                for record in document.get("outcomes", [])
-                if record["message_id"] == claim.message_id
-            ]
-            await self._apply_records(records, guarded=True)
-
     def _remember(self, message_id: str, due_at: datetime, generation: int) -> None:
         if due_at <= datetime.now(UTC) + HINT_HORIZON:
             self._store.hint(message_id, due_at, generation)
 
     # --- Composing --------------------------------------------------------------------
-
-    async def _recipient(self, message: Document) -> dict[str, Any] | None:
-        recipient = await self._projections.recipient(message["person_id"])
-        if recipient is None:
-            return await self._projections.addressed_recipient(
-                message["person_id"], message["context"]
-            )
-        return recipient
 
     def _compose(
         self,

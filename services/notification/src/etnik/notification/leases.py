@@ -1,13 +1,13 @@
-"""Claims on messages that stay exclusive on FerretDB: each claim is an insert of a new,
-never-changed lease document whose `_id` is (message id, generation).
+"""Claims on messages: each claim is an insert of a new, never-changed lease document whose
+`_id` is (message id, generation).
 
-FerretDB v1 does not apply a conditional update atomically (two replicas may both see a
-message as free and both take it), but it does refuse a second document with the same
-`_id`. So a claim inserts `<message id>:<generation>`; of two replicas trying the same
-generation exactly one succeeds. Generations follow each other without gaps: whoever
-finds generation g taken reads it, and only if its lease has run out (its holder crashed
-or gave it back) tries g + 1. The message records the generation of its last outcome
-(`claim_gen`), so a claim starts right after it and rarely has to walk.
+Every MongoDB-compatible server refuses a second document with the same `_id`, FerretDB v1
+(the local store, which applies no conditional update atomically) included: of two replicas
+claiming the same generation exactly one succeeds. Generations follow each other without
+gaps: whoever finds generation g taken reads it, and only if its lease has run out (its holder
+crashed, stalled or gave it back) tries g + 1; such a claim is a takeover. The message records
+the last generation that wrote to it (`claim_gen`): a claim starts right after it, and an
+outcome is written only while no later generation has (see etnik.notification.dispatcher).
 
 Lease documents are written once and released at most once (their holder sets `until`
 to now); they are removed only long after they ran out (`cleanup`).
@@ -16,10 +16,11 @@ to now); they are removed only long after they ran out (`cleanup`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -42,10 +43,9 @@ class Claim:
 
     message_id: str
     generation: int
-    batch: str
     until: datetime
-    # Batches of earlier holders whose lease ran out: they may hold an unapplied outcome.
-    passed: tuple[str, ...] = field(default=())
+    # Whether an earlier generation's lease ran out on the way: its holder may still write.
+    took_over: bool = False
 
 
 class LeaseStore:
@@ -59,7 +59,6 @@ class LeaseStore:
         candidates: Sequence[tuple[str, int]],
         *,
         owner: str,
-        batch: str,
         lease_s: float,
         now: datetime,
     ) -> list[Claim]:
@@ -69,8 +68,8 @@ class LeaseStore:
         more insert if its lease has run out.
         """
         until = now + timedelta(seconds=lease_s)
-        pending: dict[str, tuple[int, tuple[str, ...]]] = {
-            message_id: (generation + 1, ()) for message_id, generation in candidates
+        pending: dict[str, tuple[int, bool]] = {
+            message_id: (generation + 1, False) for message_id, generation in candidates
         }
         won: list[Claim] = []
         for _ in range(MAX_WALK):
@@ -82,22 +81,21 @@ class LeaseStore:
                     "message_id": message_id,
                     "generation": generation,
                     "owner": owner,
-                    "batch": batch,
                     "until": until,
                     "created_at": now,
                 }
                 for message_id, (generation, _) in pending.items()
             ]
             taken = await self._insert(documents)
-            walking: dict[str, tuple[int, tuple[str, ...]]] = {}
-            for message_id, (generation, passed) in pending.items():
+            walking: dict[str, tuple[int, bool]] = {}
+            for message_id, (generation, took_over) in pending.items():
                 if lease_id(message_id, generation) not in taken:
-                    won.append(Claim(message_id, generation, batch, until, passed))
+                    won.append(Claim(message_id, generation, until, took_over))
                     continue
                 holder = await self.collection.find_one({"_id": lease_id(message_id, generation)})
                 if holder is None or holder["until"] > now:
                     continue  # held by someone else (or removed meanwhile: next round)
-                walking[message_id] = (generation + 1, (*passed, str(holder.get("batch", ""))))
+                walking[message_id] = (generation + 1, True)
             pending = walking
         return won
 
@@ -113,13 +111,20 @@ class LeaseStore:
         return set()
 
     async def release(self, claims: Sequence[Claim], now: datetime) -> None:
-        """Give claims back before their time: only their holder writes them."""
-        for claim in claims:
-            await self.collection.update_one(
-                {"_id": lease_id(claim.message_id, claim.generation)}, {"$set": {"until": now}}
+        """Give claims back before their time (one write): only their holder writes them."""
+        if claims:
+            await self.collection.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": lease_id(claim.message_id, claim.generation)},
+                        {"$set": {"until": now}},
+                    )
+                    for claim in claims
+                ],
+                ordered=False,
             )
 
     async def cleanup(self, before: datetime) -> int:
-        """Remove leases that ran out long ago (a scan: run it rarely)."""
+        """Remove leases that ran out long ago."""
         result = await self.collection.delete_many({"until": {"$lt": before}})
         return result.deleted_count

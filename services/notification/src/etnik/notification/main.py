@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,12 +14,11 @@ from etnik.common.contracts.notification import (
     NotificationSent,
     RecipientUnsubscribed,
 )
-from etnik.common.outbox import OUTBOX_FIELD, OUTBOX_SINCE_FIELD
 from etnik.notification.api import router
 from etnik.notification.channels import EmailChannel
 from etnik.notification.dispatcher import Dispatcher
 from etnik.notification.handlers import NotificationHandlers
-from etnik.notification.messages import DISPATCHES, LEGACY_OUTBOX_COLLECTIONS, MessageStore
+from etnik.notification.messages import MESSAGES, MessageStore
 from etnik.notification.projections import UNSUBSCRIBES, Projections
 from etnik.notification.registration_client import RegistrationClient
 from etnik.notification.rendering import TemplateRenderer
@@ -28,13 +26,11 @@ from etnik.notification.service import NotificationService
 from etnik.notification.settings import NotificationSettings
 from etnik.notification.templates_store import TemplateStore
 from etnik.notification.unsubscribe import UnsubscribeLinks
+from etnik.notification.upgrade import publish_legacy_outboxes
 
 log = logging.getLogger(__name__)
 
 PUBLISHES = (NotificationSent, NotificationFailed, RecipientUnsubscribed)
-# Events are staged in small documents only (a batch's outcomes, an unsubscribe), so that
-# the outbox relay, which searches these collections every second, never scans the
-# messages or the recipients. Before, they were staged in these two:
 
 
 @dataclass(frozen=True)
@@ -49,7 +45,7 @@ class NotificationParts:
 def build(settings: NotificationSettings) -> NotificationParts:
     """The runtime and its consumers: used by the app and by the AsyncAPI generator."""
     runtime = ServiceRuntime(
-        settings, publishes=PUBLISHES, outbox_collections=(DISPATCHES, UNSUBSCRIBES)
+        settings, publishes=PUBLISHES, outbox_collections=(MESSAGES, UNSUBSCRIBES)
     )
     projections = Projections(runtime.db)
     messages = MessageStore(runtime.db)
@@ -92,7 +88,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     runtime.on_database_ready(parts.projections.ensure_indexes)
     runtime.on_database_ready(templates.load_into_renderer)
     runtime.run_in_background(dispatcher.run)
-    runtime.run_in_background(lambda: publish_legacy_outboxes(runtime))
+    runtime.run_in_background(lambda: _publish_legacy_outboxes(runtime))
     runtime.run_in_background(templates.refresh_forever)
     runtime.run_in_background(service.publish_campaign_metrics_forever)
     app = create_service_app(
@@ -108,28 +104,7 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     return app
 
 
-async def publish_legacy_outboxes(runtime: ServiceRuntime, retry_s: float = 30.0) -> None:
-    """Publish events left in the outboxes of messages or recipients by an older version.
-
-    One scan of each at start (and again while some could not be published yet).
-    """
+async def _publish_legacy_outboxes(runtime: ServiceRuntime) -> None:
+    """Events an older version left in outboxes of its own kind (see upgrade.py)."""
     await runtime.database_initialised.wait()
-    while True:
-        left = 0
-        for name in LEGACY_OUTBOX_COLLECTIONS:
-            collection = runtime.db[name]
-            query = {OUTBOX_SINCE_FIELD: {"$exists": True}}
-            async for document in collection.find(query, {OUTBOX_FIELD: 1}):
-                staged = document.get(OUTBOX_FIELD) or []
-                if not staged:
-                    await collection.update_one(
-                        {"_id": document["_id"]}, {"$unset": {OUTBOX_SINCE_FIELD: ""}}
-                    )
-                elif not await runtime.outbox.flush(
-                    collection, document["_id"], staged, path="relay"
-                ):
-                    left += 1
-        if not left:
-            return
-        log.warning("%d documents still hold events of an older version; retrying", left)
-        await asyncio.sleep(retry_s)
+    await publish_legacy_outboxes(runtime.db, runtime.outbox)

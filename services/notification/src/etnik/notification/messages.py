@@ -1,6 +1,8 @@
 """Durable messages: one per (trigger, kind, recipient), its `_id` the idempotency key, so
 that a redelivered trigger finds its message already there. The dispatcher
-(etnik.notification.dispatcher) sends them."""
+(etnik.notification.dispatcher) sends them and writes each outcome to the message itself,
+with its `sent`/`failed` event in the message's outbox: the message is the one record of
+what became of it."""
 
 from __future__ import annotations
 
@@ -12,26 +14,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from etnik.common.mongo import Document
-from etnik.common.outbox import OUTBOX_SINCE_FIELD
+from etnik.common.outbox import OUTBOX_SINCE_FIELD, StagedEvent, update_with_outbox
 from etnik.notification.leases import LEASES
 
 MESSAGES = "messages"
-# One document per dispatched batch: its outcomes and their events (see dispatcher.py).
-DISPATCHES = "dispatches"
-# A batch's final outcomes once its events are published, until written to the messages.
-# Apart from the dispatches, which the outbox relay searches every second.
-OUTCOME_BATCHES = "outcome_batches"
-# Where an older version kept outboxes beside the documents (see main.publish_legacy_outboxes).
+# Where an older version kept outboxes beside the documents (see etnik.notification.upgrade).
 LEGACY_OUTBOX_COLLECTIONS = (MESSAGES, "recipients")
-# Outcomes that end a message. Writing them to the messages waits until the dispatcher has
-# nothing to send: on FerretDB v1 an update by `_id` costs time in proportion to the
-# collection (40 ms at 5,000 messages), an insert does not. Until then the dispatch document
-# is their record (see outcomes_not_applied).
-FINAL_RESULTS = frozenset({"sent", "failed", "dropped"})
 REMINDER = "event_reminder"
 INVITATION = "invitation"
 # Kinds a person may opt out of; the rest answer something they did or must know.
@@ -53,13 +46,50 @@ def message_key(trigger: str, kind: str, person_id: str) -> str:
     return hashlib.sha256(f"{trigger}|{kind}|{person_id}".encode()).hexdigest()
 
 
+def _not_written_since(message_id: str, generation: int) -> Document:
+    """A message that no claim of this generation or a later one has written to (a message
+    stored before generations were counted has none)."""
+    return {"_id": message_id, "claim_gen": {"$not": {"$gte": generation}}}
+
+
+def outcome_write(
+    message_id: str,
+    generation: int,
+    fields: Mapping[str, Any],
+    *,
+    unset_secrets: bool = False,
+    attempts: int = 0,
+    staged: list[StagedEvent] | None = None,
+) -> UpdateOne:
+    """The write of one claim's outcome to its message, with the event it causes staged in the
+    message's outbox (one atomic single-document update). It lands only while no later claim
+    has written (or fenced, see `fence`), so a holder whose lease ran out overwrites nothing."""
+    update: Document = {"$set": {**fields, "claim_gen": generation}}
+    if unset_secrets:
+        update["$unset"] = {f"context.{name}": "" for name in SECRET_FIELDS}
+    if attempts:
+        update["$inc"] = {"attempts": attempts}
+    if staged:
+        update = update_with_outbox(update, staged)
+    return UpdateOne(_not_written_since(message_id, generation), update)
+
+
+def fence(message_id: str, generation: int) -> UpdateOne:
+    """Close a generation whose lease ran out: its holder's outcome, if it comes now, is refused.
+
+    Written by a claim that took over, before it reads the message: either the old holder's
+    outcome landed first (and the message shows it), or it never lands."""
+    return UpdateOne(
+        _not_written_since(message_id, generation), {"$set": {"claim_gen": generation}}
+    )
+
+
 class MessageStore:
     """The messages collection, and the due messages this replica queued itself.
 
-    FerretDB v1 scans the whole collection for any filter but `_id`, so the dispatcher
-    does not search for work message by message: what this replica enqueues (and what it
-    postpones or retries) it also keeps in memory, ordered by due time, and a periodic
-    sweep finds the rest.
+    What this replica enqueues (and what it postpones or retries) it also keeps in memory,
+    ordered by due time, so that the dispatcher starts on it at once without polling; a
+    periodic sweep finds the rest (see etnik.notification.dispatcher).
     """
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
@@ -68,7 +98,6 @@ class MessageStore:
         self.new_work = asyncio.Event()
         self._due: list[tuple[datetime, str, int]] = []  # (due at, message id, generation)
         self._queued: set[str] = set()
-        self.last_queued = float("-inf")  # monotonic time of the last hint
         # Invitation campaigns seen lately (id -> monotonic time), for the progress metrics.
         self.active_campaigns: dict[str, float] = {}
         # Messages whose recipient or event is not known yet, by what they wait for
@@ -79,14 +108,13 @@ class MessageStore:
         self._known: dict[str, float] = {}
 
     async def ensure_indexes(self) -> None:
-        """The dispatcher's sweep, the delivery log, and look-ups by registration or campaign."""
+        """The dispatcher's sweep, the delivery log, and look-ups by registration or campaign
+        (the outbox relay's index is made by the service runtime)."""
         await self.collection.create_index([("status", 1), ("due_at", 1)])
         await self.collection.create_index([("person_id", 1), ("created_at", -1)])
         await self.collection.create_index([("context.registration_id", 1), ("kind", 1)])
         await self.collection.create_index([("context.campaign_id", 1), ("status", 1)])
         database = self.collection.database
-        await database[DISPATCHES].create_index("applied")  # outcomes not yet written back
-        await database[OUTCOME_BATCHES].create_index("created_at")  # the stale batches' sweep
         await database[LEASES].create_index("until")  # the expired leases' sweep
         # An older version's outboxes, looked for once at start (few documents have the field).
         for name in LEGACY_OUTBOX_COLLECTIONS:
@@ -101,7 +129,6 @@ class MessageStore:
             return
         self._queued.add(message_id)
         heapq.heappush(self._due, (due_at, message_id, generation))
-        self.last_queued = time.monotonic()
         self.new_work.set()
 
     def take_due(self, now: datetime, limit: int) -> list[tuple[str, int]]:
@@ -112,14 +139,6 @@ class MessageStore:
             self._queued.discard(message_id)
             taken[message_id] = max(generation, taken.get(message_id, 0))
         return list(taken.items())
-
-    def quiet_for(self, seconds: float) -> bool:
-        """Whether nothing was queued or remembered for that long."""
-        return time.monotonic() - self.last_queued >= seconds
-
-    def has_due(self, now: datetime) -> bool:
-        """Whether a remembered message is due by now."""
-        return bool(self._due) and self._due[0][0] <= now
 
     def next_due(self) -> datetime | None:
         """When the earliest remembered message falls due."""
@@ -206,43 +225,11 @@ class MessageStore:
     async def resend(self, message_id: str) -> bool:
         """Queue a sent or failed message again (an operator's action)."""
         now = datetime.now(UTC)
-        result = await self.collection.update_one(
+        message = await self.collection.find_one_and_update(
             {"_id": message_id, "status": {"$in": ["sent", "failed"]}},
             {"$set": {"status": "pending", "due_at": now, "attempts": 0}},
         )
-        if result.modified_count:
-            message = await self.collection.find_one({"_id": message_id}, {"claim_gen": 1})
-            self.hint(message_id, now, int((message or {}).get("claim_gen", 0)))
-            return True
-        # Sent or failed moments ago, its outcome maybe not yet written to it: the resend
-        # takes the place of that outcome (whose later write then skips it, being older).
-        record = (await outcomes_not_applied(self.collection.database)).get(message_id)
-        if record is None or record["fields"].get("status") not in {"sent", "failed"}:
+        if message is None:
             return False
-        generation = int(record["generation"])
-        await self.collection.update_one(
-            {"_id": message_id},
-            {"$set": {"status": "pending", "due_at": now, "attempts": 0, "claim_gen": generation}},
-        )
-        self.hint(message_id, now, generation)
+        self.hint(message_id, now, int(message.get("claim_gen") or 0))
         return True
-
-
-async def outcomes_not_applied(db: AsyncDatabase[Document]) -> dict[str, Document]:
-    """Final outcomes committed but not yet written to their messages, by message id.
-
-    What the delivery log and campaign progress add to the messages as stored. Both
-    collections hold only batches not yet written to the messages, so they stay small.
-    """
-    found: dict[str, Document] = {}
-    batches = [
-        document async for document in db[DISPATCHES].find({"applied": False}, {"outbox": 0})
-    ] + [document async for document in db[OUTCOME_BATCHES].find({})]
-    for document in batches:
-        for record in document.get("outcomes", []):
-            if record.get("result") not in FINAL_RESULTS:
-                continue
-            known = found.get(record["message_id"])
-            if known is None or int(known["generation"]) < int(record["generation"]):
-                found[record["message_id"]] = record
-    return found

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -37,10 +39,7 @@ class Projections:
         await self.registrations.create_index("person_id")
 
     async def upsert_recipient(self, person: PersonRegistered) -> None:
-        """Store or refresh a person's contact details (an unsubscribe stays as it was).
-
-        An insert first: on FerretDB it costs a fraction of an upsert, and most people are new.
-        """
+        """Store or refresh a person's contact details (an unsubscribe stays as it was)."""
         fields = {
             "full_name": person.full_name,
             "email": str(person.email),
@@ -48,10 +47,7 @@ class Projections:
             "timezone": person.timezone,
             "region_code": person.region_code,
         }
-        try:
-            await self.recipients.insert_one({"_id": person.person_id, **fields})
-        except DuplicateKeyError:
-            await self.recipients.update_one({"_id": person.person_id}, {"$set": fields})
+        await self.recipients.update_one({"_id": person.person_id}, {"$set": fields}, upsert=True)
 
     async def erase_recipient(self, person_id: str) -> None:
         """Forget a person's contact details; only pseudonymous ids stay."""
@@ -97,6 +93,10 @@ class Projections:
         """A recipient by person id."""
         return await self.recipients.find_one({"_id": person_id})
 
+    async def recipients_by_id(self, person_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The recipients known of these people, by person id (one query)."""
+        return await _by_id(self.recipients, person_ids)
+
     async def addressed_recipient(
         self, recipient_id: str, context: dict[str, Any]
     ) -> dict[str, Any] | None:
@@ -116,3 +116,16 @@ class Projections:
     async def event(self, event_id: str) -> dict[str, Any] | None:
         """An event by id."""
         return await self.events.find_one({"_id": event_id})
+
+    async def events_by_id(self, event_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The events known of these ids, by id (one query)."""
+        return await _by_id(self.events, event_ids)
+
+
+async def _by_id(collection: AsyncCollection[Document], ids: Iterable[str]) -> dict[str, Document]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return {
+        document["_id"]: document async for document in collection.find({"_id": {"$in": wanted}})
+    }

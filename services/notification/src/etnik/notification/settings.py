@@ -33,7 +33,7 @@ class NotificationSettings(ServiceSettings):
 
     dispatch_idle_interval_s: float = Field(default=0.5, gt=0)
     dispatch_lease_s: float = Field(default=60.0, gt=0)
-    # Messages claimed with one lease insert and recorded with one outcome document.
+    # Messages claimed with one lease insert; their outcomes are written in one bulk write.
     dispatch_batch_size: int = Field(default=100, ge=1, le=1000)
     # A batch that is not full waits this long for more, so that a stream of messages is
     # claimed and recorded in batches rather than one by one.
