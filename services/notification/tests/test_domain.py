@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from etnik.common.calendar import event_ics
 from etnik.common.contracts.registration import EventChanged
-from etnik.notification.calendar import event_ics
 from etnik.notification.domain import (
     DeliveryDetails,
     delivery_values,
@@ -57,8 +57,7 @@ def test_early_morning_waits_until_eight_the_same_day() -> None:
 
 def test_the_calendar_file_has_a_stable_uid_and_utc_times() -> None:
     ics = event_ics(
-        {"title": "Сессия ЦФО", "starts_at": START, "ends_at": START + timedelta(hours=3)},
-        event_id="e1",
+        event_id="e1", title="Сессия ЦФО", starts_at=START, ends_at=START + timedelta(hours=3)
     ).decode()
     assert "UID:e1@etnik" in ics
     assert "DTSTART:20261129T110000Z" in ics
@@ -69,8 +68,10 @@ def test_the_calendar_file_has_a_stable_uid_and_utc_times() -> None:
 
 def test_the_calendar_file_of_an_online_participant_holds_the_session_link() -> None:
     ics = event_ics(
-        {"title": "Сессия", "starts_at": START, "ends_at": START + timedelta(hours=3)},
         event_id="e1",
+        title="Сессия",
+        starts_at=START,
+        ends_at=START + timedelta(hours=3),
         online_link="https://telemost.yandex.ru/j/1",
     ).decode()
     assert "LOCATION:https://telemost.yandex.ru/j/1" in ics

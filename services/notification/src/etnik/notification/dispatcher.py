@@ -50,11 +50,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 from pymongo.results import BulkWriteResult
 
+from etnik.common.calendar import event_ics
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
 from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
 from etnik.common.outbox import OUTBOX_FIELD, Outbox, StagedEvent
-from etnik.notification.calendar import event_ics
 from etnik.notification.channels import Attachment, Channel, DeliveryError, OutgoingMessage
 from etnik.notification.domain import (
     DeliveryDetails,
@@ -655,7 +655,14 @@ class Dispatcher:
         rendered = self._renderer.render(message["kind"], locale, values)
         attachments: tuple[Attachment, ...] = ()
         if message["kind"] == "registration_confirmed" and event is not None:
-            ics = event_ics(event, event_id=context["event_id"], online_link=values["online_link"])
+            ics = event_ics(
+                event_id=context["event_id"],
+                title=event["title"],
+                starts_at=event["starts_at"],
+                ends_at=event["ends_at"],
+                venue=event.get("venue"),
+                online_link=values["online_link"],
+            )
             attachments = (Attachment("event.ics", ics, "text", "calendar"),)
         return OutgoingMessage(
             message_id=message["_id"],

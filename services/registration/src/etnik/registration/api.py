@@ -11,15 +11,16 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.responses import JSONResponse
 
 from etnik.common.auth import Principal, Role, current_principal, require_roles, require_service
+from etnik.common.calendar import event_ics
 from etnik.common.contracts.registration import ParticipantCategory, RegistrationStatus
 from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
 from etnik.common.mongo import Document
 from etnik.common.pdf_fonts import FontMissing, register_fonts
-from etnik.registration.calendar import registration_ics
 from etnik.registration.container import Services, services
 from etnik.registration.domain import (
     TRANSITION_ACTIONS,
     VISIBLE_STATUSES,
+    AttendanceDetails,
     EventStatus,
     attendance_details,
     qr_value,
@@ -683,16 +684,7 @@ async def delivery(
     Read at send time, so that the online link never travels through Kafka or sits in a
     stored message."""
     registration = await _run(lambda: app.registrations.registration(registration_id))
-    event = await _run(
-        lambda: app.catalogue.get_event(registration["event_id"], include_drafts=True)
-    )
-    details = attendance_details(
-        registration_status=registration["status"],
-        event_status=event["status"],
-        event_format=str(event.get("format", "")),
-        online_link=event.get("online_link"),
-        check_in_code=registration.get("check_in_code"),
-    )
+    _, details = await _entitled(app, registration)
     response.headers["Cache-Control"] = "no-store"
     return {
         "registration_id": registration["_id"],
@@ -853,19 +845,18 @@ async def calendar_by_link(token: Annotated[str, Query(max_length=2000)], app: A
     """The event of one's registration as a calendar file, through the signed link; with the
     session link only while the registration is confirmed (online and hybrid events)."""
     registration = await _run(lambda: app.registrations.by_link(token))
-    event = await _run(
-        lambda: app.catalogue.get_event(registration["event_id"], include_drafts=True)
-    )
-    details = attendance_details(
-        registration_status=registration["status"],
-        event_status=event["status"],
-        event_format=str(event.get("format", "")),
-        online_link=event.get("online_link"),
-        check_in_code=None,
-    )
+    event, details = await _entitled(app, registration)
     day = event["starts_at"].astimezone(UTC).date().isoformat()
     return Response(
-        registration_ics(event, online_link=details.online_link),
+        event_ics(
+            event_id=event["_id"],
+            title=event["title"],
+            starts_at=event["starts_at"],
+            ends_at=event["ends_at"],
+            venue=event.get("venue"),
+            online_link=details.online_link,
+            cancelled=event["status"] == EventStatus.CANCELLED,
+        ),
         media_type="text/calendar; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="etnik-{day}.ics"',
@@ -942,6 +933,21 @@ async def ticket_for_delivery(
     confirmation or reminder; 409 with the reason when the registration has no ticket."""
     registration = await _run(lambda: app.registrations.registration(registration_id))
     return await _ticket_response(app, registration)
+
+
+async def _entitled(app: Services, registration: Document) -> tuple[Document, AttendanceDetails]:
+    """The registration's event, and the session link and check-in code it entitles to."""
+    event = await _run(
+        lambda: app.catalogue.get_event(registration["event_id"], include_drafts=True)
+    )
+    details = attendance_details(
+        registration_status=registration["status"],
+        event_status=event["status"],
+        event_format=str(event.get("format", "")),
+        online_link=event.get("online_link"),
+        check_in_code=registration.get("check_in_code"),
+    )
+    return event, details
 
 
 async def _ticketed_event(app: Services, registration: Document) -> Document:
