@@ -57,9 +57,11 @@ class ServiceSettings(BaseSettings):
     kafka_replication_factor: int = Field(default=1, ge=1)
     # How long a request waits for Kafka before it relies on the outbox relay instead.
     kafka_publish_timeout_s: float = Field(default=3.0, gt=0)
-    # How long the producer gathers events before a request to Kafka: concurrent requests'
-    # events then share one produce request (Kafka's CPU goes per request, not per event).
-    kafka_linger_ms: int = Field(default=5, ge=0, le=1000)
+    # How long the producer gathers events before a request to Kafka, so that concurrent
+    # requests' events share one produce request. Off by default: its gain was not shown
+    # apart from the machine's noise, and a run of the suite with 5 ms hung once in a burst
+    # (aiokafka 0.14 reworked lingering); measure before turning it on.
+    kafka_linger_ms: int = Field(default=0, ge=0, le=1000)
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
     # Handled events are remembered this long for deduplication (redelivery comes within
