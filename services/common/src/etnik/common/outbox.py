@@ -158,6 +158,9 @@ class Outbox:
                 except PyMongoError as error:
                     # Published but not cleared: the relay publishes again, consumers deduplicate.
                     log.warning("could not clear %d outbox entries: %s", len(pulls), error)
+                except Exception:
+                    # Never let the loop die: drain() (and so the relay) would wait for ever.
+                    log.exception("clearing %d outbox entries crashed", len(pulls))
             if not self._to_clear:
                 self._cleared.set()
 
@@ -214,8 +217,10 @@ class OutboxRelay:
                     collection, document["_id"], staged, path="relay"
                 ):
                     waiting += 1
-        # Cleared before the next pass looks, so that it does not publish the same again.
-        await self._outbox.drain()
+        # Cleared before the next pass looks, so that it does not publish the same again
+        # (bounded: a pass must never stall the relay).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._outbox.drain(), timeout=self._interval_s + 5)
         self._outbox.record_pending(waiting)
         return waiting
 
