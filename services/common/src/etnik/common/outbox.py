@@ -8,10 +8,11 @@ relay finds entries staged longer ago than a grace period, by their own `time`, 
 republishes what a crash or an outage left behind. Consumers deduplicate by event id, so
 publishing an event twice is harmless; losing one is not.
 
-Clearing leaves the request: what Kafka acknowledged is pulled out by a background task, the
-clears that gathered meanwhile in one `bulk_write` per collection (one round trip for many
-documents). A process that dies before its clears are written leaves those entries to the
-relay, which publishes them again: the same as a crash between a publish and its clear.
+Clears are written together: what Kafka acknowledged is pulled out by one task, the clears
+that gathered meanwhile in one `bulk_write` per collection (one round trip for many
+documents). A request still waits until its own clear is written, so that its next change to
+the same document comes after it (FerretDB v1 reads, changes and writes back a document, so
+two updates of one document at once can lose one).
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class Outbox:
         )
         # Published entries waiting to be pulled out, by collection name.
         self._to_clear: dict[str, tuple[AsyncCollection[Document], list[UpdateOne]]] = {}
+        # Resolved once the clears queued with them are written.
+        self._written: list[asyncio.Future[None]] = []
         self._clear_wanted = asyncio.Event()
         self._cleared = asyncio.Event()
         self._cleared.set()
@@ -129,7 +132,7 @@ class Outbox:
             published.append(entry)
         if published:
             self._published.labels(path).inc(len(published))
-            self._clear_later(collection, document_id, published)
+            await self._clear_later(collection, document_id, published)
         if len(published) == len(staged):
             self.degraded = False
             return True
@@ -137,14 +140,18 @@ class Outbox:
 
     def _clear_later(
         self, collection: AsyncCollection[Document], document_id: Any, published: list[StagedEvent]
-    ) -> None:
-        """Queue the pull of published entries (exactly those: whatever else was staged stays)."""
+    ) -> asyncio.Future[None]:
+        """Queue the pull of published entries (exactly those: whatever else was staged stays);
+        the future is resolved once it is written (or given up, for the relay to mend)."""
         pull = UpdateOne({"_id": document_id}, {"$pullAll": {OUTBOX_FIELD: published}})
         self._to_clear.setdefault(collection.full_name, (collection, []))[1].append(pull)
         self._cleared.clear()
         self._clear_wanted.set()
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._written.append(written)
         if self._clearing is None or self._clearing.done():
             self._clearing = asyncio.create_task(self._clear_forever(), name="outbox-clear")
+        return written
 
     async def _clear_forever(self) -> None:
         """Write the queued pulls; those queued while one write is under way go in the next."""
@@ -152,6 +159,7 @@ class Outbox:
             await self._clear_wanted.wait()
             self._clear_wanted.clear()
             batch, self._to_clear = self._to_clear, {}
+            written, self._written = self._written, []
             for collection, pulls in batch.values():
                 try:
                     await collection.bulk_write(pulls, ordered=False)
@@ -161,6 +169,9 @@ class Outbox:
                 except Exception:
                     # Never let the loop die: drain() (and so the relay) would wait for ever.
                     log.exception("clearing %d outbox entries crashed", len(pulls))
+            for future in written:
+                if not future.done():
+                    future.set_result(None)
             if not self._to_clear:
                 self._cleared.set()
 
