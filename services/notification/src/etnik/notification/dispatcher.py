@@ -550,40 +550,43 @@ class Dispatcher:
 
     def _wait_for_channel(self, message: Document, claim: Claim, reason: str) -> Outcome:
         """The channel is down: try again later without using up an attempt."""
-        waits = int(message.get("outage_waits") or 0) + 1
-        delay = min(
-            self._settings.retry_base_delay_s * 2 ** min(waits - 1, 16),
-            self._settings.smtp_outage_max_delay_s,
-        )
-        return Outcome(
-            message,
-            claim.generation,
-            "deferred",
-            {
-                "due_at": datetime.now(UTC) + timedelta(seconds=delay),
-                "note": "waiting for SMTP",
-                "last_error": reason,
-                "outage_waits": waits,
-            },
+        return self._wait_for(
+            message, claim, reason, "SMTP", "outage_waits", self._settings.smtp_outage_max_delay_s
         )
 
     def _wait_for_registration(self, message: Document, claim: Claim, reason: str) -> Outcome:
         """Registration cannot say what the message must carry: try again later, without
         using up an attempt (as for an SMTP outage), and never send it without."""
-        waits = int(message.get("registration_waits") or 0) + 1
-        delay = min(
-            self._settings.retry_base_delay_s * 2 ** min(waits - 1, 16),
+        return self._wait_for(
+            message,
+            claim,
+            reason,
+            "registration",
+            "registration_waits",
             self._settings.registration_outage_max_delay_s,
         )
+
+    def _wait_for(
+        self,
+        message: Document,
+        claim: Claim,
+        reason: str,
+        what: str,
+        counter: str,
+        max_delay_s: float,
+    ) -> Outcome:
+        """Due again after a backoff that doubles with each wait for `what`, up to a bound."""
+        waits = int(message.get(counter) or 0) + 1
+        delay = min(self._settings.retry_base_delay_s * 2 ** min(waits - 1, 16), max_delay_s)
         return Outcome(
             message,
             claim.generation,
             "deferred",
             {
                 "due_at": datetime.now(UTC) + timedelta(seconds=delay),
-                "note": "waiting for registration",
+                "note": f"waiting for {what}",
                 "last_error": reason,
-                "registration_waits": waits,
+                counter: waits,
             },
         )
 

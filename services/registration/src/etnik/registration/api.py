@@ -935,11 +935,16 @@ async def ticket_for_delivery(
     return await _ticket_response(app, registration)
 
 
-async def _entitled(app: Services, registration: Document) -> tuple[Document, AttendanceDetails]:
-    """The registration's event, and the session link and check-in code it entitles to."""
-    event = await _run(
+async def _event_of(app: Services, registration: Document) -> Document:
+    """The event a registration is for (drafts included: staff and owners see them)."""
+    return await _run(
         lambda: app.catalogue.get_event(registration["event_id"], include_drafts=True)
     )
+
+
+async def _entitled(app: Services, registration: Document) -> tuple[Document, AttendanceDetails]:
+    """The registration's event, and the session link and check-in code it entitles to."""
+    event = await _event_of(app, registration)
     details = attendance_details(
         registration_status=registration["status"],
         event_status=event["status"],
@@ -952,9 +957,7 @@ async def _entitled(app: Services, registration: Document) -> tuple[Document, At
 
 async def _ticketed_event(app: Services, registration: Document) -> Document:
     """The registration's event, when the registration has a ticket; 409 with why not."""
-    event = await _run(
-        lambda: app.catalogue.get_event(registration["event_id"], include_drafts=True)
-    )
+    event = await _event_of(app, registration)
     refusal = ticket_refusal(
         registration_status=registration["status"],
         event_status=event["status"],
@@ -1053,9 +1056,7 @@ def _attendance(registration: Document) -> AttendanceOut:
 
 async def _view(app: Services, registration: Document) -> dict[str, Any]:
     """The owner's view: the online link and check-in code only once confirmed."""
-    event = await _run(
-        lambda: app.catalogue.get_event(registration["event_id"], include_drafts=True)
-    )
+    event = await _event_of(app, registration)
     confirmed = registration["status"] == RegistrationStatus.CONFIRMED
     code = registration.get("check_in_code") if confirmed else None
     return await _ranked(app, registration) | {
