@@ -24,12 +24,14 @@ _WIRE_POLICY = email_policy.SMTP.clone(max_line_length=998)
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file sent along with a message."""
+    """A file sent along with a message; with a `content_id`, an image the HTML shows inline
+    (`<img src="cid:{content_id}">`), sent as a part related to the HTML."""
 
     filename: str
     content: bytes
     maintype: str
     subtype: str
+    content_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,9 +106,28 @@ class EmailChannel:
         for name, value in message.headers.items():
             email[name] = value
         email.set_content(message.text)
+        attached = list(message.attachments)
         if message.html is not None:
             email.add_alternative(message.html, subtype="html")
-        for attachment in message.attachments:
+            inline = [attachment for attachment in attached if attachment.content_id]
+            if inline:
+                # multipart/alternative [text, multipart/related [html, images]]: clients show
+                # the images in place and do not list them as files.
+                html_part = email.get_body(preferencelist=("html",))
+                assert html_part is not None  # added just above
+                for image in inline:
+                    html_part.add_related(
+                        image.content,
+                        maintype=image.maintype,
+                        subtype=image.subtype,
+                        cid=f"<{image.content_id}>",
+                        disposition="inline",
+                        filename=image.filename,
+                    )
+                html_part.set_param("type", "text/html")  # the root part's type (RFC 2387)
+                attached = [attachment for attachment in attached if not attachment.content_id]
+        # Without an HTML part an inline image has nowhere to be shown: it goes as a file.
+        for attachment in attached:
             email.add_attachment(
                 attachment.content,
                 maintype=attachment.maintype,
