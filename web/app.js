@@ -19,9 +19,10 @@ const SERVER_TEXT_LANGUAGE = "ru";
 const visitorZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 class HttpError extends Error {
-  constructor(status) {
+  constructor(status, detail = null) {
     super(`HTTP ${status}`);
     this.status = status;
+    this.detail = detail;
   }
 }
 
@@ -100,7 +101,7 @@ function alertNotice(text) {
 
 async function getJson(path, headers = {}) {
   const response = await fetch(path, { headers: { Accept: "application/json", ...headers } });
-  if (!response.ok) throw new HttpError(response.status);
+  if (!response.ok) throw new HttpError(response.status, (await response.json().catch(() => ({}))).detail ?? null);
   return response.json();
 }
 
@@ -198,11 +199,16 @@ function calendarFile(event) {
 
 async function showEvent(id, invitationToken, notice) {
   const view = currentView;
+  // An event open by invitation only is shown to the holder of the invitation link alone.
+  const invited = invitationToken ? `?invitation=${encodeURIComponent(invitationToken)}` : "";
   let event;
   try {
-    event = await getJson(`${API}/events/${encodeURIComponent(id)}`);
+    event = await getJson(`${API}/events/${encodeURIComponent(id)}${invited}`);
   } catch (error) {
-    showFor(view, alertNotice(error instanceof HttpError && error.status === 404 ? t("event.notFound") : t("events.failed")),
+    const invitationRefused = invitationToken && error instanceof HttpError && typeof error.detail === "string"
+      && error.detail.startsWith("this invitation");
+    showFor(view, alertNotice(invitationRefused ? reasonText(error.detail)
+      : error instanceof HttpError && error.status === 404 ? t("event.notFound") : t("events.failed")),
       el("p", {}, el("a", { href: "#/", text: t("event.back") })));
     return;
   }
@@ -214,7 +220,7 @@ async function showEvent(id, invitationToken, notice) {
   if (open || invitationToken) {
     try {
       const [formSpec, personal, publication] = await Promise.all([
-        getJson(`${API}/events/${encodeURIComponent(id)}/form`),
+        getJson(`${API}/events/${encodeURIComponent(id)}/form${invited}`),
         getJson(`${API}/consent-texts/personal_data`),
         // Without its text the publication consent is not offered (the form works without it).
         getJson(`${API}/consent-texts/publication`).catch(() => null),
@@ -803,12 +809,16 @@ async function showMine() {
     return;
   }
   const registrations = await response.json();
+  // Certificates are optional here: without them the list still shows.
+  const certificates = await getJson(`${API}/me/certificates`, headers).catch(() => []);
+  const certified = new Map(certificates.map((certificate) => [certificate.registration_id, certificate]));
   const items = await Promise.all(registrations.map(async (registration) => {
     const event = await getJson(`${API}/events/${registration.event_id}`).catch(() => null);
     const item = el("li", {},
       el("h2", { text: event ? event.title : t("mine.event") }),
       event ? el("p", { class: "when", text: describeTime(event.starts_at) }) : "",
       el("p", { class: "meta", text: t("mine.status", { status: t(`status.${registration.status}`) }) }));
+    if (certified.has(registration.id)) item.append(certificateDownload(registration.id, headers));
     if (!["cancelled", "rejected"].includes(registration.status)) {
       const cancel = el("button", { type: "button", class: "secondary", text: t("mine.cancel") });
       cancel.addEventListener("click", async () => {
@@ -829,6 +839,78 @@ async function showMine() {
   showFor(view, el("h1", { text: t("mine.heading") }),
     items.length ? el("ul", { class: "registrations" }, ...items) : el("p", { text: t("mine.none") }),
     signOut);
+}
+
+/** A signed-in participant's certificate: fetched with their token (a plain link has none). */
+function certificateDownload(registrationId, headers) {
+  const problem = el("div", { "aria-live": "polite" });
+  const download = el("button", { type: "button", class: "secondary", text: t("certificate.download") });
+  download.addEventListener("click", async () => {
+    download.disabled = true;
+    problem.replaceChildren();
+    try {
+      const response = await fetch(`${API}/registrations/${encodeURIComponent(registrationId)}/certificate.pdf`, { headers });
+      if (!response.ok) throw new HttpError(response.status);
+      const url = URL.createObjectURL(await response.blob());
+      const save = el("a", { href: url, download: "etnik-certificate.pdf" });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch {
+      problem.replaceChildren(alertNotice(t("certificate.downloadFailed")));
+    } finally {
+      download.disabled = false;
+    }
+  });
+  return el("div", { class: "certificate" }, download, problem);
+}
+
+// --- Certificates: the public verification page ---------------------------------------------
+
+// The address printed on every certificate is /certificates/<code>: the code is public, and the
+// service says whether it is one (422) and whether it is known (404).
+async function showVerification(code) {
+  const view = currentView;
+  document.title = t("site.page", { title: t("verify.heading") });
+  const input = el("input", { type: "text", id: "certificate-code", name: "certificate-code", value: code || "",
+    autocomplete: "off", spellcheck: "false", autocapitalize: "characters" });
+  const form = el("form", { novalidate: true },
+    field("certificate-code", t("verify.code"), input, { hint: t("verify.codeHint"), required: true }),
+    el("button", { type: "submit", text: t("verify.submit") }));
+  form.addEventListener("submit", (submit) => {
+    submit.preventDefault();
+    const typed = input.value.trim();
+    if (typed) location.hash = `#/certificate/${encodeURIComponent(typed)}`;
+  });
+  const heading = [el("h1", { text: t("verify.heading") }), el("p", { text: t("verify.intro") })];
+  if (!code) { showFor(view, ...heading, form); return; }
+  let outcome;
+  try {
+    const response = await fetch(`${API}/certificates/${encodeURIComponent(code)}`, { headers: { Accept: "application/json" } });
+    outcome = response.ok ? certificateFacts(await response.json())
+      : [alertNotice(response.status === 404 ? t("verify.notFound")
+        : response.status === 422 ? t("verify.malformed") : t("verify.failed"))];
+  } catch {
+    outcome = [alertNotice(t("verify.failed"))];
+  }
+  showFor(view, ...heading, el("section", { class: "card" }, ...outcome), form);
+}
+
+function certificateFacts(certificate) {
+  const facts = el("dl", { class: "facts" });
+  const fact = (term, value, lang) => facts.append(el("div", {}, el("dt", { text: term }), el("dd", {}, foreign(value, lang))));
+  if (certificate.name_withheld) fact(t("verify.name"), t("verify.nameWithheld"));
+  else fact(t("verify.name"), certificate.full_name, SERVER_TEXT_LANGUAGE);
+  fact(t("verify.event"), certificate.event_title, SERVER_TEXT_LANGUAGE);
+  fact(t("verify.programme"), certificate.programme_title, SERVER_TEXT_LANGUAGE);
+  const day = (date) => format(`${date}T12:00:00Z`, "UTC", DAY);
+  fact(t("verify.date"), certificate.event_end_date
+    ? `${day(certificate.event_date)} – ${day(certificate.event_end_date)}` : day(certificate.event_date));
+  const hoursText = new Intl.NumberFormat(locale()).format(certificate.hours);
+  fact(t("verify.hours"), t("verify.hoursValue", { hours: certificate.hours, text: hoursText }));
+  fact(t("verify.issuedAt"), format(certificate.issued_at, "Europe/Moscow", DAY));
+  return [el("p", { class: "notice", role: "status", text: t("verify.valid", { code: certificate.code }) }), facts];
 }
 
 // --- A registration managed through the link in its messages ---------------------------------
@@ -880,7 +962,22 @@ async function showManage(outcome = {}) {
       alertNotice(response ? t("manage.failed") : t("manage.offline")), retry);
     return;
   }
-  showFor(view, ...manageView(registration, token, outcome));
+  // Issued after a completed event; none (404) or unreachable simply shows no card.
+  const certificate = await fetch(byLink("/certificate", token), { headers: { Accept: "application/json" }, cache: "no-store" })
+    .then((answer) => (answer.ok ? answer.json() : null)).catch(() => null);
+  const parts = manageView(registration, token, outcome);
+  if (certificate) parts.splice(parts.length - 1, 0, certificateCard(certificate, token));
+  showFor(view, ...parts);
+}
+
+function certificateCard(certificate, token) {
+  return el("section", { class: "card", "aria-labelledby": "manage-certificate" },
+    el("h2", { id: "manage-certificate", text: t("certificate.heading") }),
+    el("p", { text: t("certificate.issued") }),
+    el("p", {}, t("certificate.code"), " ", el("strong", { class: "code", text: certificate.code })),
+    el("p", { class: "actions" },
+      el("a", { class: "download", href: byLink("/certificate.pdf", token), download: true, text: t("certificate.download") }),
+      el("a", { href: `#/certificate/${encodeURIComponent(certificate.code)}`, text: t("certificate.verifyPage") })));
 }
 
 function outcomeNotice(outcome) {
@@ -1068,6 +1165,112 @@ async function cancelByLink(token, buttons, problem) {
   problem.replaceChildren(alertNotice(response ? t("manage.actionFailed") : t("manage.offline")));
 }
 
+// --- The feedback survey, through the link in the invitation sent after an event -------------
+
+// The invitation's link: /registrations/survey?token=<the registration's signed owner token>.
+// Kept for this tab only, out of the address bar and the history, as the management link is.
+const SURVEY_TOKEN = "etnik-survey-token";
+const RATINGS = ["1", "2", "3", "4", "5"];
+
+/** Why the survey cannot be opened or answered, in the page's language; null if unknown. */
+async function surveyProblem(response) {
+  const detail = await detailOf(response);
+  if (response.status === 403) {
+    return detail.startsWith("only participants who attended") ? t("survey.notAttended") : t("manage.linkInvalid");
+  }
+  if (response.status === 409) {
+    if (detail.startsWith("this survey has already been answered")) return t("survey.alreadyAnswered");
+    return detail.startsWith("the survey has changed") ? t("survey.changed") : t("survey.notYet");
+  }
+  if (response.status === 404) return t("survey.notFound");
+  if (response.status === 410) return t("manage.linkExpired");
+  if (response.status === 400 || response.status === 422) return t("survey.invalid");
+  return null;
+}
+
+async function showSurvey() {
+  const view = currentView;
+  document.title = t("site.page", { title: t("survey.heading") });
+  const heading = el("h1", { text: t("survey.heading") });
+  const token = sessionStorage.getItem(SURVEY_TOKEN);
+  if (!token) { showFor(view, heading, alertNotice(t("manage.noToken"))); return; }
+  let response;
+  try {
+    response = await fetch(byLink("/survey", token), { headers: { Accept: "application/json" }, cache: "no-store" });
+  } catch {
+    response = null;
+  }
+  const survey = response && response.ok ? await response.json().catch(() => null) : null;
+  if (!survey) {
+    const problem = response ? await surveyProblem(response) : t("manage.offline");
+    showFor(view, heading, alertNotice(problem || t("survey.loadFailed")));
+    return;
+  }
+  const about = el("p", { class: "meta" }, foreign(survey.event_title, SERVER_TEXT_LANGUAGE), " · ",
+    format(survey.starts_at, "Europe/Moscow", DAY));
+  if (survey.answered) {
+    showFor(view, heading, about, el("p", { class: "notice", role: "status", text: t("survey.alreadyAnswered") }));
+    return;
+  }
+  showFor(view, heading, about, el("p", { text: t("survey.intro") }), surveyForm(survey, token));
+}
+
+/** One control per question: five choices for a rating, a text box for free text. */
+function surveyQuestion(question) {
+  const id = `survey-${question.id}`;
+  const options = { required: Boolean(question.required), lang: SERVER_TEXT_LANGUAGE };
+  if (question.kind === "rating") {
+    return group(id, question.label, "radio", RATINGS.map((value) => [value, value]),
+      { ...options, hint: t("survey.ratingHint") });
+  }
+  const box = el("textarea", { id, name: id, rows: 4, maxlength: TEXT_ANSWER_MAX });
+  return field(id, question.label, box, { ...options, hint: t("survey.textHint", { max: TEXT_ANSWER_MAX }) });
+}
+
+function surveyForm(survey, token) {
+  const outcome = el("div", { "aria-live": "polite" });
+  const submit = el("button", { type: "submit", text: t("survey.submit") });
+  const form = el("form", { class: "survey" },
+    el("fieldset", { class: "questions" }, ...survey.questions.map(surveyQuestion)), submit, outcome);
+  form.addEventListener("submit", async (submitted) => {
+    submitted.preventDefault();
+    const answers = {};
+    for (const question of survey.questions) {
+      const id = `survey-${question.id}`;
+      if (question.kind === "rating") {
+        const chosen = form.querySelector(`input[name="${id}"]:checked`);
+        if (chosen) answers[question.id] = Number(chosen.value);
+      } else {
+        const text = form.elements[id].value.trim();
+        if (text) answers[question.id] = text;
+      }
+    }
+    submit.disabled = true;
+    let response;
+    try {
+      response = await fetch(byLink("/survey", token), {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ answers, version: survey.version }),
+      });
+    } catch {
+      response = null;
+    }
+    if (response && response.status === 201) {
+      form.replaceWith(el("p", { class: "notice", role: "status", text: t("survey.thanks") }));
+      return;
+    }
+    const problem = response ? await surveyProblem(response) : t("manage.offline");
+    if (response && response.status === 409 && problem === t("survey.alreadyAnswered")) {
+      form.replaceWith(el("p", { class: "notice", role: "status", text: problem }));
+      return;
+    }
+    submit.disabled = false;
+    outcome.replaceChildren(alertNotice(problem || t("survey.failed")));
+  });
+  return form;
+}
+
 // --- Routing and the language switch ---------------------------------------------------------
 
 function markCurrentSection(section) {
@@ -1087,6 +1290,13 @@ function route() {
     else sessionStorage.removeItem(MANAGE_TOKEN);  // an older link's must not stand in for it
     history.replaceState(null, "", "/#/manage");
   }
+  if (location.pathname === "/registrations/survey") {
+    if (query.get("token")) sessionStorage.setItem(SURVEY_TOKEN, query.get("token"));
+    else sessionStorage.removeItem(SURVEY_TOKEN);
+    history.replaceState(null, "", "/#/survey");
+  }
+  const printed = location.pathname.match(/^\/certificates\/([^/]+)$/);
+  if (printed) history.replaceState(null, "", `/#/certificate/${printed[1]}`);
   const invited = location.pathname.match(/^\/events\/([A-Za-z0-9_-]+)\/register$/);
   if (invited && query.get("invitation")) {
     // Kept for this tab only, and out of the address bar, which other pages would inherit.
@@ -1095,6 +1305,7 @@ function route() {
   }
   const match = location.hash.match(/^#\/event\/([A-Za-z0-9_-]+)$/);
   const materials = location.hash.match(/^#\/materials(?:\?(.*))?$/);
+  const verification = location.hash.match(/^#\/certificates?(?:\/([^/]*))?$/);
   if (match) {
     markCurrentSection("#/");
     showEvent(match[1], sessionStorage.getItem(`etnik-invitation-${match[1]}`));
@@ -1107,6 +1318,14 @@ function route() {
   } else if (location.hash === "#/manage") {
     markCurrentSection("");
     showManage();
+  } else if (verification) {
+    markCurrentSection("");
+    let code = verification[1] || "";
+    try { code = decodeURIComponent(code); } catch { /* shown as typed: the service refuses it */ }
+    showVerification(code);
+  } else if (location.hash === "#/survey") {
+    markCurrentSection("");
+    showSurvey();
   } else if (location.hash === "#/sign-in") {
     markCurrentSection("#/me");
     showSignIn();

@@ -432,6 +432,7 @@ const DETAILS = [
   [/^unknown (registration|person)$/, () => "Запись не найдена."],
   [/^this action needs another role$/, () => "Для этого действия у вашей учётной записи нет прав."],
   [/^no campaign/, () => "Кампания не найдена."],
+  [/^certificates are issued once the event is completed/, () => "Сертификаты выдаются после завершения мероприятия, когда посещаемость уже подведена."],
   // 503 while a reporting replica reads the event streams after a start.
   [/^the report is not ready yet: (\d+) of (\d+) events read/, (m) =>
     `Статистика готовится: прочитано ${Number(m[1]).toLocaleString("ru-RU")} из ${Number(m[2]).toLocaleString("ru-RU")} событий. Повторите через минуту.`],

@@ -1,6 +1,6 @@
 // Events: the list with lifecycle actions, the create/edit form and the custom questions.
 import {
-  CATEGORIES, EVENT_STATUSES, FORMATS, api, busy, button, can, checkbox, clearDraftValue, draftValue, el,
+  ApiError, CATEGORIES, EVENT_STATUSES, FORMATS, api, busy, button, can, checkbox, clearDraftValue, draftValue, el,
   errorNotice, eventWhen, events, field, forget, keepDraft, localProblems, notice, randomId, reference,
   saveDraftValue, select, statusBadge, submitForm, utcToZoned, zoneLabel, zonedToUtc,
 } from "./core.js";
@@ -65,6 +65,7 @@ function eventCard(event, reload, pageStatus) {
     event.venue,
     event.capacity ? `мест занято: ${event.seats_taken} из ${event.capacity}` : `зарегистрировано: ${event.seats_taken}`,
     event.requires_approval ? "заявки одобряет модератор" : null,
+    event.invitation_only ? "только по приглашениям" : null,
   ].filter(Boolean).join(" · ");
   const actions = el("div", { class: "actions" });
   if (can("operator")) {
@@ -84,6 +85,7 @@ function eventCard(event, reload, pageStatus) {
       }), { class: action === "cancel" ? "danger" : "" });
       actions.append(control);
     }
+    if (event.status === "completed") actions.append(certificatesButton(event, status));
   }
   const links = el("p", { class: "links" },
     can("operator") && !["completed", "cancelled"].includes(event.status)
@@ -99,6 +101,40 @@ function eventCard(event, reload, pageStatus) {
     el("p", { class: "when", text: eventWhen(event) }),
     el("p", { class: "meta", text: facts }),
     actions, links, status);
+}
+
+/** Issue participation certificates to everyone who attended a completed event; the counts. */
+function certificatesButton(event, status) {
+  const control = button("Выдать сертификаты", () => busy(control, async () => {
+    status.replaceChildren();
+    const url = `/events/${encodeURIComponent(event.id)}/certificates`;
+    try {
+      let outcome;
+      try {
+        outcome = await api("registration", url, { method: "POST", body: {} });
+      } catch (error) {
+        // An event longer than a working day has no default number of hours: the operator gives it.
+        if (!(error instanceof ApiError) || !/lasts longer than/.test(error.detail || "")) throw error;
+        const given = window.prompt("Мероприятие длится дольше 12 часов. Сколько часов указать в сертификатах? (кратно 0,5)");
+        if (!given) return;
+        const hours = Number(given.trim().replace(",", "."));
+        if (!(hours > 0 && hours <= 500 && Number.isInteger(hours * 2))) {
+          status.replaceChildren(notice("Часы указываются числом, кратным 0,5, от 0,5 до 500.", { problem: true }));
+          return;
+        }
+        outcome = await api("registration", url, { method: "POST", body: { hours } });
+      }
+      const parts = [
+        `выдано ${outcome.issued}`,
+        `уже были выданы ${outcome.already_issued}`,
+        outcome.skipped_erased ? `не выданы из-за удалённых данных ${outcome.skipped_erased}` : null,
+      ].filter(Boolean).join(", ");
+      status.replaceChildren(notice(`Сертификаты: посетили ${outcome.attended}; ${parts}. Участники получат письмо со ссылкой.`));
+    } catch (error) {
+      status.replaceChildren(errorNotice(error));
+    }
+  }));
+  return control;
 }
 
 async function zoneOptions() {
@@ -181,6 +217,7 @@ export async function showEventForm(eventId) {
       )),
     quotas,
     checkbox(form, "requires_approval", "Заявки одобряет модератор", { checked: Boolean(existing?.requires_approval) }),
+    checkbox(form, "invitation_only", "Только по приглашениям (в открытом списке не показывается)", { checked: Boolean(existing?.invitation_only) }),
     el("div", { class: "actions" }, el("button", { type: "submit", text: existing ? "Сохранить изменения" : "Создать черновик" }),
       el("a", { href: "#/events", text: "Отмена" })),
     status,
@@ -229,6 +266,7 @@ function eventBody(form, existing) {
     capacity: value("capacity") === "" ? null : Number(value("capacity")),
     timezone: zone,
     requires_approval: form.elements.requires_approval.checked,
+    invitation_only: form.elements.invitation_only.checked,
     quotas: {},
   };
   const link = value("online_link");

@@ -31,7 +31,11 @@ from etnik.notification.domain import DeliveryDetails
 from etnik.notification.leases import LeaseStore
 from etnik.notification.messages import MessageStore
 from etnik.notification.projections import Projections
-from etnik.notification.registration_client import RegistrationUnavailable, RegistrationUnknown
+from etnik.notification.registration_client import (
+    RegistrationUnavailable,
+    RegistrationUnknown,
+    TicketWithheld,
+)
 from etnik.notification.rendering import TemplateRenderer
 from etnik.notification.settings import NotificationSettings
 from etnik.notification.unsubscribe import UnsubscribeLinks
@@ -74,12 +78,19 @@ class RecordingChannel:
 
 
 class FakeRegistrations:
-    """Registration's delivery read: answers from a dict, or is away."""
+    """Registration's delivery and ticket reads: answer from dicts, or are away."""
 
-    def __init__(self, details: dict[str, DeliveryDetails] | None = None) -> None:
+    def __init__(
+        self,
+        details: dict[str, DeliveryDetails] | None = None,
+        tickets: dict[str, bytes] | None = None,
+    ) -> None:
         self.details = details or {}
+        self.tickets = tickets or {}
         self.away = False
+        self.tickets_away = False
         self.asked: list[str] = []
+        self.asked_tickets: list[str] = []
 
     async def delivery(self, registration_id: str) -> DeliveryDetails:
         self.asked.append(registration_id)
@@ -88,6 +99,14 @@ class FakeRegistrations:
         if registration_id not in self.details:
             raise RegistrationUnknown("registration does not know this registration")
         return self.details[registration_id]
+
+    async def ticket_pdf(self, registration_id: str) -> bytes:
+        self.asked_tickets.append(registration_id)
+        if self.away or self.tickets_away:
+            raise RegistrationUnavailable("registration answered HTTP 503")
+        if registration_id not in self.tickets:
+            raise TicketWithheld("registration gives no ticket: the event is cancelled")
+        return self.tickets[registration_id]
 
 
 class KeepingChannel(RecordingChannel):
@@ -745,3 +764,119 @@ async def test_the_dispatcher_takes_over_what_an_older_version_left_at_its_first
     assert sent == []
     assert (await statuses(db, [message_id]))[message_id] == "sent"
     assert await db["outcome_batches"].count_documents({}) == 0
+
+
+QR_VALUE = "ETNIK1:TICKET42"
+TICKET_PDF = b"%PDF-1.4\n% the ticket of Anna Ivanova\n"
+
+
+def ticket_holder(status: str = "confirmed") -> DeliveryDetails:
+    """What registration says of a confirmed participant of an in-person event."""
+    return DeliveryDetails(status, MANAGE_URL, check_in_code="TICKET42", qr_value=QR_VALUE)
+
+
+def by_name(message: OutgoingMessage) -> dict[str, Any]:
+    return {attachment.filename: attachment for attachment in message.attachments}
+
+
+async def test_a_ticket_holders_confirmation_carries_the_pdf_and_shows_the_qr_code_inline(
+    infra: Stack, db: Db
+) -> None:
+    registrations = FakeRegistrations({"t-1": ticket_holder()}, {"t-1": TICKET_PDF})
+    message_id = await queue_about_registration(db, "registration_confirmed", "t-1")
+    channel = KeepingChannel()
+    outbox = RecordingOutbox()
+    await run_until_idle(dispatcher(db, settings(infra), channel, outbox, registrations))
+
+    [sent] = channel.messages
+    attached = by_name(sent)
+    assert set(attached) == {"event.ics", "ticket.pdf", "qr.png"}
+    assert (attached["ticket.pdf"].content, attached["ticket.pdf"].subtype) == (TICKET_PDF, "pdf")
+    assert attached["ticket.pdf"].content_id is None
+    qr = attached["qr.png"]
+    assert qr.content_id is not None
+    assert f'<img src="cid:{qr.content_id}"' in sent.html
+    assert qr.content.startswith(b"\x89PNG")
+    assert "ticket.pdf" in sent.text
+    assert registrations.asked_tickets == ["t-1"]
+    stored = await db["messages"].find_one({"_id": message_id})
+    assert stored is not None
+    assert stored["status"] == "sent"
+    assert QR_VALUE not in repr([stored, *outbox.published])
+
+
+async def test_a_confirmation_waits_for_its_ticket_and_is_never_sent_without_it(
+    infra: Stack, db: Db
+) -> None:
+    registrations = FakeRegistrations({"t-2": ticket_holder()}, {"t-2": TICKET_PDF})
+    registrations.tickets_away = True
+    message_id = await queue_about_registration(db, "registration_confirmed", "t-2")
+    channel = KeepingChannel()
+    sender = dispatcher(db, settings(infra), channel, RecordingOutbox(), registrations)
+    await sender.dispatch_once()
+    await sender.drain()
+
+    assert channel.messages == []
+    waiting = await db["messages"].find_one({"_id": message_id})
+    assert waiting is not None
+    assert (waiting["status"], waiting["attempts"]) == ("pending", 0)
+    assert waiting["note"] == "waiting for registration"
+    assert waiting["registration_waits"] == 1
+
+    registrations.tickets_away = False
+    await asyncio.sleep(0.5)
+    await run_until_idle(sender)
+    [sent] = channel.messages
+    assert by_name(sent)["ticket.pdf"].content == TICKET_PDF
+    assert (await statuses(db, [message_id]))[message_id] == "sent"
+
+
+async def test_a_ticket_withheld_since_the_details_were_read_is_tried_again(
+    infra: Stack, db: Db
+) -> None:
+    registrations = FakeRegistrations({"t-3": ticket_holder()})  # no ticket behind the details
+    message_id = await queue_about_registration(db, "registration_confirmed", "t-3")
+    channel = KeepingChannel()
+    sender = dispatcher(db, settings(infra), channel, RecordingOutbox(), registrations)
+    await sender.dispatch_once()
+    await sender.drain()
+
+    assert channel.messages == []
+    retried = await db["messages"].find_one({"_id": message_id})
+    assert retried is not None
+    assert (retried["status"], retried["attempts"]) == ("pending", 1)
+    assert "the event is cancelled" in retried["last_error"]
+    # The next try reads the details afresh: the registration was cancelled meanwhile.
+    registrations.details["t-3"] = ticket_holder("cancelled")
+    await asyncio.sleep(0.5)
+    await run_until_idle(sender)
+    assert channel.messages == []
+    assert (await statuses(db, [message_id]))[message_id] == "dropped"
+
+
+async def test_a_reminder_shows_the_qr_code_without_the_pdf_and_others_get_neither(
+    infra: Stack, db: Db
+) -> None:
+    registrations = FakeRegistrations(
+        {
+            "holder": ticket_holder(),
+            "online": DeliveryDetails("confirmed", MANAGE_URL, online_link=SESSION_LINK),
+            "waiting": DeliveryDetails("waitlisted", MANAGE_URL),
+        }
+    )
+    reminder = await queue_about_registration(db, "event_reminder", "holder")
+    online = await queue_about_registration(db, "registration_confirmed", "online")
+    waitlisted = await queue_about_registration(db, "registration_waitlisted", "waiting")
+    channel = KeepingChannel()
+    await run_until_idle(dispatcher(db, settings(infra), channel, RecordingOutbox(), registrations))
+
+    sent = {message.message_id: message for message in channel.messages}
+    assert set(sent) == {reminder, online, waitlisted}
+    assert registrations.asked_tickets == []  # nobody's PDF was drawn
+    [qr] = sent[reminder].attachments
+    assert (qr.filename, qr.content_id) == ("qr.png", f"ticket-qr.{reminder}@etnik.local")
+    assert f'src="cid:{qr.content_id}"' in sent[reminder].html
+    assert set(by_name(sent[online])) == {"event.ics"}
+    assert "cid:" not in sent[online].html
+    assert sent[waitlisted].attachments == ()
+    assert "<img" not in sent[waitlisted].html

@@ -13,10 +13,13 @@ from etnik.notification.registration_client import (
     RegistrationClient,
     RegistrationUnavailable,
     RegistrationUnknown,
+    TicketWithheld,
 )
 
 SECRET = "s" * 40
 LINK = "https://telemost.yandex.ru/j/42"
+QR_VALUE = "ETNIK1:ABCD2345"
+TICKET = b"%PDF-1.4\n% a participant's ticket\n"
 
 
 class StandIn:
@@ -26,6 +29,8 @@ class StandIn:
         self.issued: list[str] = []
         self.valid: set[str] = set()
         self.delivery_status = 200
+        self.ticket_status = 200
+        self.ticket_body = TICKET
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/auth/service-token":
@@ -43,8 +48,16 @@ class StandIn:
             return httpx.Response(
                 self.delivery_status,
                 json={"registration_id": "r1", "status": "confirmed", "manage_url": "https://m",
-                      "online_link": LINK, "check_in_code": None},
+                      "online_link": LINK, "check_in_code": "ABCD2345", "qr_value": QR_VALUE},
             )  # fmt: skip
+        if request.url.path == "/registrations/r1/delivery/ticket.pdf":
+            if self.ticket_status == 409:
+                return httpx.Response(409, json={"detail": "this event is online only"})
+            return httpx.Response(
+                self.ticket_status,
+                content=self.ticket_body,
+                headers={"content-type": "application/pdf"},
+            )
         if request.url.path.startswith("/registrations/"):
             return httpx.Response(404, json={"detail": "unknown registration"})
         return httpx.Response(404, json={"detail": "Not Found"})
@@ -109,3 +122,43 @@ async def test_ids_cannot_leave_the_delivery_path() -> None:
     # Quoted whole: "../auth/jwks" stays one path segment, answered as an unknown registration.
     with pytest.raises(RegistrationUnknown):
         await client(StandIn()).delivery("../auth/jwks")
+
+
+async def test_the_qr_value_is_read_and_kept_out_of_reprs() -> None:
+    details = await client(StandIn()).delivery("r1")
+    assert details.qr_value == QR_VALUE
+    assert QR_VALUE not in repr(details)
+
+
+async def test_the_ticket_is_read_with_the_same_token_and_renewed_once_if_refused() -> None:
+    stand_in = StandIn()
+    reader = client(stand_in)
+    await reader.delivery("r1")
+    assert await reader.ticket_pdf("r1") == TICKET
+    assert stand_in.issued == ["token-0"]
+    stand_in.valid.clear()
+    assert await reader.ticket_pdf("r1") == TICKET
+    assert stand_in.issued == ["token-0", "token-1"]
+
+
+async def test_a_withheld_ticket_says_why() -> None:
+    stand_in = StandIn()
+    stand_in.ticket_status = 409
+    with pytest.raises(TicketWithheld, match="online only"):
+        await client(stand_in).ticket_pdf("r1")
+
+
+async def test_a_failing_or_garbled_ticket_is_waited_out() -> None:
+    stand_in = StandIn()
+    stand_in.ticket_status = 503
+    with pytest.raises(RegistrationUnavailable, match="HTTP 503"):
+        await client(stand_in).ticket_pdf("r1")
+    stand_in.ticket_status = 200
+    stand_in.ticket_body = b"<html>a proxy's error page</html>"
+    with pytest.raises(RegistrationUnavailable, match="other than a PDF"):
+        await client(stand_in).ticket_pdf("r1")
+
+
+async def test_the_ticket_of_an_unknown_registration_is_final() -> None:
+    with pytest.raises(RegistrationUnknown):
+        await client(StandIn()).ticket_pdf("r2")

@@ -549,3 +549,68 @@ async def test_a_storage_error_asks_for_a_retry_and_the_retry_succeeds(
     monkeypatch.setattr(catalogue, "get_event", real_get_event)
     retried = await registration.client.post(url, json=body, headers=headers)
     assert retried.status_code == 201, retried.text
+
+
+async def test_an_invitation_only_event_is_seen_and_joined_through_an_invitation_alone(
+    registration: RegistrationApp,
+) -> None:
+    admin = registration.auth(registration.admin_token)
+    event = await registration.event(invitation_only=True)
+    assert event["invitation_only"] is True
+    listed = await registration.client.get("/events", params={"limit": 200})
+    assert event["id"] not in {shown["id"] for shown in listed.json()}
+    assert (await registration.client.get(f"/events/{event['id']}")).status_code == 404
+    assert (await registration.client.get(f"/events/{event['id']}/form")).status_code == 404
+
+    refused = await registration.register(event["id"])
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "registration for this event is by invitation only"
+    nobody = await registration.client.get(
+        "/registrations", headers=admin, params={"event_id": event["id"]}
+    )
+    assert nobody.json()["total"] == 0  # nothing was stored for the refused form
+
+    email = f"invited.{uuid.uuid4().hex[:6]}@example.org"
+    person = await registration.client.post(
+        "/people",
+        json={"full_name": "Приглашённая Гостья", "email": email, "category": "expert"},
+        headers=admin,
+    )
+    issued = await registration.client.post(
+        f"/events/{event['id']}/invitations", json={"person_id": person.json()["id"]}, headers=admin
+    )
+    [sent] = await registration.published(
+        INVITATIONS_TOPIC,
+        lambda e: e["subject"] == issued.json()["id"] and e["type"] == "ru.etnik.invitation.issued",
+    )
+    token = sent["data"]["link"].split("invitation=", 1)[1]
+    shown = await registration.client.get(f"/events/{event['id']}", params={"invitation": token})
+    assert shown.status_code == 200, shown.text
+    form = await registration.client.get(
+        f"/events/{event['id']}/form", params={"invitation": token}
+    )
+    assert form.status_code == 200, form.text
+    forged = await registration.client.get(
+        f"/events/{event['id']}", params={"invitation": token[:-3] + "abc"}
+    )
+    assert forged.status_code == 400
+    other = await registration.event(invitation_only=True)
+    elsewhere = await registration.client.get(
+        f"/events/{other['id']}", params={"invitation": token}
+    )
+    assert elsewhere.status_code == 422  # an invitation shows only its own event
+
+    joined = await registration.register(event["id"], email, invitation_token=token)
+    assert joined.status_code == 201, joined.text
+    again = await registration.client.get(f"/events/{event['id']}", params={"invitation": token})
+    assert again.status_code == 409
+    assert again.json()["detail"] == "this invitation has already been used"
+    changed = await registration.client.patch(
+        f"/events/{event['id']}", json={"invitation_only": False}, headers=admin
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await registration.client.get(f"/events/{event['id']}")).status_code == 200
+    cleared = await registration.client.patch(
+        f"/events/{event['id']}", json={"invitation_only": None}, headers=admin
+    )
+    assert cleared.status_code == 422

@@ -37,6 +37,8 @@ KINDS = (
     "event_cancelled",
     "sign_in_link",
     "invitation",
+    "certificate_issued",
+    "survey_invitation",
 )
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 Locale = Literal["ru", "en"]
@@ -238,6 +240,9 @@ def _sample_context(locale: str) -> dict[str, Any]:
         "manage_url": "https://etnik.example/registrations/manage?token=example",
         "online_link": "https://telemost.yandex.ru/j/example",
         "check_in_code": "ABCD2345",
+        "certificate_url": "https://etnik.example/api/registration/registrations/by-link/"
+        "certificate.pdf?token=example",
+        "survey_url": "https://etnik.example/registrations/survey?token=example",
         "moved": True,
         "link_changed": True,
     }

@@ -12,9 +12,11 @@ A batch goes through these steps:
 3. Send: up to `smtp_connections` at once, invitations paced by `invitation_rate_per_s`,
    quiet hours (22:00-08:00 in the recipient's zone) respected. A message about a
    registration first reads from registration what it must carry (the owner's link, and
-   for a confirmed participant the session link and check-in code; see
-   etnik.notification.registration_client): it waits while registration cannot be reached,
-   and is never sent without them. No send starts unless the lease outlasts it by a margin.
+   for a confirmed participant the session link and check-in code, and for one of an
+   in-person or hybrid event the QR code shown inline and, in a confirmation, the PDF
+   ticket; see etnik.notification.registration_client): it waits while registration cannot
+   be reached, and is never sent without them. No send starts unless the lease outlasts it
+   by a margin.
 4. Record: each outcome (sent, failed, dropped, or a new due time: postponed, retried,
    waiting for SMTP or registration) is written to the message itself, its `sent`/`failed`
    event staged in the message's outbox, in one atomic single-document update that lands only
@@ -60,8 +62,11 @@ from etnik.notification.domain import (
     DeliveryDetails,
     delivery_values,
     needs_delivery_details,
+    needs_ticket_pdf,
     no_longer_due,
     outside_quiet_hours,
+    survey_closed,
+    ticket_qr_value,
 )
 from etnik.notification.leases import Claim, LeaseStore
 from etnik.notification.messages import (
@@ -79,8 +84,15 @@ from etnik.notification.registration_client import (
     DeliveryLookup,
     RegistrationUnavailable,
     RegistrationUnknown,
+    TicketWithheld,
 )
-from etnik.notification.rendering import TemplateProblem, TemplateRenderer, event_context, moment
+from etnik.notification.rendering import (
+    TemplateProblem,
+    TemplateRenderer,
+    event_context,
+    moment,
+    qr_png,
+)
 from etnik.notification.settings import NotificationSettings
 from etnik.notification.unsubscribe import UnsubscribeLinks
 from etnik.notification.upgrade import LegacyOutcomes
@@ -98,6 +110,9 @@ SWEEP_INTERVAL_MAX_S = 60.0
 # A batch's outcomes are written again after this long while MongoDB refuses them (until the
 # lease runs out: after that a successor may send the messages again).
 WRITE_RETRY_S = 0.5
+# The names a participant's ticket and its QR image are attached under.
+TICKET_FILENAME = "ticket.pdf"
+QR_FILENAME = "qr.png"
 
 
 @dataclass
@@ -489,19 +504,28 @@ class Dispatcher:
     ) -> Outcome | None:
         """Send one message; its outcome, or None when the lease is too short to start."""
         details: DeliveryDetails | None = None
+        ticket: bytes | None = None
         if needs_delivery_details(message["kind"], message["context"]):
             if registration_away.is_set():
                 return self._wait_for_registration(message, claim, "registration unreachable")
+            registration_id = message["context"]["registration_id"]
             try:
-                details = await self._registrations.delivery(message["context"]["registration_id"])
+                details = await self._registrations.delivery(registration_id)
+                reason = no_longer_due(message["kind"], details.status) or survey_closed(
+                    message["kind"], details
+                )
+                if reason is not None:
+                    return self._dropped(message, claim, reason)
+                if needs_ticket_pdf(message["kind"], details):
+                    ticket = await self._registrations.ticket_pdf(registration_id)
             except RegistrationUnavailable as error:
                 registration_away.set()  # the rest of the batch waits without asking
                 return self._wait_for_registration(message, claim, str(error))
             except RegistrationUnknown as error:
                 return self._failure(message, claim, str(error), permanent=True)
-            reason = no_longer_due(message["kind"], details.status)
-            if reason is not None:
-                return self._dropped(message, claim, reason)
+            except TicketWithheld as error:
+                # It changed since its details were read: the next try reads them afresh.
+                return self._failure(message, claim, str(error), permanent=False)
         async with self._senders:
             if outage.is_set():
                 return self._wait_for_channel(message, claim, "SMTP unreachable")
@@ -510,7 +534,7 @@ class Dispatcher:
             if datetime.now(UTC) + timedelta(seconds=self._send_margin_s) > claim.until:
                 return None  # another replica may take it soon: do not risk sending twice
             try:
-                outgoing = self._compose(message, recipient, event, details)
+                outgoing = self._compose(message, recipient, event, details, ticket)
             except TemplateProblem as problem:
                 return self._failure(message, claim, str(problem), permanent=True)
             try:
@@ -626,7 +650,10 @@ class Dispatcher:
         recipient: dict[str, Any],
         event: dict[str, Any] | None,
         details: DeliveryDetails | None = None,
+        ticket: bytes | None = None,
     ) -> OutgoingMessage:
+        """The message as it goes out: rendered, with its calendar file, and for a ticket
+        holder their QR code shown inline and the PDF ticket (`ticket`) attached."""
         locale = recipient.get("locale") or "ru"
         zone = recipient.get("timezone") or "Europe/Moscow"
         context = message["context"]
@@ -638,6 +665,10 @@ class Dispatcher:
             values[name] = context.get(name)
         # Read from registration just now, for this message only: never stored in its context.
         values |= delivery_values(message["kind"], details)
+        qr_value = ticket_qr_value(message["kind"], details)
+        qr_id = f"ticket-qr.{message['_id']}@etnik.local" if qr_value else None
+        values["ticket_qr_src"] = f"cid:{qr_id}" if qr_id else None
+        values["ticket_attached"] = ticket is not None
         # What an event_changed message tells (one queued before this was known: the time).
         values["moved"] = bool(context.get("moved", True))
         values["link_changed"] = bool(context.get("link_changed", False))
@@ -656,7 +687,7 @@ class Dispatcher:
             headers["List-Unsubscribe"] = f"<{url}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         rendered = self._renderer.render(message["kind"], locale, values)
-        attachments: tuple[Attachment, ...] = ()
+        attachments: list[Attachment] = []
         if message["kind"] == "registration_confirmed" and event is not None:
             ics = event_ics(
                 event_id=context["event_id"],
@@ -666,7 +697,13 @@ class Dispatcher:
                 venue=event.get("venue"),
                 online_link=values["online_link"],
             )
-            attachments = (Attachment("event.ics", ics, "text", "calendar"),)
+            attachments.append(Attachment("event.ics", ics, "text", "calendar"))
+        if ticket is not None:
+            attachments.append(Attachment(TICKET_FILENAME, ticket, "application", "pdf"))
+        # An operator's version of the template may leave the image out: then it is not sent.
+        if qr_value is not None and f"cid:{qr_id}" in rendered.html:
+            image = qr_png(qr_value)
+            attachments.append(Attachment(QR_FILENAME, image, "image", "png", content_id=qr_id))
         return OutgoingMessage(
             message_id=message["_id"],
             to_address=recipient["email"],
@@ -675,7 +712,7 @@ class Dispatcher:
             text=rendered.text,
             html=rendered.html,
             headers=headers,
-            attachments=attachments,
+            attachments=tuple(attachments),
         )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from etnik.common.consumer import EventConsumer
 from etnik.common.contracts.registration import (
+    CertificateIssued,
     EventChanged,
     EventCreated,
     EventFormat,
@@ -21,9 +22,10 @@ from etnik.common.contracts.registration import (
     RegistrationRejected,
     RegistrationWaitlisted,
     SignInLinkRequested,
+    SurveyRequested,
 )
 from etnik.common.events import CloudEvent
-from etnik.notification.domain import reminder_times
+from etnik.notification.domain import CERTIFICATE_ISSUED, SURVEY_INVITATION, reminder_times
 from etnik.notification.messages import INVITATION, REMINDER, MessageStore
 from etnik.notification.projections import Projections, organisation_recipient
 
@@ -72,6 +74,8 @@ class NotificationHandlers:
             consumer.on(contract)(self.on_registration)
         consumer.on(SignInLinkRequested)(self.on_sign_in_link)
         consumer.on(InvitationIssued)(self.on_invitation)
+        consumer.on(CertificateIssued)(self.on_certificate)
+        consumer.on(SurveyRequested)(self.on_survey_requested)
 
     async def on_person(self, envelope: CloudEvent, person: PersonRegistered) -> None:
         """Keep the recipient's contact details; messages waiting for them go out now."""
@@ -181,6 +185,29 @@ class NotificationHandlers:
             return
         await self._messages.enqueue(
             trigger=envelope.id, kind=INVITATION, person_id=recipient_id, context=context
+        )
+
+    async def on_certificate(self, envelope: CloudEvent, certificate: CertificateIssued) -> None:
+        """Tell a participant their certificate is ready; the download link, a secret, is read
+        from registration when the message is sent."""
+        await self._messages.enqueue(
+            trigger=envelope.id,
+            kind=CERTIFICATE_ISSUED,
+            person_id=certificate.person_id,
+            context={
+                "event_id": certificate.event_id,
+                "registration_id": certificate.registration_id,
+            },
+        )
+
+    async def on_survey_requested(self, envelope: CloudEvent, request: SurveyRequested) -> None:
+        """Ask a participant who attended for feedback; the survey link, a secret, is read
+        from registration when the message is sent."""
+        await self._messages.enqueue(
+            trigger=envelope.id,
+            kind=SURVEY_INVITATION,
+            person_id=request.person_id,
+            context={"event_id": request.event_id, "registration_id": request.registration_id},
         )
 
     async def _schedule_reminders(

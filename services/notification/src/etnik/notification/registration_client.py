@@ -1,5 +1,6 @@
 """Reads from the registration service, at send time, what only registration may hold: the
-owner's link to a registration, and the session link and check-in code of a confirmed one.
+owner's link to a registration, the session link and check-in code of a confirmed one, and
+the PDF ticket of a confirmed participant of an in-person or hybrid event.
 
 What is read goes into the message being composed and nowhere else: it is not stored, logged
 or published. Each call carries a short-lived service token, bought with this service's
@@ -37,6 +38,12 @@ class RegistrationUnknown(Exception):
     """Registration does not know the registration: the message cannot be completed."""
 
 
+class TicketWithheld(Exception):
+    """Registration gives no ticket for the registration (HTTP 409): it changed since its
+    details were read (cancelled, the event moved online or cancelled), or the participant's
+    data was erased. Tried again as a failed send, which reads the details afresh."""
+
+
 class DeliveryLookup(Protocol):
     """Where the dispatcher reads what a message about a registration carries."""
 
@@ -44,9 +51,15 @@ class DeliveryLookup(Protocol):
         """The registration's details; RegistrationUnavailable or RegistrationUnknown."""
         ...
 
+    async def ticket_pdf(self, registration_id: str) -> bytes:
+        """The participant's PDF ticket; RegistrationUnavailable, RegistrationUnknown or
+        TicketWithheld."""
+        ...
+
 
 class RegistrationClient:
-    """Registration's `GET /registrations/{id}/delivery`, with a cached service token."""
+    """Registration's `GET /registrations/{id}/delivery` and `.../delivery/ticket.pdf`, with a
+    cached service token."""
 
     def __init__(
         self,
@@ -76,20 +89,7 @@ class RegistrationClient:
 
     async def delivery(self, registration_id: str) -> DeliveryDetails:
         """What a message about this registration carries, as registration says now."""
-        path = f"/registrations/{quote(registration_id, safe='')}/delivery"
-        token = await self._current_token(stale=None)
-        response = await self._get(path, token)
-        if response.status_code == 401:
-            # Expired on the way, or signed by a key rotated out meanwhile: a new one, once.
-            response = await self._get(path, await self._current_token(stale=token))
-        if response.status_code == 404 and _detail(response) == UNKNOWN_REGISTRATION:
-            raise RegistrationUnknown("registration does not know this registration")
-        if response.status_code != 200:
-            if response.status_code in {401, 403}:
-                log.error(
-                    "registration refused this service's token (HTTP %d)", response.status_code
-                )
-            raise RegistrationUnavailable(f"registration answered HTTP {response.status_code}")
+        response = await self._read(f"/registrations/{quote(registration_id, safe='')}/delivery")
         try:
             body: dict[str, Any] = response.json()
             return DeliveryDetails(
@@ -97,9 +97,42 @@ class RegistrationClient:
                 manage_url=str(body["manage_url"]),
                 online_link=body.get("online_link") or None,
                 check_in_code=body.get("check_in_code") or None,
+                qr_value=body.get("qr_value") or None,
+                certificate_url=body.get("certificate_url") or None,
+                survey_url=body.get("survey_url") or None,
             )
         except (ValueError, KeyError, TypeError):
             raise RegistrationUnavailable("registration answered something unreadable") from None
+
+    async def ticket_pdf(self, registration_id: str) -> bytes:
+        """The participant's PDF ticket, as the participant's own page gives it."""
+        path = f"/registrations/{quote(registration_id, safe='')}/delivery/ticket.pdf"
+        response = await self._read(path, withheld_with=409)
+        if not response.content.startswith(b"%PDF-"):
+            raise RegistrationUnavailable("registration answered something other than a PDF")
+        return response.content
+
+    async def _read(self, path: str, *, withheld_with: int | None = None) -> httpx.Response:
+        """A 200 answer to a GET with the service token; the token is renewed once if refused.
+        An unknown registration is final; `withheld_with` is the status that says registration
+        gives nothing for this registration; any other failure is to be waited out."""
+        token = await self._current_token(stale=None)
+        response = await self._get(path, token)
+        if response.status_code == 401:
+            # Expired on the way, or signed by a key rotated out meanwhile: a new one, once.
+            response = await self._get(path, await self._current_token(stale=token))
+        if response.status_code == 404 and _detail(response) == UNKNOWN_REGISTRATION:
+            raise RegistrationUnknown("registration does not know this registration")
+        if withheld_with is not None and response.status_code == withheld_with:
+            reason = _detail(response) or "no reason given"
+            raise TicketWithheld(f"registration gives no ticket: {reason}")
+        if response.status_code != 200:
+            if response.status_code in {401, 403}:
+                log.error(
+                    "registration refused this service's token (HTTP %d)", response.status_code
+                )
+            raise RegistrationUnavailable(f"registration answered HTTP {response.status_code}")
+        return response
 
     async def _get(self, path: str, token: str) -> httpx.Response:
         try:

@@ -76,6 +76,7 @@ from etnik.registration.schemas import (
 )
 from etnik.registration.service import ClientContext
 from etnik.registration.settings import NOTIFICATION_CLIENT
+from etnik.registration.surveys import surveys_of
 from etnik.registration.ticket import MOSCOW, Ticket, qr_svg, ticket_pdf
 
 router = APIRouter()
@@ -314,7 +315,7 @@ async def list_events(
     """Public list of visible events (published or later), by start time."""
     filters = {"track": track, "programme_id": programme_id, "federal_district": federal_district}
     events = await app.catalogue.list_events(
-        statuses=list(VISIBLE_STATUSES), filters=filters, limit=limit, offset=offset
+        statuses=list(VISIBLE_STATUSES), filters=filters, limit=limit, offset=offset, public=True
     )
     return [await _event_out(app, event) for event in events]
 
@@ -334,10 +335,18 @@ async def list_all_events(
     return [await _event_out(app, event) for event in events]
 
 
+# An invitation-only event is shown to the holder of an invitation link to it, to nobody else.
+InvitationToken = Annotated[
+    str | None,
+    Query(alias="invitation", max_length=2000, description="The token of an invitation link"),
+]
+
+
 @router.get("/events/{event_id}", response_model=EventOut, tags=["programme"])
-async def get_event(event_id: str, app: App) -> dict[str, Any]:
-    """One visible event."""
-    return await _event_out(app, await _run(lambda: app.catalogue.get_event(event_id)))
+async def get_event(event_id: str, app: App, invitation: InvitationToken = None) -> dict[str, Any]:
+    """One visible event (one open by invitation only: with an invitation to it)."""
+    event = await _run(lambda: app.invitations.visible_event(event_id, invitation))
+    return await _event_out(app, event)
 
 
 @router.patch("/events/{event_id}", response_model=EventOut, tags=["programme"])
@@ -355,6 +364,8 @@ def _transition_route(action: str, target: EventStatus) -> None:
         if target is EventStatus.COMPLETED:
             # Whoever has no attendance by now is a no-show: kept apart from the registered.
             await app.registrations.finalise_attendance(event_id, operator.subject)
+            # Who attended is known now: they are asked for feedback, if the event has a survey.
+            await surveys_of(app).request_answers(event_id)
         return TransitionOut(id=event["_id"], status=target, previous_status=EventStatus(previous))
 
     router.add_api_route(
@@ -372,9 +383,9 @@ for _action, _target in TRANSITION_ACTIONS.items():
 
 
 @router.get("/events/{event_id}/form", response_model=FormOut, tags=["programme"])
-async def get_form(event_id: str, app: App) -> dict[str, Any]:
+async def get_form(event_id: str, app: App, invitation: InvitationToken = None) -> dict[str, Any]:
     """The current registration form of a visible event."""
-    event = await _run(lambda: app.catalogue.get_event(event_id))
+    event = await _run(lambda: app.invitations.visible_event(event_id, invitation))
     form = event.get("form") or {"version": 0, "questions": []}
     return {"event_id": event_id, "version": form["version"], "questions": form["questions"]}
 
@@ -693,6 +704,8 @@ async def delivery(
         "online_link": details.online_link,
         "check_in_code": details.check_in_code,
         "qr_value": details.qr_value,
+        "certificate_url": await app.certificates.download_url(registration),
+        "survey_url": await surveys_of(app).delivery_url(registration),
     }
 
 
@@ -825,7 +838,10 @@ async def online_attendance(
 async def finalise_attendance(event_id: str, app: App, operator: Operator) -> dict[str, int]:
     """Mark confirmed participants without attendance as no-shows (operators)."""
     await _run(lambda: app.catalogue.get_event(event_id, include_drafts=True))
-    return {"no_shows": await app.registrations.finalise_attendance(event_id, operator.subject)}
+    no_shows = await app.registrations.finalise_attendance(event_id, operator.subject)
+    # Of a completed event: attendance recorded since is asked for feedback too (once each).
+    await surveys_of(app).request_answers(event_id)
+    return {"no_shows": no_shows}
 
 
 # --- The owner's calendar file ------------------------------------------------------------

@@ -74,6 +74,7 @@ SNAPSHOT_FIELDS = (
     "registration_opens_at",
     "registration_closes_at",
     "requires_approval",
+    "invitation_only",
     "quotas",
     "demo",
 )
@@ -84,6 +85,7 @@ def event_snapshot(event: Document) -> dict[str, Any]:
     return {"event_id": event["_id"], **{name: event.get(name) for name in SNAPSHOT_FIELDS}} | {
         "quotas": event.get("quotas") or {},
         "requires_approval": bool(event.get("requires_approval")),
+        "invitation_only": bool(event.get("invitation_only")),
         "demo": bool(event.get("demo")),
     }
 
@@ -268,12 +270,20 @@ class CatalogueService:
         return event
 
     async def list_events(
-        self, *, statuses: list[str] | None, filters: Document, limit: int, offset: int
+        self,
+        *,
+        statuses: list[str] | None,
+        filters: Document,
+        limit: int,
+        offset: int,
+        public: bool = False,
     ) -> list[Document]:
-        """Events by start time."""
+        """Events by start time; the public list leaves out those open by invitation only."""
         query: Document = {k: v for k, v in filters.items() if v is not None}
         if statuses:
             query["status"] = {"$in": statuses}
+        if public:
+            query["invitation_only"] = {"$ne": True}
         return await self._repo.find(
             self._repo.events, query, sort=(("starts_at", ASCENDING),), limit=limit, offset=offset
         )

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from etnik.common.app import ServiceRuntime
 from etnik.registration.catalogue import CatalogueService
+from etnik.registration.certificates import CertificateService
 from etnik.registration.directory import DirectoryService
 from etnik.registration.identity import IdentityService, OperatorAccounts, SigningKey
 from etnik.registration.invitations import InvitationService
@@ -32,6 +33,7 @@ class Services:
     registrations: RegistrationService
     invitations: InvitationService
     privacy: PrivacyService
+    certificates: CertificateService
 
 
 def services(request: Request) -> Services:

@@ -112,6 +112,16 @@ class InvitationService:
             raise DomainError(410, "this invitation has expired")
         return invitation
 
+    async def visible_event(self, event_id: str, token: str | None) -> Document:
+        """An event as the public sees it: one open to invitation holders only is unknown
+        without a valid invitation to it (and the invitation's own error with a bad one)."""
+        event = await self._catalogue.get_event(event_id)
+        if event.get("invitation_only"):
+            if token is None:
+                raise DomainError(404, "unknown event")
+            await self.verify(token, event_id)
+        return event
+
     @staticmethod
     def check_holder(invitation: Document, person: Document) -> None:
         """403 when the invitation names another person."""

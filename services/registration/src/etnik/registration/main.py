@@ -11,6 +11,7 @@ from pymongo.errors import PyMongoError
 from etnik.common.app import ServiceRuntime, create_service_app
 from etnik.common.contracts.registration import (
     AttendanceRecorded,
+    CertificateIssued,
     EventChanged,
     EventCreated,
     FederalDistrictChanged,
@@ -29,9 +30,13 @@ from etnik.common.contracts.registration import (
     RegistrationRejected,
     RegistrationWaitlisted,
     SignInLinkRequested,
+    SurveyAnswered,
+    SurveyRequested,
 )
 from etnik.registration.api import router
 from etnik.registration.catalogue import CatalogueService
+from etnik.registration.certificates import CertificateService
+from etnik.registration.certificates_api import router as certificates_router
 from etnik.registration.container import Services
 from etnik.registration.demo import load_demo_data
 from etnik.registration.directory import DirectoryService
@@ -49,6 +54,8 @@ from etnik.registration.reference import seed_reference_data
 from etnik.registration.repository import OPERATORS, OUTBOX_COLLECTIONS, RegistrationRepository
 from etnik.registration.service import RegistrationService
 from etnik.registration.settings import RegistrationSettings
+from etnik.registration.surveys import surveys_of
+from etnik.registration.surveys_api import router as surveys_router
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,9 @@ PUBLISHES = (
     SignInLinkRequested,
     InvitationIssued,
     InvitationCampaignCreated,
+    CertificateIssued,
+    SurveyRequested,
+    SurveyAnswered,
 )
 
 
@@ -111,6 +121,7 @@ def build_services(
         repository, staging, catalogue, directory, invitations, key, settings
     )
     privacy = PrivacyService(repository, staging, registrations, identity)
+    certificates = CertificateService(repository, staging, catalogue, registrations, settings)
     return Services(
         runtime=runtime,
         settings=settings,
@@ -123,6 +134,7 @@ def build_services(
         registrations=registrations,
         invitations=invitations,
         privacy=privacy,
+        certificates=certificates,
     )
 
 
@@ -150,6 +162,8 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
             )
 
     runtime.on_database_ready(repository.ensure_indexes)
+    runtime.on_database_ready(app_services.certificates.ensure_indexes)
+    runtime.on_database_ready(surveys_of(app_services).ensure_indexes)
     runtime.on_database_ready(setup_identity)
     runtime.on_database_ready(seed)
     runtime.run_in_background(app_services.registrations.run_offer_expiry)
@@ -159,7 +173,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         title="EtNik registration",
         description="Programme, events, organisations, people, identity, registrations, "
         "waitlist and attendance.",
-        routers=[router],
+        routers=[router, certificates_router, surveys_router],
     )
 
     @app.exception_handler(DomainError)

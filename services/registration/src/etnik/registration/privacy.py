@@ -7,9 +7,15 @@ from typing import Any
 from etnik.common.contracts.registration import PersonErased
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox
+from etnik.registration.certificates import withhold_names
 from etnik.registration.errors import DomainError
 from etnik.registration.identity import IdentityService
-from etnik.registration.repository import ACTIVE_STATUSES, RegistrationRepository, now_utc
+from etnik.registration.repository import (
+    ACTIVE_STATUSES,
+    SURVEY_RECEIPTS,
+    RegistrationRepository,
+    now_utc,
+)
 from etnik.registration.service import RegistrationService
 
 ERASED_NAME = "(данные удалены)"
@@ -35,7 +41,8 @@ class PrivacyService:
         self._identity = identity
 
     async def export(self, person_id: str) -> dict[str, Any]:
-        """Everything held about a person: profile, registrations, consents, invitations."""
+        """Everything held about a person: profile, registrations, consents, invitations,
+        certificates."""
         person = await self._repo.get(self._repo.people, person_id)
         if person is None:
             raise DomainError(404, "unknown person")
@@ -45,6 +52,12 @@ class PrivacyService:
         registrations = await self._repo.find(self._repo.registrations, {"person_id": person_id})
         consents = await self._repo.find(self._repo.consents, {"person_id": person_id})
         invitations = await self._repo.find(self._repo.invitations, {"person_id": person_id})
+        certificates = await self._repo.find(self._repo.certificates, {"person_id": person_id})
+        # That a registration answered a survey, and when (the answers name nobody: not held).
+        surveys_answered = await self._repo.find(
+            self._repo.registrations.database[SURVEY_RECEIPTS],
+            {"_id": {"$in": [r["_id"] for r in registrations]}},
+        )
         return {
             "exported_at": now_utc(),
             "person": _public(person),
@@ -52,6 +65,8 @@ class PrivacyService:
             "registrations": [_public(r) for r in registrations],
             "consents": [_public(c) for c in consents],
             "invitations": [_public(i) for i in invitations],
+            "certificates": [_public(c) for c in certificates],
+            "surveys_answered": [_public(s) for s in surveys_answered],
         }
 
     async def erase(self, person_id: str, *, by: str) -> Document:
@@ -102,6 +117,8 @@ class PrivacyService:
         await self._repo.registrations.update_many(
             {"person_id": person_id}, {"$set": {"answers": {}, "online_sessions": []}}
         )
+        # Certificates stay verifiable by their code, without the name printed on them.
+        await withhold_names(self._repo, person_id)
         await self._identity.sign_out_everywhere(person_id)
         erased = await self._repo.get(self._repo.people, person_id)
         assert erased is not None

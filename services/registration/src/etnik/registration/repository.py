@@ -42,6 +42,10 @@ SIGN_IN_LINKS = "sign_in_links"
 INVITATIONS = "invitations"
 CAMPAIGNS = "invitation_campaigns"
 OPERATORS = "operators"
+CERTIFICATES = "certificates"
+# Feedback surveys: one invitation and one answer receipt per registration (surveys.py).
+SURVEY_REQUESTS = "survey_requests"
+SURVEY_RECEIPTS = "survey_receipts"
 OUTBOX_COLLECTIONS = (
     EVENTS,
     PROGRAMMES,
@@ -54,6 +58,9 @@ OUTBOX_COLLECTIONS = (
     INVITATIONS,
     CAMPAIGNS,
     OPERATORS,
+    CERTIFICATES,
+    SURVEY_REQUESTS,
+    SURVEY_RECEIPTS,
 )
 
 WITHOUT_OUTBOX = {OUTBOX_FIELD: 0, OUTBOX_SINCE_FIELD: 0}
@@ -112,6 +119,7 @@ class RegistrationRepository:
         self.sign_in_links = db[SIGN_IN_LINKS]
         self.invitations = db[INVITATIONS]
         self.campaigns = db[CAMPAIGNS]
+        self.certificates = db[CERTIFICATES]
 
     async def ensure_indexes(self) -> None:
         """Uniqueness that the domain relies on, and the indexes of the lists."""

@@ -169,6 +169,8 @@ class _EventDetails(StrictBody):
     venue: str | None = Field(default=None, max_length=500)
     online_link: OnlineLink | None = None
     requires_approval: bool = False
+    # Only holders of an invitation see the event and may register for it.
+    invitation_only: bool = False
     # A quota caps how many places one category may take (caps may add up past capacity).
     quotas: Quotas = Field(default_factory=dict)
     attendance_rule: AttendanceRuleIn = Field(default_factory=AttendanceRuleIn)
@@ -209,6 +211,7 @@ NOT_NULLABLE_EVENT_FIELDS = (
     "ends_at",
     "timezone",
     "requires_approval",
+    "invitation_only",
     "attendance_rule",
 )
 
@@ -229,6 +232,7 @@ class EventUpdate(StrictBody):
     venue: str | None = Field(default=None, max_length=500)
     online_link: OnlineLink | None = None
     requires_approval: bool | None = None
+    invitation_only: bool | None = None
     quotas: Quotas | None = None
     attendance_rule: AttendanceRuleIn | None = None
     registration_opens_at: AwareDatetime | None = None
@@ -262,6 +266,7 @@ class EventOut(ResponseBody):
     seats_taken: int = 0
     quotas: dict[str, int] = Field(default_factory=dict)
     requires_approval: bool = False
+    invitation_only: bool = False
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     status: str
@@ -485,6 +490,13 @@ class DeliveryOut(ResponseBody):
     online_link: str | None = None
     check_in_code: str | None = None
     qr_value: str | None = None
+    certificate_url: str | None = Field(
+        default=None, description="The owner's link to their certificate's PDF, once issued"
+    )
+    survey_url: str | None = Field(
+        default=None,
+        description="The participant's link to the event's feedback survey, while they may answer",
+    )
 
 
 class RejectIn(StrictBody):

@@ -178,6 +178,8 @@ class RegistrationService:
             )
         except RuleViolation as error:
             raise DomainError(error.status_code, error.reason) from None
+        if event.get("invitation_only") and not command.invitation_token:
+            raise DomainError(403, "registration for this event is by invitation only")
         if not command.consent_personal_data:
             raise DomainError(422, "consent to personal-data processing is required to register")
         consent_text = await self.consent_text("personal_data", command.consent_version)

@@ -150,6 +150,18 @@ async def breakdown(
     return await service.breakdown(view, by)
 
 
+@router.get("/feedback", tags=["feedback"])
+async def feedback(
+    reader: Reader,
+    service: Reporting,
+    event_id: Annotated[str | None, Query(max_length=64)] = None,
+    track: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """Post-event survey answers per event and per track: how many, each rating's mean and
+    distribution, and the free-text answers, anonymous (operators and moderators)."""
+    return await service.feedback(event_id, track)
+
+
 @router.get("/reports/grant", tags=["grant report"])
 async def grant_report(reader: Reader, service: Reporting, period: ReportPeriod) -> dict[str, Any]:
     """The grant report for a period, as it stands now."""

@@ -19,6 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from etnik.common.pdf_fonts import BOLD, REGULAR, register_fonts
+from etnik.reporting.feedback import feedback_rows
 
 CATEGORY_LABELS = {
     "ngo_leader": "Руководитель НКО",
@@ -175,6 +176,7 @@ def report_tables(report: Mapping[str, Any]) -> list[ReportTable]:
             ["Текст"],
             [[report["qualitative"] or "—"]],
         ),
+        *_feedback_tables(report.get("feedback")),
     ]  # fmt: skip
 
 
@@ -256,6 +258,27 @@ def to_pdf(report: Mapping[str, Any], *, font: Path, bold_font: Path | None = No
     )
     document.build(story)
     return buffer.getvalue()
+
+
+def _feedback_tables(feedback: Mapping[str, Any] | None) -> list[ReportTable]:
+    """Participants' survey answers, part of the qualitative results (absent: no tables)."""
+    if not feedback:
+        return []
+    ratings, comments = feedback_rows(feedback)
+    return [
+        ReportTable(
+            "feedback_ratings",
+            "Отзывы участников — оценки",
+            ["Мероприятие или направление", "Вопрос", "Ответов", "Средняя оценка", "Оценки 1–5"],
+            ratings,
+        ),
+        ReportTable(
+            "feedback_comments",
+            "Отзывы участников — ответы",
+            ["Мероприятие", "Вопрос", "Ответ"],
+            comments,
+        ),
+    ]
 
 
 def _sheet_name(title: str) -> str:

@@ -40,10 +40,12 @@ from etnik.common.contracts.registration import (
     RegistrationCancelled,
     RegistrationConfirmed,
     RegistrationWaitlisted,
+    SurveyAnswered,
 )
 from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.common.mongo import Document
 from etnik.reporting import domain
+from etnik.reporting.feedback import answer_document
 
 PROJECTED_EVENTS: tuple[type[IntegrationEvent], ...] = (
     EventCreated,
@@ -60,6 +62,7 @@ PROJECTED_EVENTS: tuple[type[IntegrationEvent], ...] = (
     MaterialDownloaded,
     StrategyUpdated,
     MediaMentionRecorded,
+    SurveyAnswered,
 )
 STATE_ID = "state"
 
@@ -256,6 +259,21 @@ class ProjectionWriter:
                     _notification_write(event.message_id, event.kind, "failed", event.failed_at),
                 )
             ]
+        if isinstance(event, SurveyAnswered):
+            # One fact per answer, keyed by its random id: a repeat delivery changes nothing.
+            answer = answer_document(
+                event_id=event.event_id,
+                track=event.track,
+                survey_version=event.survey_version,
+                answered_on=event.answered_on.isoformat(),
+                answers=[item.model_dump(mode="json") for item in event.answers],
+            )
+            return [
+                (
+                    "survey_answers",
+                    Write({"_id": event.answer_id}, {"$setOnInsert": answer}, upsert=True),
+                )
+            ]
         content = _content_write(envelope, event)
         return [content] if content is not None else []
 
@@ -310,6 +328,7 @@ class ProjectionStore:
         self.downloads = db[f"downloads_g{generation}"]
         self.strategies = db[f"strategies_g{generation}"]
         self.mentions = db[f"mentions_g{generation}"]
+        self.survey_answers = db[f"survey_answers_g{generation}"]
         self.positions = db[f"positions_g{generation}"]
 
     @property
@@ -326,6 +345,7 @@ class ProjectionStore:
             "downloads": self.downloads,
             "strategies": self.strategies,
             "mentions": self.mentions,
+            "survey_answers": self.survey_answers,
         }
 
     async def ensure_indexes(self) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from etnik.reporting import counts, domain
 from etnik.reporting.columnar import ColumnarTable
+from etnik.reporting.feedback import feedback_summary
 
 NO_CONTENT = domain.ContentFacts()
 
@@ -19,6 +20,7 @@ def grant_report(
     notifications: Iterable[domain.Fact] | ColumnarTable,
     qualitative: str,
     content: domain.ContentFacts = NO_CONTENT,
+    survey_answers: Iterable[domain.Fact] = (),
 ) -> dict[str, Any]:
     """The Fund's analytical report for a period, as plain JSON-ready data."""
     real_events = [event for event in events if not domain.is_demo(event)]
@@ -28,7 +30,7 @@ def grant_report(
     counted = counts.report_counts(registrations, period, events_by_id, frozenset(demo_ids))
     outcomes = counts.outcome_counts(notifications, period)
     publications = domain.publication_rows(content, period)
-    return {
+    report: dict[str, Any] = {
         "period": {
             "start": period.start.isoformat() if period.start else None,
             "end": period.end.isoformat() if period.end else None,
@@ -55,3 +57,11 @@ def grant_report(
         },
         "qualitative": qualitative,
     }
+    # Participants' feedback on the period's events, part of the qualitative results; left
+    # out when there is none, so that reports frozen before surveys existed reproduce as such.
+    feedback = feedback_summary(
+        survey_answers, events_by_id, event_ids={str(event["_id"]) for event in in_period}
+    )
+    if feedback["answers"]:
+        report["feedback"] = feedback
+    return report

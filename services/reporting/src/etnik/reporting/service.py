@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from etnik.common.contracts.reporting import PartitionOffset, ReportFrozen
 from etnik.common.outbox import Outbox
 from etnik.reporting import counts, domain
+from etnik.reporting.feedback import feedback_summary
 from etnik.reporting.fold import ProjectionFold
 from etnik.reporting.projections import Generations
 from etnik.reporting.rebuild import Rebuilder, RebuildProgress
@@ -89,6 +90,20 @@ class ReportingService:
             return counts.breakdown(fold.tables["registrations"], events, by, filters)
 
         return {"by": by, "rows": await self._counted(rows)}
+
+    async def feedback(self, event_id: str | None, track: str | None) -> dict[str, Any]:
+        """Survey answers per event and per track (all events, one, or one track's)."""
+
+        def summary(fold: ProjectionFold) -> dict[str, Any]:
+            events = {str(event["_id"]): event for event in fold.collection("events")}
+            return feedback_summary(
+                fold.collection("survey_answers"),
+                events,
+                event_ids={event_id} if event_id else None,
+                track=track,
+            )
+
+        return await self._counted(summary)
 
     async def grant_report(self, period: domain.Period) -> dict[str, Any]:
         """The grant report for a period, counted from the report view as Kafka holds it now.
@@ -232,6 +247,7 @@ def report_from_fold(
             strategies=list(fold.collection("strategies")),
             mentions=list(fold.collection("mentions")),
         ),
+        survey_answers=fold.collection("survey_answers"),
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import AwareDatetime, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from etnik.common.events import IntegrationEvent
 
@@ -20,6 +21,9 @@ SIGN_IN_LINKS_TOPIC = "etnik.registration.sign_in_links.v1"
 INVITATIONS_TOPIC = "etnik.registration.invitations.v1"
 CAMPAIGNS_TOPIC = "etnik.registration.invitation_campaigns.v1"
 OPERATORS_TOPIC = "etnik.registration.operators.v1"
+CERTIFICATES_TOPIC = "etnik.registration.certificates.v1"
+SURVEY_REQUESTS_TOPIC = "etnik.registration.survey_requests.v1"
+SURVEY_ANSWERS_TOPIC = "etnik.registration.survey_answers.v1"
 
 
 class EventFormat(StrEnum):
@@ -79,6 +83,9 @@ class _EventSnapshot(IntegrationEvent):
     registration_opens_at: AwareDatetime | None = None
     registration_closes_at: AwareDatetime | None = None
     requires_approval: bool = False
+    invitation_only: bool = Field(
+        default=False, description="Only holders of an invitation may see and register"
+    )
     quotas: dict[str, int] = Field(
         default_factory=dict, description="Places reserved per participant category"
     )
@@ -345,3 +352,66 @@ class InvitationCampaignCreated(IntegrationEvent):
     organisation_kinds: list[str] = Field(default_factory=list)
     invitations: int = Field(ge=0)
     created_at: AwareDatetime
+
+
+class CertificateIssued(IntegrationEvent):
+    """A participant who attended a completed event was issued a participation certificate;
+    notification tells them where to download it (the link is read from registration)."""
+
+    event_type = "ru.etnik.certificate.issued"
+    topic = CERTIFICATES_TOPIC
+    key_field = "certificate_id"
+
+    certificate_id: str
+    registration_id: str
+    event_id: str
+    person_id: str
+    code: str = Field(description="The public verification code printed on the certificate")
+    hours: float = Field(
+        gt=0, description="Hours it states: the event's length to the half hour, or the operator's"
+    )
+    issued_at: AwareDatetime
+    issued_by: str = Field(description="The operator account that issued it")
+
+
+class SurveyRequested(IntegrationEvent):
+    """A participant who attended a completed event is asked for feedback: notification
+    sends the invitation, whose answer link it reads from registration (a secret)."""
+
+    event_type = "ru.etnik.survey.requested"
+    topic = SURVEY_REQUESTS_TOPIC
+    key_field = "registration_id"
+
+    registration_id: str
+    event_id: str
+    person_id: str
+    survey_version: int = Field(ge=1)
+    requested_at: AwareDatetime
+
+
+class SurveyAnswer(BaseModel):
+    """One answer of a feedback survey, with the question as it was asked."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    question_id: str
+    kind: Literal["rating", "text"]
+    label: str = Field(description="The question's wording (Russian)")
+    rating: int | None = Field(default=None, ge=1, le=5, description="1-5, rating questions")
+    text: str | None = Field(default=None, description="Free text; may name people")
+
+
+class SurveyAnswered(IntegrationEvent):
+    """An anonymous answer to an event's feedback survey: no person, no registration, and
+    only the day, so that it cannot be traced back to whoever gave it."""
+
+    event_type = "ru.etnik.survey.answered"
+    topic = SURVEY_ANSWERS_TOPIC
+    key_field = "event_id"
+
+    answer_id: str = Field(description="A random id of this answer, for deduplication only")
+    event_id: str
+    track: str | None = None
+    survey_version: int = Field(ge=1)
+    answered_on: date = Field(description="The day (UTC) of the answer, not its time")
+    answers: list[SurveyAnswer]
