@@ -10,6 +10,7 @@ import hmac
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -346,22 +347,9 @@ async def test_another_persons_registration_is_out_of_reach(
 async def test_an_invitation_is_used_only_once_its_registration_is_stored(
     registration: RegistrationApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    admin = registration.auth(registration.admin_token)
     event = await registration.event(requires_approval=True)
-    email = f"invited.{uuid.uuid4().hex[:6]}@example.org"
-    person = await registration.client.post(
-        "/people",
-        json={"full_name": "Приглашённый Гость", "email": email, "category": "expert"},
-        headers=admin,
-    )
-    issued = await registration.client.post(
-        f"/events/{event['id']}/invitations", json={"person_id": person.json()["id"]}, headers=admin
-    )
-    [sent] = await registration.published(
-        INVITATIONS_TOPIC,
-        lambda e: e["subject"] == issued.json()["id"] and e["type"] == "ru.etnik.invitation.issued",
-    )
-    token = sent["data"]["link"].split("invitation=", 1)[1]
+    invited = await _invited(registration, event["id"], "Приглашённый Гость")
+    email, token = invited.email, invited.token
     repository = registration.services.repository
     store = repository.insert_registration
 
@@ -376,9 +364,9 @@ async def test_an_invitation_is_used_only_once_its_registration_is_stored(
     retried = await registration.register(event["id"], email, invitation_token=token)
     assert retried.status_code == 201, retried.text  # the failure did not burn the invitation
     assert retried.json()["status"] == "confirmed"
-    stored = await repository.invitations.find_one({"_id": issued.json()["id"]})
+    stored = await repository.invitations.find_one({"_id": invited.invitation_id})
     assert stored is not None
-    assert stored["used_by"] == person.json()["id"]
+    assert stored["used_by"] == invited.person_id
 
 
 async def test_invitation_tokens_expired_reused_or_forged_are_refused(
@@ -386,28 +374,14 @@ async def test_invitation_tokens_expired_reused_or_forged_are_refused(
 ) -> None:
     admin = registration.auth(registration.admin_token)
     event = await registration.event(requires_approval=True)
-    email = f"invited.{uuid.uuid4().hex[:6]}@example.org"
-    person = await registration.client.post(
-        "/people",
-        json={"full_name": "Приглашённая Гостья", "email": email, "category": "expert"},
-        headers=admin,
-    )
-    person_id = person.json()["id"]
-    issued = await registration.client.post(
-        f"/events/{event['id']}/invitations", json={"person_id": person_id}, headers=admin
-    )
-    assert issued.status_code == 201, issued.text
-    [sent] = await registration.published(
-        INVITATIONS_TOPIC,
-        lambda e: e["subject"] == issued.json()["id"] and e["type"] == "ru.etnik.invitation.issued",
-    )
-    token = sent["data"]["link"].split("invitation=", 1)[1]
+    invited = await _invited(registration, event["id"], "Приглашённая Гостья")
+    email, person_id, token = invited.email, invited.person_id, invited.token
 
     forged = await registration.register(event["id"], email, invitation_token=token[:-3] + "abc")
     assert forged.status_code == 400
     assert "not valid" in forged.json()["detail"]
     expired_token = registration.services.signing_key.sign_link(
-        purpose="invitation", subject=issued.json()["id"], ttl_s=-60, event_id=event["id"]
+        purpose="invitation", subject=invited.invitation_id, ttl_s=-60, event_id=event["id"]
     )
     expired = await registration.register(event["id"], email, invitation_token=expired_token)
     assert expired.status_code == 410
@@ -570,20 +544,8 @@ async def test_an_invitation_only_event_is_seen_and_joined_through_an_invitation
     )
     assert nobody.json()["total"] == 0  # nothing was stored for the refused form
 
-    email = f"invited.{uuid.uuid4().hex[:6]}@example.org"
-    person = await registration.client.post(
-        "/people",
-        json={"full_name": "Приглашённая Гостья", "email": email, "category": "expert"},
-        headers=admin,
-    )
-    issued = await registration.client.post(
-        f"/events/{event['id']}/invitations", json={"person_id": person.json()["id"]}, headers=admin
-    )
-    [sent] = await registration.published(
-        INVITATIONS_TOPIC,
-        lambda e: e["subject"] == issued.json()["id"] and e["type"] == "ru.etnik.invitation.issued",
-    )
-    token = sent["data"]["link"].split("invitation=", 1)[1]
+    invited = await _invited(registration, event["id"], "Приглашённая Гостья")
+    email, token = invited.email, invited.token
     shown = await registration.client.get(f"/events/{event['id']}", params={"invitation": token})
     assert shown.status_code == 200, shown.text
     form = await registration.client.get(
@@ -614,3 +576,35 @@ async def test_an_invitation_only_event_is_seen_and_joined_through_an_invitation
         f"/events/{event['id']}", json={"invitation_only": None}, headers=admin
     )
     assert cleared.status_code == 422
+
+
+@dataclass(frozen=True)
+class Invited:
+    """A person invited to an event and the token of their invitation's link."""
+
+    email: str
+    person_id: str
+    invitation_id: str
+    token: str
+
+
+async def _invited(registration: RegistrationApp, event_id: str, full_name: str) -> Invited:
+    """A new person invited to the event, and the token of the link their invitation carries."""
+    admin = registration.auth(registration.admin_token)
+    email = f"invited.{uuid.uuid4().hex[:6]}@example.org"
+    person = await registration.client.post(
+        "/people",
+        json={"full_name": full_name, "email": email, "category": "expert"},
+        headers=admin,
+    )
+    assert person.status_code == 201, person.text
+    issued = await registration.client.post(
+        f"/events/{event_id}/invitations", json={"person_id": person.json()["id"]}, headers=admin
+    )
+    assert issued.status_code == 201, issued.text
+    [sent] = await registration.published(
+        INVITATIONS_TOPIC,
+        lambda e: e["subject"] == issued.json()["id"] and e["type"] == "ru.etnik.invitation.issued",
+    )
+    token = sent["data"]["link"].split("invitation=", 1)[1]
+    return Invited(email, person.json()["id"], issued.json()["id"], token)

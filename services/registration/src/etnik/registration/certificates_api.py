@@ -4,32 +4,25 @@ by code, and the participant's PDF (through the signed link or signed in)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from etnik.common.auth import Principal, Role, current_principal, require_roles
-from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
+from etnik.common.idempotency import fingerprint
 from etnik.common.mongo import Document
 from etnik.common.pdf_fonts import FontMissing, register_fonts
+from etnik.registration.api import App, Caller, IdempotencyKey, Operator, _owned, _run
 from etnik.registration.certificate_pdf import CertificateSheet, certificate_pdf
 from etnik.registration.certificates import MAX_HOURS, public_view
-from etnik.registration.container import Services, services
+from etnik.registration.container import Services
 from etnik.registration.errors import DomainError
 
 router = APIRouter(tags=["certificates"])
-T = TypeVar("T")
 
-App = Annotated[Services, Depends(services)]
-Caller = Annotated[Principal, Depends(current_principal)]
-Operator = Annotated[Principal, Depends(require_roles(Role.OPERATOR))]
 LinkToken = Annotated[str, Query(max_length=2000)]
-IdempotencyKey = Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)]
-STAFF = {Role.OPERATOR, Role.MODERATOR, Role.CHECK_IN}
 
 
 class IssueIn(BaseModel):
@@ -78,14 +71,6 @@ def _own(certificate: Document) -> dict[str, Any]:
         "registration_id": certificate["registration_id"],
         "event_id": certificate["event_id"],
     }
-
-
-async def _run(action: Callable[[], Awaitable[T]]) -> T:
-    """Await a use case; its refusal becomes the HTTP error it names."""
-    try:
-        return await action()
-    except DomainError as error:
-        raise HTTPException(error.status_code, error.reason) from None
 
 
 _PDF_ANSWERS: dict[int | str, dict[str, Any]] = {
@@ -189,10 +174,7 @@ async def certificate_pdf_of_registration(
     registration_id: str, app: App, caller: Caller
 ) -> Response:
     """The certificate of a registration as a PDF, for its owner (signed in) or staff."""
-    registration = await _run(lambda: app.registrations.registration(registration_id))
-    owner = caller.kind == "participant" and registration["person_id"] == caller.subject
-    if not (owner or caller.has_any(STAFF)):
-        raise HTTPException(404, "unknown registration")  # no probing of others' ids
+    registration = await _owned(app, registration_id, caller)
     certificate = await _run(lambda: app.certificates.of_registration(registration))
     return await _pdf_response(app, certificate)
 
