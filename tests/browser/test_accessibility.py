@@ -129,7 +129,11 @@ def test_the_portals_pages_pass_wcag_aa(
 
 
 def test_the_consoles_pages_pass_wcag_aa(
-    platform: Any, page: Page, gateway: httpx.Client, operator_token: str
+    platform: Any,
+    page: Page,
+    gateway: httpx.Client,
+    operator_token: str,
+    open_event: dict[str, Any],
 ) -> None:
     email, password = staff_account(gateway, operator_token, "operator", "moderator")
     page.goto(f"{platform.gateway_url}/console/")
@@ -141,6 +145,7 @@ def test_the_consoles_pages_pass_wcag_aa(
     for section in [
         "events",
         "events/new",
+        f"events/{open_event['id']}/survey",
         "registrations",
         "campaigns",
         "materials",

@@ -28,7 +28,16 @@ from playwright.sync_api import (
 from pypdf import PdfReader
 
 from browsing import CHROMIUM_ARGS, SCREENSHOTS, chromium_executable
-from helpers import bearer, create_open_event, register, staff_account, zones_now
+from helpers import (
+    Mailpit,
+    bearer,
+    create_open_event,
+    register,
+    staff_account,
+    staff_token,
+    wait_until,
+    zones_now,
+)
 from qr_images import ticket_qr_image
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,8 +152,10 @@ def test_an_operator_runs_an_event_from_creation_to_the_grant_report(
     page.get_by_role("link", name="Новое мероприятие").click()
     page.get_by_label("Название", exact=True).fill(title)
     page.get_by_label("Направление").select_option("online_sessions")
-    page.get_by_label("Формат", exact=True).select_option("online")
+    # Hybrid: the door checks in by the code on the ticket, which only in-person formats give.
+    page.get_by_label("Формат", exact=True).select_option("hybrid")
     page.get_by_label("Ссылка на трансляцию").fill("https://telemost.yandex.ru/j/4815162342")
+    page.get_by_label("Место проведения (для очного формата)").fill("Москва, Дом народов России")
     page.get_by_label("Федеральный округ").select_option("ЦФО")
     page.get_by_label("Число мест").fill("30")
     page.get_by_label("Руководитель НКО").fill("20")
@@ -377,7 +388,14 @@ def test_the_door_checks_a_participant_in_by_the_qr_code_on_their_ticket(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
-    event = create_open_event(gateway, operator_token, title="Стажировка для лидеров НКО (QR)")
+    event = create_open_event(
+        gateway,
+        operator_token,
+        title="Стажировка для лидеров НКО (QR)",
+        track="in_person_session",
+        format="in_person",
+        venue="Казань, ул. Баумана, 1",
+    )
     registered = register(gateway, event["id"], f"qr.{uuid.uuid4().hex[:8]}@example.org")
     assert registered.status_code == 201, registered.text
     registration_id = registered.json()["id"]
@@ -803,3 +821,100 @@ def test_questions_waitlist_and_online_attendance(
     expect(event_card(page, "Онлайн-сессия по ПФО").first).to_be_visible()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "console-events-desktop.png"), full_page=False)
+
+
+def test_an_operator_attaches_a_survey_that_an_attendee_answers_and_sees_the_answers(
+    platform: Any,
+    page: Page,
+    browser: Browser,
+    gateway: httpx.Client,
+    operator_token: str,
+    staff: tuple[str, str],
+    mailpit: Mailpit,
+) -> None:
+    title = f"Очная сессия с опросом {uuid.uuid4().hex[:6]}"
+    event = create_open_event(
+        gateway,
+        operator_token,
+        title=title,
+        track="in_person_session",
+        format="in_person",
+        venue="Элиста, ул. Ленина, 249",
+    )
+    email = f"feedback.{uuid.uuid4().hex[:8]}@example.org"
+    registered = register(gateway, event["id"], email)
+    assert registered.status_code == 201, registered.text
+    code = registration_view(gateway, operator_token, registered.json()["id"])["check_in_code"]
+    checked = gateway.post(
+        f"/api/registration/events/{event['id']}/check-in",
+        json={"code": code},
+        headers=bearer(staff_token(gateway, operator_token, "check_in")),
+    )
+    assert checked.status_code == 200, checked.text
+    for action in ("close-registration", "complete"):
+        moved = gateway.post(
+            f"/api/registration/events/{event['id']}/{action}", headers=bearer(operator_token)
+        )
+        assert moved.status_code == 200, moved.text
+
+    # The editor starts from two usual questions; a key that is not Latin is refused in place.
+    sign_in(page, platform.gateway_url, staff, "#/events")
+    event_card(page, title).get_by_role("link", name="Опрос после мероприятия").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Опрос после мероприятия: {title}")
+    expect(page.get_by_text("У мероприятия пока нет опроса.")).to_be_visible()
+    labels = page.get_by_label("Текст вопроса")
+    expect(labels).to_have_count(2)
+    labels.nth(0).fill("Насколько полезной была сессия для вашей НКО?")
+    keys = page.get_by_label("Ключ вопроса (латиницей)")
+    keys.nth(1).fill("Комментарий")
+    page.get_by_role("button", name="Сохранить опрос").click()
+    expect(page.locator('[data-error-for="questions.1.id"]')).to_contain_text("латинские")
+    survey_url = f"/api/registration/events/{event['id']}/survey"
+    assert gateway.get(survey_url, headers=bearer(operator_token)).status_code == 404
+    keys.nth(1).fill("comment")
+    page.get_by_role("button", name="Сохранить опрос").click()
+    expect(page.get_by_role("status").filter(has_text="Опрос сохранён")).to_contain_text(
+        "версия 1. Посетившие мероприятие получат приглашение ответить"
+    )
+    saved = gateway.get(survey_url, headers=bearer(operator_token)).json()
+    assert [(q["id"], q["kind"]) for q in saved["questions"]] == [
+        ("overall", "rating"),
+        ("comment", "text"),
+    ]
+
+    # The attendee answers on the portal through the link in the invitation.
+    [summary] = wait_until(
+        lambda: [m for m in mailpit.messages_to(email) if m["Subject"].startswith("Поделитесь")],
+        timeout=45,
+        what=f"the survey invitation to {email}",
+    )
+    link = re.search(
+        r"https?://\S+/registrations/survey\?token=\S+", mailpit.message(summary["ID"])["Text"]
+    )
+    assert link, "the invitation has no survey link"
+    portal = browser.new_context(locale="ru-RU").new_page()
+    portal.goto(link.group(0))
+    expect(portal.get_by_role("heading", name="Опрос участников")).to_be_visible()
+    rating = portal.get_by_role("group", name=re.compile("Насколько полезной была сессия"))
+    rating.get_by_label("4", exact=True).check()
+    portal.get_by_label("Что стоит изменить в следующий раз?").fill("Больше практики в группах")
+    portal.get_by_role("button", name="Отправить ответы").click()
+    expect(portal.get_by_role("status")).to_have_text("Спасибо! Ваши ответы приняты.")
+    portal.reload()
+    expect(portal.get_by_text("Вы уже ответили на этот опрос. Спасибо!")).to_be_visible()
+    portal.context.close()
+
+    # Back in the console: the answer is counted, anonymous; nobody is left to invite.
+    def counted() -> bool:
+        page.reload()
+        answers = page.get_by_role("region", name="Ответы")
+        expect(answers).to_be_visible()
+        return "Ответов: 1." in answers.inner_text()
+
+    wait_until(counted, timeout=45, what="the answer counted in the console")
+    answers = page.get_by_role("region", name="Ответы")
+    expect(answers).to_contain_text("средняя оценка 4")
+    expect(answers).to_contain_text("Больше практики в группах")
+    expect(answers).not_to_contain_text(email)
+    page.get_by_role("button", name="Разослать приглашения ответить").click()
+    expect(page.get_by_role("status").filter(has_text="Новых адресатов нет")).to_be_visible()

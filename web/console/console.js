@@ -4,6 +4,7 @@ import {
   session, submitForm, whenSessionExpires,
 } from "./core.js";
 import { showEventForm, showEvents, showQuestions } from "./events.js";
+import { showSurvey } from "./surveys.js";
 import { showRegistrations, showWaitlist } from "./registrations.js";
 import { showAttendanceImport, showCheckIn } from "./checkin.js";
 import { showCampaigns } from "./campaigns.js";
@@ -136,6 +137,7 @@ const ROUTES = [
   [/^#\/events\/new$/, () => showEventForm(null)],
   [/^#\/events\/([\w-]+)\/edit$/, (m) => showEventForm(m[1])],
   [/^#\/events\/([\w-]+)\/form$/, (m) => showQuestions(m[1])],
+  [/^#\/events\/([\w-]+)\/survey$/, (m) => showSurvey(m[1])],
   [/^#\/registrations(\?.*)?$/, (m) => showRegistrations(new URLSearchParams((m[1] || "").slice(1)))],
   [/^#\/waitlist(\?.*)?$/, (m) => showWaitlist(new URLSearchParams((m[1] || "").slice(1)))],
   [/^#\/check-in(\?.*)?$/, (m) => showCheckIn(new URLSearchParams((m[1] || "").slice(1)))],

@@ -91,6 +91,8 @@ function eventCard(event, reload, pageStatus) {
     can("operator") && !["completed", "cancelled"].includes(event.status)
       ? el("a", { href: `#/events/${event.id}/edit`, text: "Изменить" }) : null,
     can("operator") ? el("a", { href: `#/events/${event.id}/form`, text: "Вопросы анкеты" }) : null,
+    can("operator") && event.status !== "cancelled"
+      ? el("a", { href: `#/events/${event.id}/survey`, text: "Опрос после мероприятия" }) : null,
     el("a", { href: `#/registrations?event_id=${event.id}`, text: "Регистрации" }),
     el("a", { href: `#/waitlist?event_id=${event.id}`, text: "Лист ожидания" }),
   );

@@ -229,7 +229,7 @@ async def test_consent_is_kept_in_a_ledger_with_its_version_and_origin(
 
 
 async def test_the_online_link_is_shown_only_once_confirmed(registration: RegistrationApp) -> None:
-    event = await registration.event(capacity=1)
+    event = await registration.event(capacity=1, format="hybrid", venue="Москва, Покровка, 47")
     confirmed = (await registration.register(event["id"])).json()
     waiting = (await registration.register(event["id"])).json()
     public = (await registration.client.get(f"/events/{event['id']}")).json()
@@ -244,6 +244,14 @@ async def test_the_online_link_is_shown_only_once_confirmed(registration: Regist
     )
     assert theirs.json()["online_link"] is None
     assert theirs.json()["check_in_code"] is None
+    # Online only: the link, and no check-in code or QR (there is no door to open).
+    online = await registration.event()
+    joined = (await registration.register(online["id"])).json()
+    view = await registration.client.get(
+        "/registrations/by-link", params={"token": joined["manage_token"]}
+    )
+    assert view.json()["online_link"] == "https://telemost.yandex.ru/j/123456"
+    assert view.json()["check_in_code"] is view.json()["qr_value"] is None
 
 
 async def test_a_person_is_found_again_by_email_and_never_duplicated(

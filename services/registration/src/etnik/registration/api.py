@@ -1071,10 +1071,9 @@ def _attendance(registration: Document) -> AttendanceOut:
 
 
 async def _view(app: Services, registration: Document) -> dict[str, Any]:
-    """The owner's view: the online link and check-in code only once confirmed."""
-    event = await _event_of(app, registration)
-    confirmed = registration["status"] == RegistrationStatus.CONFIRMED
-    code = registration.get("check_in_code") if confirmed else None
+    """The owner's view: the session link and check-in code as the registration entitles to
+    (confirmed, the event not cancelled, and only what the event's format uses)."""
+    event, details = await _entitled(app, registration)
     return await _ranked(app, registration) | {
         "event_title": event["title"],
         "starts_at": event["starts_at"],
@@ -1086,9 +1085,9 @@ async def _view(app: Services, registration: Document) -> dict[str, Any]:
         "federal_district": event.get("federal_district"),
         "participant_timezone": await _participant_timezone(app, registration["person_id"]),
         "cancelled_by": _canceller(registration.get("cancelled_by")),
-        "online_link": event.get("online_link") if confirmed else None,
-        "check_in_code": code,
-        "qr_value": qr_value(code) if code else None,
+        "online_link": details.online_link,
+        "check_in_code": details.check_in_code,
+        "qr_value": details.qr_value,
     }
 
 
