@@ -5,6 +5,7 @@ import {
   field, keepDraft, notice, reference, select, setFieldError, showFieldErrors,
 } from "./core.js";
 import { barChart, dayChart } from "./charts.js";
+import { SECTORS } from "./partnerships.js";
 import { section, show, showForThisPage } from "./page.js";
 
 const UNKNOWN = "не указано";
@@ -51,18 +52,20 @@ export async function showDashboard() {
     charts.replaceChildren(el("p", { role: "status", text: "Считаем…" }));
     const query = Object.fromEntries(["start", "end", "district", "event_id"].map((name) => [name, filters.elements[name].value]));
     try {
-      const [byDistrict, byCategory, byEvent, perDay, counts, messages] = await Promise.all([
+      const [byDistrict, byCategory, byEvent, perDay, counts, messages, partnerships] = await Promise.all([
         api("reporting", "/dashboard/breakdown", { query: { ...query, by: "district" } }),
         api("reporting", "/dashboard/breakdown", { query: { ...query, by: "category" } }),
         api("reporting", "/dashboard/breakdown", { query: { ...query, by: "event" } }),
         api("reporting", "/dashboard/registrations-per-day", { query }),
         api("reporting", "/stats/registrations", { query: { event_id: query.event_id } }),
         api("reporting", "/stats/notifications", { query: { start: query.start, end: query.end } }),
+        api("reporting", "/dashboard/partnerships", { query: { start: query.start, end: query.end, district: query.district } }),
       ]);
       totals.replaceChildren(el("dl", { class: "numbers" }, ...[
         ["Регистраций всего", counts.total],
         ...Object.entries(counts.by_status).map(([key, value]) => [REGISTRATION_STATUSES[key] || key, value]),
         ["Писем отправлено", messages.sent], ["Писем не доставлено", messages.failed],
+        ["Партнёрств заключено", partnerships.formed], ["Из них межсекторных", partnerships.cross_sector],
       ].flatMap(([label, value]) => [el("dt", { text: label }), el("dd", { text: String(value) })])));
       const label = (key, names) => (key === "unknown" ? UNKNOWN : names(key));
       charts.replaceChildren(
@@ -94,6 +97,14 @@ export async function showDashboard() {
           rows: byEvent.rows.filter((r) => r.attended || r.no_shows)
             .map((r) => ({ label: label(r.key, (k) => titles.get(k) || k), values: [r.attended, r.no_shows] })),
           empty: "Отметок о посещении пока нет.",
+        }),
+        barChart({
+          title: "Партнёрства по сочетанию секторов",
+          series: ["Партнёрства"],
+          rows: Object.entries(partnerships.by_sector_pair).map(([pair, count]) => ({
+            label: pair.split("–").map((sector) => SECTORS[sector] || sector).join(" – "), values: [count],
+          })),
+          empty: "Партнёрств за выбранный период нет.",
         }),
       );
     } catch (error) {

@@ -150,6 +150,13 @@ async def breakdown(
     return await service.breakdown(view, by)
 
 
+@router.get("/dashboard/partnerships", tags=["dashboard"])
+async def partnerships(reader: Reader, service: Reporting, view: Filtered) -> dict[str, Any]:
+    """Partnerships formed within the period (by the day formed) and district: how many, by
+    district and by the kind of sector pair they link, and a row each."""
+    return await service.partnerships(view)
+
+
 @router.get("/feedback", tags=["feedback"])
 async def feedback(
     reader: Reader,

@@ -20,6 +20,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from etnik.common.pdf_fonts import BOLD, REGULAR, register_fonts
 from etnik.reporting.feedback import feedback_rows
+from etnik.reporting.partnerships import SECTOR_LABELS, pair_label
 
 CATEGORY_LABELS = {
     "ngo_leader": "Руководитель НКО",
@@ -177,6 +178,7 @@ def report_tables(report: Mapping[str, Any]) -> list[ReportTable]:
             [[report["qualitative"] or "—"]],
         ),
         *_feedback_tables(report.get("feedback")),
+        *_partnership_tables(report.get("partnerships")),
     ]  # fmt: skip
 
 
@@ -277,6 +279,46 @@ def _feedback_tables(feedback: Mapping[str, Any] | None) -> list[ReportTable]:
             "Отзывы участников — ответы",
             ["Мероприятие", "Вопрос", "Ответ"],
             comments,
+        ),
+    ]
+
+
+def _partnership_tables(partnerships: Mapping[str, Any] | None) -> list[ReportTable]:
+    """Partnerships formed in the period: by district, by sector pair, and each one."""
+    if not partnerships:
+        return []
+    status = {"active": "действует", "ended": "завершено"}
+    return [
+        ReportTable(
+            "partnerships_by_district",
+            "Партнёрства по округам",
+            ["Федеральный округ", "Партнёрств"],
+            [[district, count] for district, count in partnerships["by_district"].items()],
+        ),
+        ReportTable(
+            "partnerships_by_sector_pair",
+            "Партнёрства: сочетания секторов",
+            ["Стороны", "Партнёрств"],
+            [[pair_label(pair), count] for pair, count in partnerships["by_sector_pair"].items()],
+        ),
+        ReportTable(
+            "partnerships",
+            "Партнёрства программы",
+            ["Дата", "Предмет", "Стороны", "Округ", "Мероприятие", "Статус"],
+            [
+                [
+                    row["formed_on"],
+                    row["subject"],
+                    "; ".join(
+                        f"{party['name']} ({SECTOR_LABELS.get(party['sector'], party['sector'])})"
+                        for party in row["parties"]
+                    ),
+                    row["federal_district"] or "—",
+                    row["event_title"] or "—",
+                    status.get(row["status"], row["status"] or "—"),
+                ]
+                for row in partnerships["rows"]
+            ],
         ),
     ]
 

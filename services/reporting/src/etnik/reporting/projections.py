@@ -36,6 +36,9 @@ from etnik.common.contracts.registration import (
     AttendanceRecorded,
     EventChanged,
     EventCreated,
+    PartnershipChanged,
+    PartnershipEnded,
+    PartnershipFormed,
     PersonErased,
     RegistrationCancelled,
     RegistrationConfirmed,
@@ -63,6 +66,9 @@ PROJECTED_EVENTS: tuple[type[IntegrationEvent], ...] = (
     StrategyUpdated,
     MediaMentionRecorded,
     SurveyAnswered,
+    PartnershipFormed,
+    PartnershipChanged,
+    PartnershipEnded,
 )
 STATE_ID = "state"
 
@@ -128,6 +134,29 @@ def _event_snapshot_writes(envelope: CloudEvent, event: EventCreated | EventChan
                 "status": event.status,
                 "demo": event.demo,
                 "snapshot_at": envelope.time,
+            }
+        },
+    )
+    return [first, newest]
+
+
+def _partnership_writes(
+    event: PartnershipFormed | PartnershipChanged | PartnershipEnded,
+) -> list[Write]:
+    """Create the partnership's document if needed, then keep its newest version's state."""
+    first = Write({"_id": event.partnership_id}, {"$setOnInsert": {"version": 0}}, upsert=True)
+    newest = Write(
+        {"_id": event.partnership_id, "version": {"$lte": event.version}},
+        {
+            "$set": {
+                "subject": event.subject,
+                "parties": [party.model_dump(mode="json") for party in event.parties],
+                "formed_on": event.formed_on.isoformat(),
+                "federal_district": event.federal_district,
+                "event_id": event.event_id,
+                "status": event.status,
+                "ended_on": event.ended_on.isoformat() if event.ended_on else None,
+                "version": event.version,
             }
         },
     )
@@ -245,6 +274,8 @@ class ProjectionWriter:
                 many=True,
             )
             return [("registrations", erased)]
+        if isinstance(event, PartnershipFormed | PartnershipChanged | PartnershipEnded):
+            return [("partnerships", write) for write in _partnership_writes(event)]
         if isinstance(event, NotificationSent):
             return [
                 (
@@ -329,6 +360,7 @@ class ProjectionStore:
         self.strategies = db[f"strategies_g{generation}"]
         self.mentions = db[f"mentions_g{generation}"]
         self.survey_answers = db[f"survey_answers_g{generation}"]
+        self.partnerships = db[f"partnerships_g{generation}"]
         self.positions = db[f"positions_g{generation}"]
 
     @property
@@ -346,6 +378,7 @@ class ProjectionStore:
             "strategies": self.strategies,
             "mentions": self.mentions,
             "survey_answers": self.survey_answers,
+            "partnerships": self.partnerships,
         }
 
     async def ensure_indexes(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from etnik.reporting import counts, domain
 from etnik.reporting.columnar import ColumnarTable
 from etnik.reporting.feedback import feedback_summary
+from etnik.reporting.partnerships import partnership_summary
 
 NO_CONTENT = domain.ContentFacts()
 
@@ -21,6 +22,7 @@ def grant_report(
     qualitative: str,
     content: domain.ContentFacts = NO_CONTENT,
     survey_answers: Iterable[domain.Fact] = (),
+    partnerships: Iterable[domain.Fact] = (),
 ) -> dict[str, Any]:
     """The Fund's analytical report for a period, as plain JSON-ready data."""
     real_events = [event for event in events if not domain.is_demo(event)]
@@ -64,4 +66,8 @@ def grant_report(
     )
     if feedback["answers"]:
         report["feedback"] = feedback
+    # Partnerships formed in the period; left out when there are none, like feedback.
+    formed = partnership_summary(partnerships, period, events_by_id, demo_event_ids=demo_ids)
+    if formed["formed"]:
+        report["partnerships"] = formed
     return report

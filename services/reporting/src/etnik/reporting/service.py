@@ -14,6 +14,7 @@ from etnik.common.outbox import Outbox
 from etnik.reporting import counts, domain
 from etnik.reporting.feedback import feedback_summary
 from etnik.reporting.fold import ProjectionFold
+from etnik.reporting.partnerships import partnership_summary
 from etnik.reporting.projections import Generations
 from etnik.reporting.rebuild import Rebuilder, RebuildProgress
 from etnik.reporting.report import grant_report
@@ -101,6 +102,21 @@ class ReportingService:
                 events,
                 event_ids={event_id} if event_id else None,
                 track=track,
+            )
+
+        return await self._counted(summary)
+
+    async def partnerships(self, filters: domain.Filters) -> dict[str, Any]:
+        """Partnerships formed within the filters' period and district."""
+
+        def summary(fold: ProjectionFold) -> dict[str, Any]:
+            events = list(fold.collection("events"))
+            return partnership_summary(
+                fold.collection("partnerships"),
+                filters.period,
+                {str(event["_id"]): event for event in events},
+                demo_event_ids={str(event["_id"]) for event in events if domain.is_demo(event)},
+                federal_district=filters.district,
             )
 
         return await self._counted(summary)
@@ -248,6 +264,7 @@ def report_from_fold(
             mentions=list(fold.collection("mentions")),
         ),
         survey_answers=fold.collection("survey_answers"),
+        partnerships=fold.collection("partnerships"),
     )
 
 
