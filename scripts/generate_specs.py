@@ -14,9 +14,12 @@ from pathlib import Path
 
 from etnik.common.app import ServiceRuntime
 from etnik.common.schemas import all_event_schemas
+from etnik.common.topics import helm_topics_document
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = Path("docs/events/schemas")
+# The topics and their retention (etnik.common.topics) as the Helm chart reads them.
+HELM_TOPICS = Path("deploy/helm/etnik/files/topics.json")
 
 
 def _runtimes() -> dict[str, Callable[[], ServiceRuntime]]:
@@ -40,6 +43,7 @@ def _runtimes() -> dict[str, Callable[[], ServiceRuntime]]:
 def generated_files() -> dict[Path, str]:
     """Every generated file, by path relative to the repository root."""
     files = {SCHEMA_DIR / name: text for name, text in all_event_schemas().items()}
+    files[HELM_TOPICS] = json.dumps(helm_topics_document(), indent=2, sort_keys=True) + "\n"
     for service, build in _runtimes().items():
         document = build().asyncapi().to_specification().to_jsonable()
         files[Path("services") / service / "asyncapi.json"] = (

@@ -834,11 +834,115 @@ async function showMine() {
     }
     return item;
   }));
+  const consents = await myConsents(headers);
   const signOut = el("button", { type: "button", class: "secondary", text: t("mine.signOut") });
   signOut.addEventListener("click", () => { sessionStorage.removeItem(ACCESS_TOKEN); location.hash = "#/"; });
-  showFor(view, el("h1", { text: t("mine.heading") }),
+  showFor(view, el("h1", { text: t("mine.heading") }), consents,
     items.length ? el("ul", { class: "registrations" }, ...items) : el("p", { text: t("mine.none") }),
-    signOut);
+    personalDataExport(headers), signOut);
+}
+
+/** The participant's export of what every service holds about them, as JSON or a PDF. */
+function personalDataExport(headers) {
+  const status = el("div", { "aria-live": "polite" });
+  const button = (format, label) => {
+    const download = el("button", { type: "button", class: "secondary", text: label });
+    download.addEventListener("click", async () => {
+      download.disabled = true;
+      status.replaceChildren();
+      try {
+        const response = await fetch(`${API}/me/export${format === "pdf" ? ".pdf" : ""}`, { headers });
+        if (!response.ok) throw new HttpError(response.status);
+        const blob = await response.blob();
+        // A service that did not answer is named in the export itself; say so here too.
+        if (format === "json" && JSON.parse(await blob.text()).complete === false) {
+          status.replaceChildren(alertNotice(t("export.incomplete")));
+        }
+        const url = URL.createObjectURL(blob);
+        const save = el("a", { href: url, download: `etnik-personal-data.${format}` });
+        document.body.append(save);
+        save.click();
+        save.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60000);
+      } catch {
+        status.replaceChildren(alertNotice(t("export.failed")));
+      } finally {
+        download.disabled = false;
+      }
+    });
+    return download;
+  };
+  return el("section", { class: "personal-data", "aria-labelledby": "personal-data-heading" },
+    el("h2", { id: "personal-data-heading", text: t("export.heading") }),
+    el("p", { text: t("export.about") }),
+    button("json", t("export.json")), " ", button("pdf", t("export.pdf")), status);
+}
+
+/** The participant's consents: a newer text to accept (unticked, shown in full), and the
+ * publication consent, which can be withdrawn on its own. Nothing when they cannot be read. */
+async function myConsents(headers) {
+  const states = await getJson(`${API}/me/consents?locale=${SERVER_TEXT_LANGUAGE}`, headers).catch(() => null);
+  if (!states) return "";
+  const byScope = Object.fromEntries(states.map((state) => [state.scope, state]));
+  const parts = states.filter((state) => state.needs_acceptance && state.current).map((state) => consentUpdate(state, headers));
+  const publication = byScope.publication;
+  if (publication) parts.push(publicationConsent(publication, headers));
+  return el("section", { class: "consents", "aria-labelledby": "consents-heading" },
+    el("h2", { id: "consents-heading", text: t("consents.heading") }), ...parts);
+}
+
+/** A newer version of a consent text that the participant is asked to accept. */
+function consentUpdate(state, headers) {
+  const id = `consent-update-${state.scope}`;
+  const { version, text } = state.current;
+  const form = el("form", { class: "consent", novalidate: true, "aria-labelledby": `${id}-heading` },
+    el("h3", { id: `${id}-heading`, text: t(`consents.updateHeading.${state.scope}`) }),
+    el("p", { text: t("consents.updateAbout", { accepted: state.accepted_version || "—", version }) }),
+    el("p", { class: "consent-text", id: `${id}-body`, lang: SERVER_TEXT_LANGUAGE, text }),
+    checkbox(`${id}-accept`, t("consents.accept", { version }), `${id}-body`, { required: true }),
+    el("button", { type: "submit", text: t("consents.acceptSubmit") }));
+  form.addEventListener("submit", async (submit) => {
+    submit.preventDefault();
+    const box = form.elements[`${id}-accept`];
+    if (!box.checked) {
+      setError(form, `${id}-accept`, t("consents.tickFirst"));
+      box.focus();
+      return;
+    }
+    setError(form, `${id}-accept`, "");
+    const answer = await fetch(`${API}/me/consents`, {
+      method: "POST", headers: { ...headers, "Content-Type": "application/json" },
+      body: JSON.stringify({ action: "accept", scope: state.scope, version }),
+    }).catch(() => null);
+    if (answer && (answer.ok || answer.status === 409)) showMine();  // 409: a newer text again
+    else setError(form, `${id}-accept`, t("consents.failed"));
+  });
+  return form;
+}
+
+/** The publication consent: given (with a way to withdraw it alone) or not given. */
+function publicationConsent(state, headers) {
+  const block = el("div", { class: "consent-publication" }, el("h3", { text: t("form.publicationHeading") }));
+  if (!state.accepted_version) {
+    block.append(el("p", { text: state.withdrawn_at
+      ? t("consents.publicationWithdrawn", { date: format(state.withdrawn_at, visitorZone, { dateStyle: "long" }) })
+      : t("consents.publicationNotGiven") }));
+    return block;
+  }
+  const problem = el("div", { "aria-live": "polite" });
+  const withdraw = el("button", { type: "button", class: "secondary", text: t("consents.withdraw") });
+  withdraw.addEventListener("click", async () => {
+    if (!confirm(t("consents.confirmWithdraw"))) return;
+    withdraw.disabled = true;
+    const answer = await fetch(`${API}/me/consents`, {
+      method: "POST", headers: { ...headers, "Content-Type": "application/json" },
+      body: JSON.stringify({ action: "withdraw", scope: "publication" }),
+    }).catch(() => null);
+    if (answer && answer.ok) showMine();
+    else { withdraw.disabled = false; problem.replaceChildren(alertNotice(t("consents.failed"))); }
+  });
+  block.append(el("p", { text: t("consents.publicationGiven", { version: state.accepted_version }) }), withdraw, problem);
+  return block;
 }
 
 /** A signed-in participant's certificate: fetched with their token (a plain link has none). */

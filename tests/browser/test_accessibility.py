@@ -150,6 +150,7 @@ def test_the_consoles_pages_pass_wcag_aa(
         "campaigns",
         "materials",
         "media",
+        "partnerships",
         "dashboard",
     ]:
         page.goto(f"{platform.gateway_url}/console/#/{section}")

@@ -918,3 +918,87 @@ def test_an_operator_attaches_a_survey_that_an_attendee_answers_and_sees_the_ans
     expect(answers).not_to_contain_text(email)
     page.get_by_role("button", name="Разослать приглашения ответить").click()
     expect(page.get_by_role("status").filter(has_text="Новых адресатов нет")).to_be_visible()
+
+
+def _agreement_pdf() -> bytes:
+    """A one-page PDF, as an agreement scanned to a file would be."""
+    from reportlab.pdfgen import canvas
+
+    buffer = BytesIO()
+    sheet = canvas.Canvas(buffer)
+    sheet.drawString(72, 720, "Partnership agreement")
+    sheet.save()
+    return buffer.getvalue()
+
+
+def test_an_operator_records_a_partnership_and_sees_it_counted_on_the_dashboard(
+    platform: Any,
+    page: Page,
+    gateway: httpx.Client,
+    operator_token: str,
+    staff: tuple[str, str],
+) -> None:
+    operator = bearer(operator_token)
+    organisation = gateway.post(
+        "/api/registration/organisations",
+        json={"name": f"НКО «Дружба народов» {uuid.uuid4().hex[:6]}", "kind": "ngo",
+              "region_code": "05"},
+        headers=operator,
+    )  # fmt: skip
+    assert organisation.status_code == 201, organisation.text
+    ngo = organisation.json()
+    counted_url = "/api/reporting/dashboard/partnerships"
+    before = gateway.get(counted_url, params={"district": "СКФО"}, headers=operator).json()
+    subject = f"Совместный курс дагестанских языков {uuid.uuid4().hex[:6]}"
+
+    sign_in(page, platform.gateway_url, staff, "#/partnerships")
+    expect(page.get_by_role("heading", level=1, name="Партнёрства")).to_be_visible()
+    page.get_by_label("Предмет партнёрства").fill(subject)
+    page.get_by_label("Дата соглашения").fill(datetime.now(UTC).date().isoformat())
+    page.get_by_label("Организация из базы").nth(0).select_option(ngo["id"])
+    # The second party left empty is refused in place, and nothing is recorded.
+    page.get_by_role("button", name="Записать партнёрство").click()
+    expect(page.locator('[data-error-for="parties.1.organisation_id"]')).to_have_text(
+        "Выберите организацию или впишите название."
+    )
+    listed = gateway.get(
+        "/api/registration/partnerships", params={"organisation_id": ngo["id"]}, headers=operator
+    )
+    assert listed.json() == []
+    page.get_by_label("Или название").nth(1).fill("Министерство по национальной политике РД")
+    page.get_by_label("Сектор").nth(1).select_option("authority")
+    page.get_by_label("Соглашение (файл, можно не прикладывать)").set_input_files(
+        {"name": "agreement.pdf", "mimeType": "application/pdf", "buffer": _agreement_pdf()}
+    )
+    page.get_by_role("button", name="Записать партнёрство").click()
+    expect(page.get_by_role("status").filter(has_text="Партнёрство записано")).to_contain_text(
+        "Соглашение сохранено."
+    )
+    registry = page.get_by_role("region", name="Партнёрства", exact=True)
+    expect(registry).to_contain_text(subject)
+    expect(registry).to_contain_text("Министерство по национальной политике РД (Орган власти)")
+
+    [stored] = gateway.get(
+        "/api/registration/partnerships", params={"organisation_id": ngo["id"]}, headers=operator
+    ).json()
+    assert (stored["federal_district"], stored["version"]) == ("СКФО", 2)  # from the NGO
+    document = gateway.get(
+        f"/api/content/materials/{stored['document_material_id']}", headers=operator
+    ).json()
+    assert (document["access"], document["file"]["filename"]) == ("operators", "agreement.pdf")
+
+    # The dashboard, narrowed to the district, counts it among the NGO–authority pairs.
+    go(page, "Сводка и отчёт")
+    page.get_by_label("Федеральный округ").select_option("СКФО")
+    totals = page.locator(".totals")
+    expected = str(before["formed"] + 1)
+
+    def counted() -> bool:
+        page.get_by_role("button", name="Показать").click()
+        expect(page.get_by_role("status").filter(has_text="Считаем")).to_have_count(0)
+        return number(totals, "Партнёрств заключено").inner_text() == expected
+
+    wait_until(counted, timeout=45, what="the partnership counted on the dashboard")
+    chart = page.locator("figure").filter(has_text="Партнёрства по сочетанию секторов")
+    pairs = before["by_sector_pair"].get("ngo–authority", 0) + 1
+    expect(chart.locator("tr").filter(has_text="НКО – Орган власти")).to_contain_text(str(pairs))

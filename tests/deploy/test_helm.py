@@ -55,7 +55,12 @@ DEAD_LETTER_TOPICS = {f"etnik.{name}.deadletter.v1" for name in SERVICES}
 # Variables the chart sets that docker-compose.yml leaves at the services' defaults: on one
 # broker the defaults (3 partitions, replication 1) are right; on Strimzi, topics a service
 # creates by itself must match the cluster's.
-KUBERNETES_ONLY_ENV = {"KAFKA_TOPIC_PARTITIONS", "KAFKA_REPLICATION_FACTOR"}
+# KAFKA_MANAGE_TOPIC_CONFIGS: there the Topic Operator owns the topics' settings.
+KUBERNETES_ONLY_ENV = {
+    "KAFKA_TOPIC_PARTITIONS",
+    "KAFKA_REPLICATION_FACTOR",
+    "KAFKA_MANAGE_TOPIC_CONFIGS",
+}
 
 # Kinds validated against the Kubernetes schemas; each must appear in some render below.
 CORE_KINDS = {
@@ -377,9 +382,9 @@ def check_kafka_topic(doc: dict[str, Any], docs: tuple[dict[str, Any], ...]) -> 
     assert spec["partitions"] >= 1
     assert spec["replicas"] == 3
     config = spec["config"]
-    assert config["cleanup.policy"] in {"compact", "delete"}
+    assert config["cleanup.policy"] in {"compact", "delete", "compact,delete"}
     assert config["min.insync.replicas"] == "2"
-    if config["cleanup.policy"] == "delete":
+    if "delete" in config["cleanup.policy"]:
         assert int(config["retention.ms"]) > 0, "a deleting topic needs a bounded retention"
 
 
@@ -508,6 +513,52 @@ def test_every_topic_has_a_kafka_topic_resource() -> None:
     assert all(re.fullmatch(r"etnik\.[a-z]+\.[a-z_]+\.v\d+", name) for name in declared)
 
 
+def test_kafka_topics_are_the_kernels_definition() -> None:
+    """The chart's topics and settings are etnik.common.topics', which the services apply
+    themselves under compose and the local stack: one definition for every deployment."""
+    from etnik.common.topics import platform_topics
+
+    declared = topics(render("default"))
+    defined = {spec.name: spec for spec in platform_topics()}
+    assert set(declared) == set(defined)
+    for name, spec in defined.items():
+        config = dict(declared[name]["config"])
+        assert config.pop("min.insync.replicas") == "2"
+        assert config == dict(spec.config), name
+        assert declared[name]["partitions"] == (spec.partitions or 6), name
+
+
+def test_the_chart_overrides_a_profile_or_a_topic_on_top_of_the_definition(
+    tmp_path: Path,
+) -> None:
+    override = tmp_path / "retention.yaml"
+    override.write_text(
+        yaml.safe_dump(
+            {
+                "kafka": {
+                    "retention": {"history": {"retention.ms": "63072000000"}},
+                    "topics": {"etnik.registration.people.v1": {"config": {"segment.ms": "1"}}},
+                }
+            }
+        )
+    )
+    result = run_helm(*template_args((override,), {}))
+    assert result.returncode == 0, result.stderr
+    declared = topics(tuple(d for d in yaml.safe_load_all(result.stdout) if d))
+    assert declared["etnik.registration.events.v1"]["config"]["retention.ms"] == "63072000000"
+    people = declared["etnik.registration.people.v1"]["config"]
+    assert people["segment.ms"] == "1"
+    assert people["cleanup.policy"] == "compact"
+    assert declared["etnik.registration.organisations.v1"]["config"]["segment.ms"] == "86400000"
+
+
+def test_services_leave_topic_settings_to_the_topic_operator_only_when_it_runs() -> None:
+    for scenario, managed in (("default", "false"), ("external", "true")):
+        configs = by_name(render(scenario), "ConfigMap")
+        for name in SERVICES:
+            assert configs[f"{RELEASE}-{name}"]["data"]["KAFKA_MANAGE_TOPIC_CONFIGS"] == managed
+
+
 def test_topic_retention_fits_what_the_topics_carry() -> None:
     declared = topics(render("default"))
     # Personal data (names, e-mail addresses), keyed by person: compaction keeps only the
@@ -561,12 +612,10 @@ def test_lag_scaling_is_capped_at_the_partitions(scenario: str, files: tuple[Pat
 
 
 def test_fewer_partitions_on_a_consumed_topic_fails_the_render(tmp_path: Path) -> None:
-    values = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
-    for topic in values["kafka"]["topics"]:
-        if topic["name"] == "etnik.registration.people.v1":
-            topic["partitions"] = 2
     override = tmp_path / "fewer-partitions.yaml"
-    override.write_text(yaml.safe_dump({"kafka": {"topics": values["kafka"]["topics"]}}))
+    override.write_text(
+        yaml.safe_dump({"kafka": {"topics": {"etnik.registration.people.v1": {"partitions": 2}}}})
+    )
     result = run_helm(*template_args((override,), {}))
     assert result.returncode != 0
     assert "fewer than kafka.partitions" in result.stderr
@@ -792,7 +841,7 @@ def test_network_policies_allow_only_what_the_architecture_needs(scenario: str) 
             continue
         callers = peer_components(ingress)
         expected_callers = {"gateway"} | (
-            {"notification", "content", "reporting"} if name == "registration" else set()
+            {"notification", "content", "reporting"} if name == "registration" else {"registration"}
         )
         assert callers == expected_callers, name
         assert allowed_ports(ingress) == {SERVICE_PORT}
@@ -802,6 +851,8 @@ def test_network_policies_allow_only_what_the_architecture_needs(scenario: str) 
         assert {9092, 27017} <= ports, name
         if name == "registration":
             assert "registration" not in peer_components(egress)
+            # A person's export reads the other services' parts.
+            assert peer_components(egress) == {"notification", "content", "reporting"}
         else:
             assert "registration" in peer_components(egress), f"{name} cannot fetch the JWKS"
         values = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))

@@ -5,6 +5,7 @@ import {
 } from "./core.js";
 import { showEventForm, showEvents, showQuestions } from "./events.js";
 import { showSurvey } from "./surveys.js";
+import { showPartnerships } from "./partnerships.js";
 import { showRegistrations, showWaitlist } from "./registrations.js";
 import { showAttendanceImport, showCheckIn } from "./checkin.js";
 import { showCampaigns } from "./campaigns.js";
@@ -22,6 +23,7 @@ const SECTIONS = [
   { path: "materials", label: "Материалы", roles: ["operator", "moderator"] },
   { path: "media", label: "Публикации в СМИ", roles: ["operator", "moderator"] },
   { path: "strategies", label: "Стратегии НКО", roles: ["operator", "moderator"] },
+  { path: "partnerships", label: "Партнёрства", roles: ["operator", "moderator"] },
   { path: "dashboard", label: "Сводка и отчёт", roles: ["operator", "moderator"] },
 ];
 
@@ -143,6 +145,7 @@ const ROUTES = [
   [/^#\/check-in(\?.*)?$/, (m) => showCheckIn(new URLSearchParams((m[1] || "").slice(1)))],
   [/^#\/attendance(\?.*)?$/, (m) => showAttendanceImport(new URLSearchParams((m[1] || "").slice(1)))],
   [/^#\/campaigns$/, () => showCampaigns()],
+  [/^#\/partnerships$/, () => showPartnerships()],
   [/^#\/materials$/, () => showMaterials()],
   [/^#\/materials\/new$/, () => showMaterialForm()],
   [/^#\/materials\/([\w-]+)$/, (m) => showMaterial(m[1])],

@@ -396,6 +396,11 @@ const S = (status) => EVENT_STATUSES[status] || REGISTRATION_STATUSES[status] ||
 
 // What the services say (English, for logs and API users) → what an operator reads.
 const DETAILS = [
+  [/^a partnership needs at least two parties$/, () => "У партнёрства должно быть не меньше двух сторон."],
+  [/^party (\d+): unknown organisation/, (m) => `Сторона ${m[1]}: такой организации нет в базе.`],
+  [/^party (\d+): this party is already named$/, (m) => `Сторона ${m[1]} уже указана.`],
+  [/^formed_on is in the future/, () => "Дата соглашения ещё не наступила: партнёрство записывают, когда оно сложилось."],
+  [/^federal_district is needed/, () => "Укажите федеральный округ: его не дают ни мероприятие, ни регион НКО."],
   [/^wrong email or password$/, () => "Неверная электронная почта или пароль."],
   [/^unknown event( \S+)?$/, () => "Мероприятие не найдено."],
   [/an event in status (\w+) cannot become (\w+)/, (m) => `Мероприятие в состоянии «${S(m[1])}» нельзя перевести в «${S(m[2])}». Обновите список.`],

@@ -72,6 +72,9 @@ def test_service_env(tmp_path: Path) -> None:
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(ports.smtp),
         "REGISTRATION_URL": f"http://127.0.0.1:{ports.registration}",
+        "NOTIFICATION_URL": f"http://127.0.0.1:{ports.notification}",
+        "CONTENT_URL": f"http://127.0.0.1:{ports.content}",
+        "REPORTING_URL": f"http://127.0.0.1:{ports.reporting}",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.gateway}",
         "LOG_LEVEL": "DEBUG",
     }

@@ -69,12 +69,34 @@ service may consume (all but the dead-letter topics) must have, so that no repli
 without a partition whatever topics its group subscribes to.
 */}}
 {{- define "etnik.maxConsumerReplicas" -}}
-{{- range .Values.kafka.topics -}}
-{{- if and (not (hasSuffix ".deadletter.v1" .name)) .partitions (lt (int .partitions) (int $.Values.kafka.partitions)) -}}
+{{- range include "etnik.kafkaTopics" . | fromJsonArray -}}
+{{- if and (not (hasSuffix ".deadletter.v1" .name)) (lt (int .partitions) (int $.Values.kafka.partitions)) -}}
 {{- fail (printf "topic %s has %v partitions, fewer than kafka.partitions (%v)" .name .partitions $.Values.kafka.partitions) -}}
 {{- end -}}
 {{- end -}}
 {{- .Values.kafka.partitions -}}
+{{- end -}}
+
+{{/*
+Every topic of the platform as a JSON list of {name, partitions, config}: the definition in
+files/topics.json (generated from etnik.common.topics by `make specs`), with this cluster's
+overrides from values (kafka.retention: a profile's settings; kafka.topics: a topic's
+partitions or settings) and kafka.minInsyncReplicas.
+*/}}
+{{- define "etnik.kafkaTopics" -}}
+{{- $kafka := .Values.kafka -}}
+{{- $defined := .Files.Get "files/topics.json" | fromJson -}}
+{{- if not $defined.topics -}}{{- fail "files/topics.json is missing: run `make specs`" -}}{{- end -}}
+{{- $topics := list -}}
+{{- range $topic := $defined.topics -}}
+{{- $profile := index $defined.retention $topic.retention -}}
+{{- if not $profile -}}{{- fail (printf "topic %s: no retention profile %q" $topic.name $topic.retention) -}}{{- end -}}
+{{- $override := index ($kafka.topics | default dict) $topic.name | default dict -}}
+{{- $config := merge (dict) ($override.config | default dict) (index ($kafka.retention | default dict) $topic.retention | default dict) $profile (dict "min.insync.replicas" (toString $kafka.minInsyncReplicas)) -}}
+{{- $partitions := $override.partitions | default $topic.partitions | default $kafka.partitions -}}
+{{- $topics = append $topics (dict "name" $topic.name "partitions" (int $partitions) "config" $config) -}}
+{{- end -}}
+{{- toJson $topics -}}
 {{- end -}}
 
 {{- define "etnik.podSecurityContext" -}}
@@ -107,9 +129,13 @@ prometheus.io/path: /metrics
   "KAFKA_BOOTSTRAP_SERVERS" (include "etnik.kafkaBootstrapServers" $root)
   "MONGODB_DATABASE" (printf "etnik_%s" $name)
   "REGISTRATION_URL" (printf "http://%s:8000" (include "etnik.componentName" (list $root "registration")))
+  "NOTIFICATION_URL" (printf "http://%s:8000" (include "etnik.componentName" (list $root "notification")))
+  "CONTENT_URL" (printf "http://%s:8000" (include "etnik.componentName" (list $root "content")))
+  "REPORTING_URL" (printf "http://%s:8000" (include "etnik.componentName" (list $root "reporting")))
   "PUBLIC_BASE_URL" $root.Values.publicBaseUrl
   "KAFKA_TOPIC_PARTITIONS" (toString $root.Values.kafka.partitions)
   "KAFKA_REPLICATION_FACTOR" (toString $root.Values.kafka.replicationFactor)
+  "KAFKA_MANAGE_TOPIC_CONFIGS" (toString (not $root.Values.kafka.create))
 -}}
 {{- if eq $name "registration" -}}
 {{- $_ := set $env "JWT_PRIVATE_KEY_FILE" "/run/secrets/etnik/jwt-private.pem" -}}

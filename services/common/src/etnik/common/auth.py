@@ -184,3 +184,20 @@ def require_service(*clients: str) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return check
+
+
+def require_roles_or_service(
+    roles: set[Role], clients: set[str]
+) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that lets through operators holding one of the roles and these platform
+    services' tokens; 403 for anyone else (participants among them)."""
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.kind == SERVICE_KIND:
+            if principal.subject in clients:
+                return principal
+        elif principal.has_any(roles):
+            return principal
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this action needs another role")
+
+    return check

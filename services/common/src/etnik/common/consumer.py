@@ -195,6 +195,12 @@ class EventConsumer:
                 event_id_var.set(None)
 
     async def _handle_once(self, body: bytes) -> str:
+        if not body:
+            # A tombstone (no value): compaction's marker that a key's records are gone. It
+            # carries no event; nothing to handle, nothing to park.
+            self._outcomes.labels("tombstone", "skipped").inc()
+            log.info("skipped a tombstone")
+            return "tombstone"
         envelope, payload = parse_event(body)
         event_id_var.set(envelope.id)
         handler = self._handlers.get(envelope.type)

@@ -35,6 +35,18 @@ def check_client_secret(configured: SecretStr | None, *, production: bool) -> No
         )
 
 
+# Compacted topics in tests: a segment rolls a second after its first record, and the cleaner
+# may compact it at once and must within a second, so that a test sees an erasure record
+# replace what came before it (the broker's cleaner must also look often: etnik.devstack).
+TEST_COMPACTION = {
+    "segment.ms": "1000",
+    "min.compaction.lag.ms": "0",
+    "max.compaction.lag.ms": "1000",
+    "min.cleanable.dirty.ratio": "0.01",
+    "delete.retention.ms": "1000",
+}
+
+
 class Environment(StrEnum):
     """Where a process runs; development alone may fall back to convenient defaults."""
 
@@ -55,6 +67,14 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_partitions: int = Field(default=3, ge=1)
     kafka_replication_factor: int = Field(default=1, ge=1)
+    # Whether a service brings the topics it uses to the configuration etnik.common.topics
+    # defines (retention, compaction), existing ones included. Off where something else owns
+    # the topics' configuration (the Helm chart: Strimzi's Topic Operator).
+    kafka_manage_topic_configs: bool = True
+    # Settings that replace the defined ones on compacted topics, e.g. {"segment.ms": "1000"}.
+    # Unset, ENVIRONMENT=test uses TEST_COMPACTION (so that every process of a test run agrees,
+    # and compaction runs within a test); other environments use the definition as it is.
+    kafka_compacted_topic_overrides: dict[str, str] = Field(default_factory=dict)
     # How long a request waits for Kafka before it relies on the outbox relay instead.
     kafka_publish_timeout_s: float = Field(default=3.0, gt=0)
     # How long the producer gathers events before a request to Kafka, so that concurrent
@@ -89,6 +109,13 @@ class ServiceSettings(BaseSettings):
     def database_name(self) -> str:
         """The service's own database: each service owns one and reads no other."""
         return self.mongodb_database or f"etnik_{self.service_name}"
+
+    @property
+    def compacted_topic_overrides(self) -> dict[str, str]:
+        """What replaces the defined settings of compacted topics in this environment."""
+        if "kafka_compacted_topic_overrides" in self.model_fields_set:
+            return dict(self.kafka_compacted_topic_overrides)
+        return dict(TEST_COMPACTION) if self.environment is Environment.TEST else {}
 
     @property
     def is_production(self) -> bool:

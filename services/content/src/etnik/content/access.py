@@ -24,6 +24,7 @@ from etnik.common.contracts.registration import (
     RegistrationCancelled,
     RegistrationConfirmed,
 )
+from etnik.common.erasure import is_erased
 from etnik.common.mongo import Document
 
 CONFIRMED = "confirmed"
@@ -34,6 +35,7 @@ class ParticipantAccess:
     """Projections of registration events: events, organisations, registrations."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._db = db
         self.registrations = db["known_registrations"]
         # Per person, the confirmed registrations: one `_id` look-up per reader (FerretDB v1
         # answers nothing else without reading the whole collection).
@@ -84,6 +86,7 @@ class ParticipantAccess:
             upsert=True,
         )
         await self._record_registration(registration, CONFIRMED)
+        await self._unless_erased(registration.person_id)
 
     async def revoke(self, registration: RegistrationCancelled) -> None:
         """A cancelled registration no longer opens the event's material."""
@@ -92,6 +95,7 @@ class ParticipantAccess:
             {"$unset": {f"events.{_field(registration.registration_id)}": ""}},
         )
         await self._record_registration(registration, CANCELLED)
+        await self._unless_erased(registration.person_id)
 
     async def _record_registration(
         self, registration: RegistrationConfirmed | RegistrationCancelled, status: str
@@ -122,6 +126,7 @@ class ParticipantAccess:
             },
             upsert=True,
         )
+        await self._unless_erased(attendance.person_id)
 
     async def forget_person(self, person_id: str) -> None:
         """Erasure: registrations keep counting for their organisation, without the person."""
@@ -129,6 +134,13 @@ class ParticipantAccess:
         await self.registrations.update_many(
             {"person_id": person_id}, {"$set": {"person_id": None}}
         )
+
+    async def _unless_erased(self, person_id: str) -> None:
+        """An event about a person that arrives after their erasure (a cancellation, a late
+        confirmation) must not attach their id again: checked after the write, so that an
+        erasure running meanwhile cannot miss it either."""
+        if await is_erased(self._db, person_id):
+            await self.forget_person(person_id)
 
     async def events_of(self, person_id: str) -> set[str]:
         """The events at which a person holds a confirmed place."""

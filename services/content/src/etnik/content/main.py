@@ -25,16 +25,21 @@ from etnik.common.contracts.registration import (
     EventCreated,
     OrganisationRegistered,
     PersonErased,
+    PublicationConsentWithdrawn,
     RegistrationCancelled,
     RegistrationConfirmed,
 )
+from etnik.common.erasure import ErasureLedger, erasure_router
 from etnik.common.events import CloudEvent
 from etnik.content.access import ParticipantAccess
 from etnik.content.api import router
 from etnik.content.domain import RuleViolation
+from etnik.content.export import ensure_indexes as ensure_export_indexes
+from etnik.content.export import router as export_router
 from etnik.content.files import FileStore
 from etnik.content.limits import JsonBodyLimit
 from etnik.content.media import MediaMentions
+from etnik.content.publication_consent import PublicationConsent
 from etnik.content.repository import OUTBOX_COLLECTIONS, MaterialRepository
 from etnik.content.search_index import IndexKeeper, SearchIndex
 from etnik.content.service import MaterialService
@@ -69,6 +74,7 @@ class ContentParts:
     media_mentions: MediaMentions
     strategies: StrategyService
     index_keeper: IndexKeeper
+    erasures: ErasureLedger
 
 
 def build(settings: ContentSettings, *, jwks_loader: KeyLoader | None = None) -> ContentParts:
@@ -120,10 +126,29 @@ def build(settings: ContentSettings, *, jwks_loader: KeyLoader | None = None) ->
     async def on_attendance(envelope: CloudEvent, event: AttendanceRecorded) -> None:
         await access.record_attendance(event)
 
+    async def erase_person(person_id: str) -> None:
+        await materials.forget_author(person_id)
+        await access.forget_person(person_id)
+
+    # Recorded before it runs, retried until done, listed for operators (etnik.common.erasure).
+    erasures = ErasureLedger(
+        runtime.db,
+        erase_person,
+        runtime.registry,
+        retry_interval_s=settings.erasure_retry_interval_s,
+    )
+
     @consumer.on(PersonErased)
     async def on_erased(envelope: CloudEvent, event: PersonErased) -> None:
-        await materials.forget_author(event.person_id)
-        await access.forget_person(event.person_id)
+        await erasures.erase(event.person_id)
+
+    publication = PublicationConsent(runtime.db, materials)
+
+    @consumer.on(PublicationConsentWithdrawn)
+    async def on_publication_withdrawn(
+        envelope: CloudEvent, event: PublicationConsentWithdrawn
+    ) -> None:
+        await publication.withdrawn(event)
 
     return ContentParts(
         runtime,
@@ -134,6 +159,7 @@ def build(settings: ContentSettings, *, jwks_loader: KeyLoader | None = None) ->
         MediaMentions(repository, access, runtime.outbox),
         strategies,
         IndexKeeper(index, repository, poll_interval_s=settings.search_index_poll_s),
+        erasures,
     )
 
 
@@ -146,7 +172,12 @@ def create_app(
     parts.runtime.on_database_ready(parts.access.ensure_indexes)
     parts.runtime.on_database_ready(parts.repository.ensure_indexes)
     parts.runtime.on_database_ready(parts.strategies.ensure_indexes)
+    parts.runtime.on_database_ready(lambda: ensure_export_indexes(parts.repository))
     parts.runtime.run_in_background(parts.index_keeper.run)
+    parts.runtime.on_database_ready(parts.erasures.ensure_indexes)
+    parts.runtime.run_in_background(
+        lambda: parts.erasures.run_forever(parts.runtime.database_initialised)
+    )
     if not settings.pdf_font_file.is_file():
         log.warning(
             "PDF exports will fail: font %s is missing (install fonts-dejavu-core)",
@@ -156,7 +187,7 @@ def create_app(
         parts.runtime,
         title="EtNik content",
         description="Methodological materials, files, publications and NGO development strategies.",
-        routers=[router],
+        routers=[router, export_router, erasure_router()],
         # Uploads are bounded here and again while they stream (chunked bodies declare no size).
         max_body_bytes=settings.max_upload_bytes,
     )
@@ -172,6 +203,8 @@ def create_app(
 
     app.state.settings = settings
     app.state.access = parts.access
+    app.state.erasures = parts.erasures
+    app.state.repository = parts.repository
     app.state.files = parts.files
     app.state.materials = parts.materials
     app.state.media_mentions = parts.media_mentions

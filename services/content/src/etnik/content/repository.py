@@ -8,6 +8,7 @@ v1 has no multi-document transactions).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,19 +140,33 @@ class MaterialRepository:
     async def authored_by(self, person_id: str) -> list[Document]:
         """Materials that name a person as an author now or in any version."""
         cursor = self.materials.find(
-            {"$or": [{"authors.person_id": person_id}, {"history.authors.person_id": person_id}]},
+            {
+                "$or": [
+                    {"authors.person_id": person_id},
+                    {"history.state.authors.person_id": person_id},
+                ]
+            },
             {OUTBOX_FIELD: 0, OUTBOX_SINCE_FIELD: 0},
         )
         return await cursor.to_list()
 
     async def replace_authors(
-        self, material_id: str, version: int, authors: list[Any], history: list[Any]
+        self,
+        material_id: str,
+        version: int,
+        authors: list[Any],
+        history: list[Any],
+        dropped_terms: Sequence[str] = (),
     ) -> bool:
-        """Rewrite the authors of every version (erasure); False when the material moved on."""
-        result = await self.materials.update_one(
-            {"_id": material_id, "version": version},
-            {"$set": {"authors": authors, "history": history, "updated_at": now_utc()}},
-        )
+        """Rewrite the authors of every version and drop index terms (erasure); False when
+        the material moved on."""
+        update: Document = {
+            "$set": {"authors": authors, "history": history, "updated_at": now_utc()}
+        }
+        if dropped_terms:
+            terms = list(dropped_terms)
+            update["$pullAll"] = {"search_terms": terms, "file_terms": terms}
+        result = await self.materials.update_one({"_id": material_id, "version": version}, update)
         return result.matched_count == 1
 
     async def record_download(self, record: Document, staged: list[StagedEvent]) -> None:

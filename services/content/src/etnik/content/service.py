@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,30 +156,43 @@ class MaterialService:
         collection = await self._get_for_change(material_id)
         if collection["kind"] != MaterialKind.METHODOLOGICAL_COLLECTION:
             raise RuleViolation(422, "only a methodological collection can be compiled")
-        entries = [
-            CollectionEntry(
-                title=member["title"],
-                kind=KIND_LABELS.get(member["kind"]) or str(member["kind"]),
-                authors=[author["name"] for author in member.get("authors") or []],
-                description=member.get("description"),
-                link=member.get("video_url"),
-                text=await self._files.text_of(member["file"]) if member.get("file") else "",
-            )
-            for member in await self._repo.published_in_collection(material_id)
-        ]
-        try:
-            register_fonts(*self._fonts, setting="PDF_FONT_FILE")
-        except FontMissing as error:
-            raise RuleViolation(503, str(error)) from error
-        content = await asyncio.to_thread(
-            collection_pdf, collection["title"], collection.get("description"), entries
-        )
+        content = await self._collection_pdf(collection)
         return await self.attach_file(
             material_id,
             chunks_of(content),
             filename=safe_filename(f"{collection['title']}.pdf"),
             by=by,
-            action="compile",
+            action=COMPILE_ACTION,
+        )
+
+    async def _collection_pdf(
+        self, collection: Document, erased: str | None = None, erased_names: Iterable[str] = ()
+    ) -> bytes:
+        """The PDF of a collection's published materials; an author being erased (and their
+        name wherever a material's text spells it) shown as erased."""
+        names = sorted({name for name in erased_names if name}, key=len, reverse=True)
+        entries = []
+        for member in await self._repo.published_in_collection(collection["_id"]):
+            text = await self._files.text_of(member["file"]) if member.get("file") else ""
+            for name in names:
+                text = text.replace(name, ERASED_AUTHOR)
+            authors = _erase(member.get("authors"), erased) if erased else member.get("authors")
+            entries.append(
+                CollectionEntry(
+                    title=member["title"],
+                    kind=KIND_LABELS.get(member["kind"]) or str(member["kind"]),
+                    authors=[author["name"] for author in authors or []],
+                    description=member.get("description"),
+                    link=member.get("video_url"),
+                    text=text,
+                )
+            )
+        try:
+            register_fonts(*self._fonts, setting="PDF_FONT_FILE")
+        except FontMissing as error:
+            raise RuleViolation(503, str(error)) from error
+        return await asyncio.to_thread(
+            collection_pdf, collection["title"], collection.get("description"), entries
         )
 
     async def transition(
@@ -365,10 +378,33 @@ class MaterialService:
     # --- Erasure -------------------------------------------------------------------------
 
     async def forget_author(self, person_id: str) -> int:
-        """Remove a person's name from every version of every material that credits them."""
+        """Remove a person's name from every version of every material that credits them,
+        from the search terms of those materials, and from the compiled PDFs of their
+        collections (compiled again without it; earlier compiled versions are deleted).
+
+        The name is removed from the materials last: until then a retry finds them again."""
+        authored = await self._repo.authored_by(person_id)
+        names: set[str] = set()
+        collections: set[str] = set()
+        for material in authored:
+            for state in (material, *(entry["state"] for entry in material.get("history", []))):
+                names.update(
+                    author.get("name") or ""
+                    for author in state.get("authors") or []
+                    if author.get("person_id") == person_id
+                )
+                if state.get("collection_id"):
+                    collections.add(str(state["collection_id"]))
+            if material.get("kind") == MaterialKind.METHODOLOGICAL_COLLECTION:
+                collections.add(material["_id"])
+        names.discard("")
+        for collection_id in sorted(collections):
+            await self._compile_again_without(collection_id, person_id, names)
         changed = 0
-        for material in await self._repo.authored_by(person_id):
+        for material in authored:
             for _ in range(5):  # retried when an edit lands in between
+                kept = set(_metadata_terms(_state_of(material)))
+                name_terms = [term for term in search.terms(*names) if term not in kept]
                 history = [
                     {
                         **entry,
@@ -381,7 +417,7 @@ class MaterialService:
                 ]
                 authors = _erase(material.get("authors"), person_id)
                 if await self._repo.replace_authors(
-                    material["_id"], material["version"], authors, history
+                    material["_id"], material["version"], authors, history, name_terms
                 ):
                     changed += 1
                     break
@@ -393,8 +429,57 @@ class MaterialService:
             await self._repo.bump_search_revision()
         return changed
 
+    async def _compile_again_without(
+        self, collection_id: str, person_id: str, names: set[str]
+    ) -> None:
+        """Erasure: a collection compiled with the person's name is compiled again without it
+        (a new version, no second review: the contents did not change) and every earlier
+        compiled PDF of it is deleted from the file store."""
+        collection = await self._repo.get(collection_id, with_history=True)
+        if collection is None:
+            return
+        compiled = [
+            entry["state"]["file"]["file_id"]
+            for entry in collection.get("history", [])
+            if entry.get("action") == COMPILE_ACTION and (entry.get("state") or {}).get("file")
+        ]
+        if not compiled:
+            return
+        current_file = collection.get("file") or {}
+        if current_file.get("file_id") in compiled:
+            content = await self._collection_pdf(collection, person_id, names)
+            stored = await self._files.store(
+                chunks_of(content),
+                filename=current_file.get("filename") or "collection.pdf",
+                metadata={"material_id": collection_id, "uploaded_by": ERASURE_ACTOR},
+            )
+            file_terms = search.terms(stored.text)
+            state = _state_of(collection)
+            extra = {
+                "file_terms": file_terms,
+                "search_terms": search.merge_terms(_metadata_terms(state), file_terms),
+            }
+            try:
+                await self._write_version(
+                    collection,
+                    {**state, "file": stored.describe()},
+                    COMPILE_ACTION,
+                    ERASURE_ACTOR,
+                    ["file"],
+                    extra=extra,
+                    comment="compiled again without an erased author",
+                )
+            except RuleViolation:
+                await self._files.delete(stored.file_id)
+                raise  # the collection changed meanwhile: the erasure is retried
+        for file_id in compiled:
+            await self._files.delete(file_id)
+
 
 ERASED_AUTHOR = "Автор (данные удалены по запросу)"
+# Who wrote the versions an erasure makes, and the action of a compiled collection's version.
+ERASURE_ACTOR = "erasure"
+COMPILE_ACTION = "compile"
 
 
 def _erase(authors: list[Document] | None, person_id: str) -> list[Document]:

@@ -25,6 +25,8 @@ class ContentSettings(ServiceSettings):
     # A TrueType font with Cyrillic glyphs for PDF exports (Debian: fonts-dejavu-core).
     pdf_font_file: Path = DEFAULT_FONT_FILE
     pdf_bold_font_file: Path = DEFAULT_BOLD_FONT_FILE
+    # How often erasures not yet completed are run again (etnik.common.erasure).
+    erasure_retry_interval_s: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _production_needs_a_pseudonym_key(self) -> Self:

@@ -24,6 +24,7 @@ from etnik.common.contracts.registration import (
     SignInLinkRequested,
     SurveyRequested,
 )
+from etnik.common.erasure import EraseFunction, ErasureLedger
 from etnik.common.events import CloudEvent
 from etnik.notification.domain import CERTIFICATE_ISSUED, SURVEY_INVITATION, reminder_times
 from etnik.notification.messages import INVITATION, REMINDER, MessageStore
@@ -59,10 +60,12 @@ class NotificationHandlers:
         projections: Projections,
         messages: MessageStore,
         reminder_offsets: list[timedelta],
+        erasures: ErasureLedger,
     ) -> None:
         self._projections = projections
         self._messages = messages
         self._reminder_offsets = reminder_offsets
+        self._erasures = erasures
 
     def register(self, consumer: EventConsumer) -> None:
         """Attach the handlers to a consumer."""
@@ -79,13 +82,16 @@ class NotificationHandlers:
 
     async def on_person(self, envelope: CloudEvent, person: PersonRegistered) -> None:
         """Keep the recipient's contact details; messages waiting for them go out now."""
+        if await self._erasures.is_erased(person.person_id):
+            log.info("person %s was erased: their late record is not kept", person.person_id)
+            return
         await self._projections.upsert_recipient(person)
         self._messages.known(f"person:{person.person_id}")
 
     async def on_person_erased(self, envelope: CloudEvent, erased: PersonErased) -> None:
-        """Forget the person's contact details and send them nothing more."""
-        await self._projections.erase_recipient(erased.person_id)
-        await self._messages.drop_pending({"person_id": erased.person_id}, "the person was erased")
+        """Forget the person's contact details and send them nothing more (recorded first,
+        retried until done: see etnik.common.erasure and `erase_person`)."""
+        await self._erasures.erase(erased.person_id)
 
     async def on_event(self, envelope: CloudEvent, event: EventCreated | EventChanged) -> None:
         """Keep the event; when it moves, gets a new online link or is cancelled, tell its
@@ -257,6 +263,17 @@ class NotificationHandlers:
                     **(what or {}),
                 },
             )
+
+
+def person_eraser(projections: Projections, messages: MessageStore) -> EraseFunction:
+    """What erasing a person means here: no recipient record, and no address, name or free
+    text in any of their messages (the messages stay, so the delivery log still counts)."""
+
+    async def erase_person(person_id: str) -> None:
+        await projections.erase_recipient(person_id)
+        await messages.forget_person(person_id)
+
+    return erase_person
 
 
 def link_changed_for_participants(event: EventCreated | EventChanged) -> bool:

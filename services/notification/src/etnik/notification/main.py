@@ -14,10 +14,12 @@ from etnik.common.contracts.notification import (
     NotificationSent,
     RecipientUnsubscribed,
 )
+from etnik.common.erasure import ErasureLedger, erasure_router
 from etnik.notification.api import router
 from etnik.notification.channels import EmailChannel
 from etnik.notification.dispatcher import Dispatcher
-from etnik.notification.handlers import NotificationHandlers
+from etnik.notification.export import router as export_router
+from etnik.notification.handlers import NotificationHandlers, person_eraser
 from etnik.notification.messages import MESSAGES, MessageStore
 from etnik.notification.projections import UNSUBSCRIBES, Projections
 from etnik.notification.registration_client import RegistrationClient
@@ -40,6 +42,7 @@ class NotificationParts:
     runtime: ServiceRuntime
     projections: Projections
     messages: MessageStore
+    erasures: ErasureLedger
 
 
 def build(settings: NotificationSettings) -> NotificationParts:
@@ -50,8 +53,14 @@ def build(settings: NotificationSettings) -> NotificationParts:
     projections = Projections(runtime.db)
     messages = MessageStore(runtime.db)
     offsets = [timedelta(hours=hours) for hours in settings.reminder_offsets_h]
-    NotificationHandlers(projections, messages, offsets).register(runtime.consumer())
-    return NotificationParts(runtime, projections, messages)
+    erasures = ErasureLedger(
+        runtime.db,
+        person_eraser(projections, messages),
+        runtime.registry,
+        retry_interval_s=settings.erasure_retry_interval_s,
+    )
+    NotificationHandlers(projections, messages, offsets, erasures).register(runtime.consumer())
+    return NotificationParts(runtime, projections, messages, erasures)
 
 
 def create_app(settings: NotificationSettings | None = None) -> FastAPI:
@@ -87,6 +96,8 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
     runtime.on_database_ready(parts.messages.ensure_indexes)
     runtime.on_database_ready(parts.projections.ensure_indexes)
     runtime.on_database_ready(templates.load_into_renderer)
+    runtime.on_database_ready(parts.erasures.ensure_indexes)
+    runtime.run_in_background(lambda: parts.erasures.run_forever(runtime.database_initialised))
     runtime.run_in_background(dispatcher.run)
     runtime.run_in_background(lambda: _publish_legacy_outboxes(runtime))
     runtime.run_in_background(templates.refresh_forever)
@@ -95,8 +106,9 @@ def create_app(settings: NotificationSettings | None = None) -> FastAPI:
         runtime,
         title="EtNik notification",
         description="Invitations, confirmations and reminders, in each person's own time zone.",
-        routers=[router],
+        routers=[router, export_router, erasure_router()],
     )
+    app.state.erasures = parts.erasures
     app.state.messages = parts.messages
     app.state.service = service
     app.state.renderer = renderer

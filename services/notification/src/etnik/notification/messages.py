@@ -33,6 +33,10 @@ OPTIONAL_KINDS = frozenset({INVITATION})
 KINDS_WITHOUT_EVENT = frozenset({"sign_in_link"})
 # Context fields that are secrets for the recipient alone: removed once the message is sent.
 SECRET_FIELDS = ("link", "accept_url")
+# Context fields that name or reach a person (or say what they wrote): removed from every
+# message of theirs when they are erased. The rest (ids, kind, times) keeps the counts.
+PERSONAL_FIELDS = ("email", "full_name", "name", "reason", *SECRET_FIELDS)
+ERASED_ERROR = "(removed at the person's erasure)"
 # Messages due within this long are remembered in memory when queued or postponed here;
 # later ones are found by the dispatcher's sweep when they fall due.
 HINT_HORIZON = timedelta(minutes=15)
@@ -222,11 +226,31 @@ class MessageStore:
         )
         return result.modified_count
 
+    async def forget_person(self, person_id: str) -> int:
+        """Erasure: the person's pending messages are dropped and every message of theirs,
+        sent or not, loses the address, name and free text it carried; kind, status, times
+        and attempts stay, so that the delivery log and the statistics still count it."""
+        await self.drop_pending({"person_id": person_id}, "the person was erased")
+        result = await self.collection.update_many(
+            {"person_id": person_id},
+            {
+                "$set": {"erased": True},
+                "$unset": {f"context.{field}": "" for field in PERSONAL_FIELDS},
+            },
+        )
+        # An SMTP refusal may quote the address: the error text goes, the outcome stays.
+        await self.collection.update_many(
+            {"person_id": person_id, "status": {"$ne": "dropped"}, "last_error": {"$ne": None}},
+            {"$set": {"last_error": ERASED_ERROR}},
+        )
+        return result.modified_count
+
     async def resend(self, message_id: str) -> bool:
         """Queue a sent or failed message again (an operator's action)."""
         now = datetime.now(UTC)
         message = await self.collection.find_one_and_update(
-            {"_id": message_id, "status": {"$in": ["sent", "failed"]}},
+            # An erased person's message has no address left to send to.
+            {"_id": message_id, "status": {"$in": ["sent", "failed"]}, "erased": {"$ne": True}},
             {"$set": {"status": "pending", "due_at": now, "attempts": 0}},
         )
         if message is None:

@@ -52,6 +52,8 @@ class NotificationSettings(ServiceSettings):
     reminder_offsets_h: list[float] = Field(default_factory=lambda: [24.0, 1.0])
     # Invitations sent per second at most, across a campaign, so the SMTP relay is not flooded.
     invitation_rate_per_s: float = Field(default=20.0, gt=0)
+    # How often erasures not yet completed are run again (etnik.common.erasure).
+    erasure_retry_interval_s: float = Field(default=30.0, gt=0)
     # Signs unsubscribe links; required in production.
     unsubscribe_secret: SecretStr | None = None
 

@@ -27,6 +27,7 @@ from etnik.registration.domain import (
     ticket_refusal,
 )
 from etnik.registration.errors import DomainError
+from etnik.registration.export_pdf import export_pdf
 from etnik.registration.exports import EXPORT_FORMATS, export_registrations
 from etnik.registration.identity import AccountRefused
 from etnik.registration.schemas import (
@@ -35,7 +36,6 @@ from etnik.registration.schemas import (
     CampaignOut,
     CancelIn,
     CheckInIn,
-    ConsentTextOut,
     DeliveryOut,
     EventIn,
     EventOut,
@@ -255,12 +255,6 @@ async def subjects(app: App) -> list[Document]:
 async def update_subject(code: str, body: FederalSubjectUpdate, app: App, admin: Admin) -> Document:
     """Correct a federal subject (administrators)."""
     return await _run(lambda: app.catalogue.update_subject(code, body))
-
-
-@router.get("/consent-texts/{scope}", response_model=ConsentTextOut, tags=["reference"])
-async def consent_text(scope: str, app: App) -> Document:
-    """The current consent text of a scope (personal_data, publication)."""
-    return await _run(lambda: app.registrations.consent_text(scope, None))
 
 
 # --- Programme and events -----------------------------------------------------------------
@@ -500,9 +494,16 @@ async def update_person(
 
 @router.get("/people/{person_id}/export", tags=["personal data"])
 async def export_person(person_id: str, app: App, admin: Admin) -> dict[str, Any]:
-    """Everything held about a person (administrators, e.g. for a written request)."""
+    """Everything every service holds about a person (administrators, e.g. for a written
+    request); a service that did not answer is named in `missing_sections`."""
     exported: dict[str, Any] = await _run(lambda: app.privacy.export(person_id))
     return exported
+
+
+@router.get("/people/{person_id}/export.pdf", tags=["personal data"])
+async def export_person_pdf(person_id: str, app: App, admin: Admin) -> Response:
+    """The same export as a readable PDF in Russian (administrators)."""
+    return await _export_pdf(app, person_id)
 
 
 @router.post("/people/{person_id}/erase", response_model=PersonOut, tags=["personal data"])
@@ -534,10 +535,36 @@ async def my_registrations(app: App, caller: Caller) -> list[dict[str, Any]]:
 
 @router.get("/me/export", tags=["personal data"])
 async def export_me(app: App, caller: Caller) -> dict[str, Any]:
-    """Everything held about the signed-in participant, as JSON."""
+    """Everything every service holds about the signed-in participant, as JSON."""
     person_id = _participant(caller)
     exported: dict[str, Any] = await _run(lambda: app.privacy.export(person_id))
     return exported
+
+
+@router.get("/me/export.pdf", tags=["personal data"])
+async def export_me_pdf(app: App, caller: Caller) -> Response:
+    """The signed-in participant's export as a readable PDF in Russian."""
+    return await _export_pdf(app, _participant(caller))
+
+
+async def _export_pdf(app: Services, person_id: str) -> Response:
+    """A person's export rendered as a PDF (never cached: it is personal data)."""
+    exported: dict[str, Any] = await _run(lambda: app.privacy.export(person_id))
+    settings = app.settings
+    try:
+        register_fonts(settings.pdf_font_file, settings.pdf_bold_font_file, setting="PDF_FONT_FILE")
+    except FontMissing as missing:
+        raise HTTPException(503, str(missing)) from missing
+    content = await asyncio.to_thread(export_pdf, exported)
+    day = exported["exported_at"].astimezone(MOSCOW).date().isoformat()
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="etnik-personal-data-{day}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/me/erase", response_model=PersonOut, tags=["personal data"])

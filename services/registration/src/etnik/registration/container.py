@@ -9,11 +9,13 @@ from fastapi import Request
 from etnik.common.app import ServiceRuntime
 from etnik.registration.catalogue import CatalogueService
 from etnik.registration.certificates import CertificateService
+from etnik.registration.consents import ConsentService
 from etnik.registration.directory import DirectoryService
 from etnik.registration.identity import IdentityService, OperatorAccounts, SigningKey
 from etnik.registration.invitations import InvitationService
 from etnik.registration.privacy import PrivacyService
 from etnik.registration.repository import RegistrationRepository
+from etnik.registration.retention import RetentionService
 from etnik.registration.service import RegistrationService
 from etnik.registration.settings import RegistrationSettings
 
@@ -34,6 +36,8 @@ class Services:
     invitations: InvitationService
     privacy: PrivacyService
     certificates: CertificateService
+    consents: ConsentService
+    retention: RetentionService
 
 
 def services(request: Request) -> Services:

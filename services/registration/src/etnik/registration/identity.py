@@ -494,6 +494,18 @@ class IdentityService:
         log.info("issued a service token to %s", client_id)
         return {"access_token": token, "expires_in": ttl}
 
+    def own_service_token(self) -> str:
+        """A short-lived service token of registration itself, for its reads from the other
+        services (a person's export): signed here, so no secret is exchanged."""
+        token, _ = self._key.issue(
+            self._settings,
+            subject=self._settings.service_name,
+            kind=SERVICE_KIND,
+            roles=[],
+            ttl_s=self._settings.service_token_ttl_s,
+        )
+        return token
+
     async def sign_out(self, raw: str) -> None:
         """Revoke a refresh token (access tokens end by themselves within minutes)."""
         await self._refresh.consume(raw)

@@ -20,9 +20,13 @@ from etnik.common.contracts.registration import (
     InvitationIssued,
     OperatorAccountChanged,
     OrganisationRegistered,
+    PartnershipChanged,
+    PartnershipEnded,
+    PartnershipFormed,
     PersonErased,
     PersonRegistered,
     ProgrammeChanged,
+    PublicationConsentWithdrawn,
     RegistrationCancelled,
     RegistrationConfirmed,
     RegistrationOffered,
@@ -30,6 +34,7 @@ from etnik.common.contracts.registration import (
     RegistrationRejected,
     RegistrationWaitlisted,
     SignInLinkRequested,
+    SignInLinksErased,
     SurveyAnswered,
     SurveyRequested,
 )
@@ -37,6 +42,8 @@ from etnik.registration.api import router
 from etnik.registration.catalogue import CatalogueService
 from etnik.registration.certificates import CertificateService
 from etnik.registration.certificates_api import router as certificates_router
+from etnik.registration.consents import ConsentService
+from etnik.registration.consents_api import router as consents_router
 from etnik.registration.container import Services
 from etnik.registration.demo import load_demo_data
 from etnik.registration.directory import DirectoryService
@@ -49,9 +56,13 @@ from etnik.registration.identity import (
     bootstrap_admin,
 )
 from etnik.registration.invitations import InvitationService
+from etnik.registration.partnerships import partnerships_of
+from etnik.registration.partnerships_api import router as partnerships_router
+from etnik.registration.peer_exports import PeerExports
 from etnik.registration.privacy import PrivacyService
 from etnik.registration.reference import seed_reference_data
 from etnik.registration.repository import OPERATORS, OUTBOX_COLLECTIONS, RegistrationRepository
+from etnik.registration.retention import RetentionService
 from etnik.registration.service import RegistrationService
 from etnik.registration.settings import RegistrationSettings
 from etnik.registration.surveys import surveys_of
@@ -77,11 +88,16 @@ PUBLISHES = (
     RegistrationCancelled,
     AttendanceRecorded,
     SignInLinkRequested,
+    SignInLinksErased,
     InvitationIssued,
     InvitationCampaignCreated,
     CertificateIssued,
     SurveyRequested,
     SurveyAnswered,
+    PartnershipFormed,
+    PartnershipChanged,
+    PartnershipEnded,
+    PublicationConsentWithdrawn,
 )
 
 
@@ -120,7 +136,12 @@ def build_services(
     registrations = RegistrationService(
         repository, staging, catalogue, directory, invitations, key, settings
     )
-    privacy = PrivacyService(repository, staging, registrations, identity)
+    peers = PeerExports(
+        settings.export_peers(),
+        identity.own_service_token,
+        timeout_s=settings.export_peer_timeout_s,
+    )
+    privacy = PrivacyService(repository, staging, registrations, identity, peers)
     certificates = CertificateService(repository, staging, catalogue, registrations, settings)
     return Services(
         runtime=runtime,
@@ -135,6 +156,8 @@ def build_services(
         invitations=invitations,
         privacy=privacy,
         certificates=certificates,
+        consents=ConsentService(repository, staging, settings),
+        retention=RetentionService(repository, privacy, settings),
     )
 
 
@@ -164,16 +187,19 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     runtime.on_database_ready(repository.ensure_indexes)
     runtime.on_database_ready(app_services.certificates.ensure_indexes)
     runtime.on_database_ready(surveys_of(app_services).ensure_indexes)
+    runtime.on_database_ready(partnerships_of(app_services).ensure_indexes)
     runtime.on_database_ready(setup_identity)
     runtime.on_database_ready(seed)
     runtime.run_in_background(app_services.registrations.run_offer_expiry)
+    runtime.run_in_background(app_services.retention.run_periodically)
 
     app = create_service_app(
         runtime,
         title="EtNik registration",
         description="Programme, events, organisations, people, identity, registrations, "
         "waitlist and attendance.",
-        routers=[router, certificates_router, surveys_router],
+        # Consents first: its GET /consent-texts/{scope} (versions, locales) serves that path.
+        routers=[consents_router, router, certificates_router, surveys_router, partnerships_router],
     )
 
     @app.exception_handler(DomainError)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from etnik.common.contracts.registration import PersonErased
+from etnik.common.contracts.registration import PersonErased, SignInLinksErased
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox
 from etnik.registration.certificates import withhold_names
 from etnik.registration.errors import DomainError
+from etnik.registration.export_notice import privacy_notice
 from etnik.registration.identity import IdentityService
+from etnik.registration.peer_exports import COMPLETE, PeerExports
 from etnik.registration.repository import (
     ACTIVE_STATUSES,
     SURVEY_RECEIPTS,
@@ -25,6 +27,11 @@ def _public(document: Document) -> Document:
     return {("id" if k == "_id" else k): v for k, v in document.items()}
 
 
+def _titled(document: Document, titles: dict[str, str]) -> Document:
+    """A registration or invitation with the title of its event, for a reader of the export."""
+    return document | {"event_title": titles.get(document.get("event_id") or "")}
+
+
 class PrivacyService:
     """Export and erasure of one person's data."""
 
@@ -34,14 +41,36 @@ class PrivacyService:
         staging: Outbox,
         registrations: RegistrationService,
         identity: IdentityService,
+        peers: PeerExports | None = None,
     ) -> None:
         self._repo = repository
         self._staging = staging
         self._registrations = registrations
         self._identity = identity
+        # The other services' parts of an export; None exports registration's alone.
+        self._peers = peers
 
     async def export(self, person_id: str) -> dict[str, Any]:
-        """Everything held about a person: profile, registrations, consents, invitations,
+        """Everything every service holds about a person, with what 152-FZ art. 14 requires.
+
+        Registration's own part stays at the top level (person, registrations, consents, …);
+        each other service's is a section under `services`. A service that does not answer in
+        time makes the export incomplete, not failed: its section says `missing` and why,
+        `complete` is false and `missing_sections` names it (the person gets what is held,
+        and can ask again)."""
+        own = await self._own_export(person_id)
+        sections = await self._peers.gather(person_id) if self._peers is not None else {}
+        missing = [name for name, section in sections.items() if section["status"] != COMPLETE]
+        return {
+            **own,
+            "services": sections,
+            "complete": not missing,
+            "missing_sections": missing,
+            "privacy_notice": privacy_notice(),
+        }
+
+    async def _own_export(self, person_id: str) -> dict[str, Any]:
+        """What registration holds: profile, registrations, consents, invitations,
         certificates."""
         person = await self._repo.get(self._repo.people, person_id)
         if person is None:
@@ -58,16 +87,25 @@ class PrivacyService:
             self._repo.registrations.database[SURVEY_RECEIPTS],
             {"_id": {"$in": [r["_id"] for r in registrations]}},
         )
+        titles = await self._event_titles(registrations + invitations)
         return {
             "exported_at": now_utc(),
             "person": _public(person),
             "organisation": _public(organisation) if organisation else None,
-            "registrations": [_public(r) for r in registrations],
+            "registrations": [_titled(_public(r), titles) for r in registrations],
             "consents": [_public(c) for c in consents],
-            "invitations": [_public(i) for i in invitations],
+            "invitations": [_titled(_public(i), titles) for i in invitations],
             "certificates": [_public(c) for c in certificates],
             "surveys_answered": [_public(s) for s in surveys_answered],
         }
+
+    async def _event_titles(self, documents: list[Document]) -> dict[str, str]:
+        """The titles of the events these registrations and invitations name (by `_id`)."""
+        ids = sorted({d["event_id"] for d in documents if d.get("event_id")})
+        if not ids:
+            return {}
+        events = await self._repo.find(self._repo.events, {"_id": {"$in": ids}})
+        return {event["_id"]: event.get("title", "") for event in events}
 
     async def erase(self, person_id: str, *, by: str) -> Document:
         """Withdraw consent: anonymise the person, publish PersonErased, end their registrations.
@@ -79,7 +117,12 @@ class PrivacyService:
             raise DomainError(404, "unknown person")
         now = now_utc()
         if not person.get("erased"):
-            staged = self._staging.stage(PersonErased(person_id=person_id, erased_at=now))
+            # Each replaces, under the person's key, the records on a compacted topic that
+            # carry their name or address; compaction then drops those (etnik.common.topics).
+            staged = self._staging.stage(
+                PersonErased(person_id=person_id, erased_at=now),
+                SignInLinksErased(person_id=person_id, erased_at=now),
+            )
             anonymised = {
                 "full_name": ERASED_NAME,
                 # The email index is unique: a placeholder that can never be anyone's address

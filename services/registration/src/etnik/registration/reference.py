@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 from etnik.common.mongo import Document
+from etnik.registration.consents import SINCE_THE_START
 from etnik.registration.repository import RegistrationRepository, now_utc
 
 DEFAULT_TIMEZONE = "Europe/Moscow"
@@ -22,6 +23,19 @@ PERSONAL_DATA_CONSENT_V1 = (
 PUBLICATION_CONSENT_V1 = (
     "Я согласен(на) на публикацию моих ФИО, организации и фотографий с мероприятий программы "
     "в материалах и на сайте программы."
+)
+
+
+PERSONAL_DATA_CONSENT_V1_EN = (
+    "I consent to the processing of my personal data (full name, email address, phone, region, "
+    "organisation and position, answers in the registration form) by the organiser of the "
+    "programme «EtNik: strategy in practice» for registering for the programme's events, sending "
+    "invitations and materials, and reporting (Federal Law 152-FZ). The consent is valid until I "
+    "withdraw it; I can withdraw it in my account."
+)
+PUBLICATION_CONSENT_V1_EN = (
+    "I agree to the publication of my full name, organisation and photographs from the "
+    "programme's events in the programme's materials and on its website."
 )
 
 
@@ -61,12 +75,21 @@ async def seed_reference_data(repository: RegistrationRepository) -> None:
             await collection.update_one(
                 {"_id": row["_id"]}, {"$setOnInsert": document}, upsert=True
             )
-    for scope, text in (
-        ("personal_data", PERSONAL_DATA_CONSENT_V1),
-        ("publication", PUBLICATION_CONSENT_V1),
+    for scope, text, text_en in (
+        ("personal_data", PERSONAL_DATA_CONSENT_V1, PERSONAL_DATA_CONSENT_V1_EN),
+        ("publication", PUBLICATION_CONSENT_V1, PUBLICATION_CONSENT_V1_EN),
     ):
         await repository.consent_texts.update_one(
             {"_id": f"{scope}:1"},
-            {"$setOnInsert": {"scope": scope, "version": 1, "text": text, "created_at": now_utc()}},
+            {
+                "$setOnInsert": {
+                    "scope": scope,
+                    "version": 1,
+                    "text": text,
+                    "text_en": text_en,
+                    "effective_from": SINCE_THE_START,
+                    "created_at": now_utc(),
+                }
+            },
             upsert=True,
         )

@@ -43,9 +43,13 @@ INVITATIONS = "invitations"
 CAMPAIGNS = "invitation_campaigns"
 OPERATORS = "operators"
 CERTIFICATES = "certificates"
+# The registry of partnerships formed in the programme (partnerships.py).
+PARTNERSHIPS = "partnerships"
 # Feedback surveys: one invitation and one answer receipt per registration (surveys.py).
 SURVEY_REQUESTS = "survey_requests"
 SURVEY_RECEIPTS = "survey_receipts"
+# The retention job's runs: each one's audit record, and (by its id) its claim on a time slot.
+RETENTION_RUNS = "retention_runs"
 OUTBOX_COLLECTIONS = (
     EVENTS,
     PROGRAMMES,
@@ -61,6 +65,7 @@ OUTBOX_COLLECTIONS = (
     CERTIFICATES,
     SURVEY_REQUESTS,
     SURVEY_RECEIPTS,
+    PARTNERSHIPS,
 )
 
 WITHOUT_OUTBOX = {OUTBOX_FIELD: 0, OUTBOX_SINCE_FIELD: 0}
@@ -120,6 +125,7 @@ class RegistrationRepository:
         self.invitations = db[INVITATIONS]
         self.campaigns = db[CAMPAIGNS]
         self.certificates = db[CERTIFICATES]
+        self.retention_runs = db[RETENTION_RUNS]
 
     async def ensure_indexes(self) -> None:
         """Uniqueness that the domain relies on, and the indexes of the lists."""
@@ -150,6 +156,11 @@ class RegistrationRepository:
         # A campaign's audience: by district, region, category or kind of organisation.
         for audience in ("federal_district", "region_code", "category", "organisation_kind"):
             await self.people.create_index(audience)
+        # Retention: people not erased, oldest first; a person's latest registration; the runs.
+        await self.people.create_index([("erased", 1), ("created_at", 1)])
+        await self.registrations.create_index([("person_id", 1), ("created_at", -1)])
+        await self.retention_runs.create_index([("started_at", -1)])
+        await self.retention_runs.create_index([("status", 1), ("started_at", 1)])
 
     # --- Generic writes that carry events ------------------------------------------------
 

@@ -30,6 +30,7 @@ from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox
 from etnik.registration.catalogue import CatalogueService
+from etnik.registration.consents import current_text, shown_text
 from etnik.registration.directory import DirectoryService
 from etnik.registration.domain import (
     CHECK_IN_ALPHABET,
@@ -157,7 +158,7 @@ class RegistrationService:
         self._rechecking: set[tuple[str, str]] = set()
         # The current consent text of each scope: read once a few seconds rather than once a
         # registration (a form that names a newer version reads it at once).
-        self._consent_texts: TTLCache[str, Document] = TTLCache(
+        self._consent_texts: TTLCache[str, list[Document]] = TTLCache(
             maxsize=16, ttl=CONSENT_TEXT_CACHE_S
         )
 
@@ -364,21 +365,22 @@ class RegistrationService:
             raise DomainError(422, f"answers: {error}") from None
 
     async def consent_text(self, scope: str, version: int | None) -> Document:
-        """The current consent text of a scope; 409 if the form showed an older version."""
-        current = self._consent_texts.get(scope)
-        if current is None or (version is not None and version != current["version"]):
+        """The consent text a form showed: the current one, or one superseded less than
+        CONSENT_TEXT_GRACE_S ago; 409 for a version not in force (the form reads it again)."""
+        texts = self._consent_texts.get(scope)
+        now = now_utc()
+        current = current_text(texts, now) if texts is not None else None
+        if (
+            texts is None
+            or current is None
+            or (version is not None and version != current["version"])
+        ):
             # Not known here yet, or the form names another version: ask the database.
-            texts = await self._repo.find(
-                self._repo.consent_texts, {"scope": scope}, sort=(("version", -1),), limit=1
+            texts = self._consent_texts[scope] = await self._repo.find(
+                self._repo.consent_texts, {"scope": scope}, sort=(("version", -1),)
             )
-            if not texts:
-                raise DomainError(404, f"no consent text for {scope}")
-            current = self._consent_texts[scope] = texts[0]
-        if version is not None and version != current["version"]:
-            raise DomainError(
-                409, f"the consent text changed (now version {current['version']}); read it again"
-            )
-        return current
+        grace = timedelta(seconds=self._settings.consent_text_grace_s)
+        return shown_text(texts, version, now, grace)
 
     async def _organisation_from_form(self, command: RegistrationIn) -> str | None:
         if command.organisation_inn:
@@ -420,6 +422,7 @@ class RegistrationService:
                 "text_version": version,
                 "event_id": event_id,
                 "given_at": given_at,
+                "source": "registration_form",
                 "ip": client.ip,
                 "user_agent": (client.user_agent or "")[:500] or None,
                 "withdrawn_at": None,

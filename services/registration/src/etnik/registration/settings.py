@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Self
 
@@ -43,15 +44,38 @@ class RegistrationSettings(ServiceSettings):
     # A TrueType font with Cyrillic glyphs for participants' tickets (Debian: fonts-dejavu-core).
     pdf_font_file: Path = DEFAULT_FONT_FILE
     pdf_bold_font_file: Path = DEFAULT_BOLD_FONT_FILE
+    # The other services a person's export reads from (`GET /people/{id}/export` on each, with
+    # registration's own service token), and how long each may take before its section is
+    # reported missing (the export is given without it, saying so).
+    notification_url: str = "http://127.0.0.1:8002"
+    content_url: str = "http://127.0.0.1:8003"
+    reporting_url: str = "http://127.0.0.1:8004"
+    export_peer_timeout_s: float = Field(default=5.0, gt=0, le=60)
     admin_email: str = "admin@etnik.local"
     admin_password: SecretStr | None = None
     # Demo programme on an empty database; only ever in development.
     demo_data: bool = True
+    # A form that showed the previous consent text is still accepted this long after the next
+    # one took effect (the person is asked to accept the new one when signed in).
+    consent_text_grace_s: int = Field(default=86400, ge=0)
+    # Retention (152-FZ art. 5 p. 7): a person with no registration for RETENTION_PERIOD is erased,
+    # and nobody before the programme's end plus that period. ISO 8601 durations, e.g. P1096D.
+    programme_ends_on: date = date(2026, 12, 31)
+    retention_period: timedelta = Field(default=timedelta(days=3 * 365 + 1), gt=timedelta(0))
+    retention_check_interval_s: float = Field(default=86400.0, gt=0)
 
     @property
     def loads_demo_data(self) -> bool:
         """Demo data only in development, never in test or production."""
         return self.demo_data and self.environment is Environment.DEVELOPMENT
+
+    def export_peers(self) -> dict[str, str]:
+        """The services whose part of a person's export registration gathers, by name."""
+        return {
+            "notification": self.notification_url,
+            "content": self.content_url,
+            "reporting": self.reporting_url,
+        }
 
     def service_clients(self) -> dict[str, str]:
         """Client id -> secret of the services that may ask for a service token."""

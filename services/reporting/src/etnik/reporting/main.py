@@ -10,6 +10,8 @@ from etnik.common.app import ServiceRuntime, create_service_app
 from etnik.common.contracts.reporting import ReportFrozen
 from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.reporting.api import install_error_handlers, router
+from etnik.reporting.export import PersonExport
+from etnik.reporting.export import router as export_router
 from etnik.reporting.metrics import LagMonitor
 from etnik.reporting.projections import (
     PROJECTED_EVENTS,
@@ -91,13 +93,15 @@ def build(settings: ReportingSettings) -> ReportingParts:
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     """The reporting service's ASGI app."""
-    parts = build(settings or ReportingSettings())
+    settings = settings or ReportingSettings()
+    parts = build(settings)
     app = create_service_app(
         parts.runtime,
         title="EtNik reporting",
         description="Programme statistics and grant-fund reports built from the event streams.",
-        routers=[router],
+        routers=[router, export_router],
     )
     app.state.reporting = parts.service
+    app.state.person_export = PersonExport(parts.generations, settings.pseudonym_key)
     install_error_handlers(app)
     return app

@@ -24,6 +24,9 @@ OPERATORS_TOPIC = "etnik.registration.operators.v1"
 CERTIFICATES_TOPIC = "etnik.registration.certificates.v1"
 SURVEY_REQUESTS_TOPIC = "etnik.registration.survey_requests.v1"
 SURVEY_ANSWERS_TOPIC = "etnik.registration.survey_answers.v1"
+# Consent changes, keyed by person: on the people topic they would, once compacted, replace the
+# person's record (the last record per key is all a compacted topic keeps).
+CONSENTS_TOPIC = "etnik.registration.consents.v1"
 
 
 class EventFormat(StrEnum):
@@ -132,6 +135,21 @@ class PersonErased(IntegrationEvent):
 
     person_id: str
     erased_at: AwareDatetime
+
+
+class PublicationConsentWithdrawn(IntegrationEvent):
+    """A person withdrew their consent to publication alone: every service stops showing their
+    name, organisation and photos where that consent was the basis (their other data stays)."""
+
+    event_type = "ru.etnik.publication_consent.withdrawn"
+    topic = CONSENTS_TOPIC
+    key_field = "person_id"
+
+    person_id: str
+    withdrawn_at: AwareDatetime
+    by: Literal["self", "operator"] = Field(
+        description="The person themself, or an operator answering their written request"
+    )
 
 
 class OrganisationRegistered(IntegrationEvent):
@@ -311,6 +329,18 @@ class SignInLinkRequested(IntegrationEvent):
     expires_at: AwareDatetime
 
 
+class SignInLinksErased(IntegrationEvent):
+    """A person was erased: under their key, this replaces their last sign-in link request
+    (and the address in it), so that compaction leaves no copy on the topic."""
+
+    event_type = "ru.etnik.sign_in_link.erased"
+    topic = SIGN_IN_LINKS_TOPIC
+    key_field = "person_id"
+
+    person_id: str
+    erased_at: AwareDatetime
+
+
 class InvitationIssued(IntegrationEvent):
     """An invitation for a person or an organisation: notification sends its link to the
     person, or to the organisation's contact address."""
@@ -415,3 +445,71 @@ class SurveyAnswered(IntegrationEvent):
     survey_version: int = Field(ge=1)
     answered_on: date = Field(description="The day (UTC) of the answer, not its time")
     answers: list[SurveyAnswer]
+
+
+# --- Partnerships ----------------------------------------------------------------------------
+
+PARTNERSHIPS_TOPIC = "etnik.registration.partnerships.v1"
+
+
+class PartnershipSector(StrEnum):
+    """Which sector a party to a partnership belongs to, for cross-sector counts."""
+
+    NGO = "ngo"
+    AUTHORITY = "authority"
+    BUSINESS = "business"
+    MEDIA = "media"
+    EDUCATION = "education"
+    OTHER = "other"
+
+
+class PartnershipParty(BaseModel):
+    """One party: an organisation of the directory, or one named only here."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sector: PartnershipSector
+    name: str
+    organisation_id: str | None = Field(
+        default=None, description="The organisation in the directory, when it is there"
+    )
+
+
+class _PartnershipSnapshot(IntegrationEvent):
+    """What every event about a partnership says of it: its whole current state."""
+
+    topic = PARTNERSHIPS_TOPIC
+    key_field = "partnership_id"
+
+    partnership_id: str
+    subject: str
+    parties: list[PartnershipParty] = Field(min_length=2)
+    formed_on: date
+    federal_district: str
+    event_id: str | None = Field(default=None, description="The event it came from, if any")
+    document_material_id: str | None = Field(
+        default=None, description="The agreement's file: a material in the content service"
+    )
+    status: Literal["active", "ended"]
+    ended_on: date | None = None
+    version: int = Field(ge=1)
+
+
+class PartnershipFormed(_PartnershipSnapshot):
+    """A partnership formed in the programme was recorded."""
+
+    event_type = "ru.etnik.partnership.formed"
+
+
+class PartnershipChanged(_PartnershipSnapshot):
+    """A recorded partnership's details changed."""
+
+    event_type = "ru.etnik.partnership.changed"
+
+    changes: list[str] = Field(description="Names of the fields that changed, e.g. parties")
+
+
+class PartnershipEnded(_PartnershipSnapshot):
+    """A partnership ended (the agreement expired or was terminated)."""
+
+    event_type = "ru.etnik.partnership.ended"

@@ -1,0 +1,396 @@
+"""Consent texts published as versions, re-acceptance of a newer text, and the publication
+consent withdrawn on its own, through the API on real Kafka and FerretDB.
+
+The tests publish new versions, which every later registration would have to show: they run
+on a registration app and database of their own, not the session's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from etnik.common.contracts.registration import CONSENTS_TOPIC, REGISTRATIONS_TOPIC
+from etnik.devstack import Stack
+from etnik.registration.consents import shown_text
+from etnik.registration.container import Services
+from etnik.registration.errors import DomainError
+from etnik.registration.main import create_app
+from etnik.registration.settings import RegistrationSettings
+
+if TYPE_CHECKING:
+    from conftest import RegistrationApp
+
+ADMIN_EMAIL = "consents-admin@example.org"
+ADMIN_PASSWORD = "consents-admin-password-1"  # this test app only
+NEW_TEXT_RU = (
+    "Я даю согласие на обработку моих персональных данных (ФИО, адрес электронной почты, "
+    "телефон, регион, организация) в целях участия в программе «ЭтНик»; редакция 2."
+)
+NEW_TEXT_EN = (
+    "I consent to the processing of my personal data (name, email, phone, region, "
+    "organisation) for taking part in the EtNik programme; revision 2."
+)
+
+
+@pytest.fixture(scope="module")
+async def consenting(
+    infra: Stack,
+    signing_key: tuple[ec.EllipticCurvePrivateKey, Path],
+    registration: RegistrationApp,
+) -> AsyncIterator[RegistrationApp]:
+    """A registration app on a database of its own (the texts published here stay there)."""
+    private_key, key_file = signing_key
+    settings = RegistrationSettings(
+        environment="test",
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        mongodb_url=infra.mongodb_url,
+        mongodb_database=f"etnik_registration_consents_{uuid.uuid4().hex[:8]}",
+        jwt_private_key_file=key_file,
+        admin_email=ADMIN_EMAIL,
+        admin_password=ADMIN_PASSWORD,
+        outbox_relay_interval_s=0.5,
+        outbox_relay_grace_s=1,
+        kafka_publish_timeout_s=5,
+        public_base_url="https://etnik.test",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        services: Services = app.state.services
+        await asyncio.wait_for(services.runtime.database_initialised.wait(), timeout=60)
+        await asyncio.wait_for(services.runtime.kafka.started.wait(), timeout=60)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registration") as client:
+            signed_in = await client.post(
+                "/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+            )
+            assert signed_in.status_code == 200, signed_in.text
+            # The session's helper class, bound to this app.
+            yield type(registration)(
+                client, services, private_key, infra, signed_in.json()["access_token"]
+            )
+
+
+def _participant_token(app: RegistrationApp, person_id: str) -> dict[str, str]:
+    """The header of a signed-in participant (the email-link sign-in is tested elsewhere)."""
+    services = app.services
+    token, _ = services.signing_key.issue(
+        services.settings, subject=person_id, kind="participant", roles=[]
+    )
+    return app.auth(token)
+
+
+async def _current(app: RegistrationApp, scope: str) -> int:
+    response = await app.client.get(f"/consent-texts/{scope}")
+    assert response.status_code == 200, response.text
+    version: int = response.json()["version"]
+    return version
+
+
+async def _publish(app: RegistrationApp, scope: str, **body: Any) -> httpx.Response:
+    return await app.client.post(
+        f"/consent-texts/{scope}/versions",
+        json={"text_ru": NEW_TEXT_RU, "text_en": NEW_TEXT_EN, **body},
+        headers=app.auth(app.admin_token),
+    )
+
+
+def _by_scope(states: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {state["scope"]: state for state in states}
+
+
+# --- Pure rule: which version a form may name ---------------------------------------------------
+
+
+def _text(version: int, effective: datetime) -> dict[str, Any]:
+    return {"scope": "personal_data", "version": version, "text": "т", "effective_from": effective}
+
+
+def test_a_form_may_name_the_current_text_or_one_superseded_within_the_grace() -> None:
+    now = datetime(2027, 1, 10, 12, tzinfo=UTC)
+    texts = [
+        _text(1, datetime(2022, 1, 1, tzinfo=UTC)),
+        _text(2, now - timedelta(hours=2)),
+        _text(3, now + timedelta(days=1)),  # published, not yet in force
+    ]
+    grace = timedelta(hours=3)
+    assert shown_text(texts, None, now, grace)["version"] == 2
+    assert shown_text(texts, 2, now, grace)["version"] == 2
+    assert shown_text(texts, 1, now, grace)["version"] == 1  # superseded 2 h ago
+    for refused in (3, 4):  # not in force yet; never published
+        with pytest.raises(DomainError) as error:
+            shown_text(texts, refused, now, grace)
+        assert error.value.status_code == 409
+        assert error.value.reason.startswith("the consent text changed")
+    with pytest.raises(DomainError) as late:
+        shown_text(texts, 1, now, timedelta(hours=1))  # superseded longer ago than the grace
+    assert late.value.status_code == 409
+    # Once version 3 is in force, version 2 was superseded only now: still accepted.
+    later = now + timedelta(days=1, minutes=5)
+    assert shown_text(texts, 2, later, grace)["version"] == 2
+    assert shown_text(texts, None, later, grace)["version"] == 3
+
+
+# --- Publishing -------------------------------------------------------------------------------
+
+
+async def test_administrators_publish_versions_that_never_change(
+    consenting: RegistrationApp,
+) -> None:
+    app = consenting
+    before = await _current(app, "publication")
+    first = (await app.client.get("/consent-texts/publication")).json()
+
+    operator = app.auth(await app.operator(["operator"]))
+    refusals = [
+        # Only administrators publish; anonymous callers are not even known.
+        (await app.client.post("/consent-texts/publication/versions", json={}), 401),
+        (
+            await app.client.post(
+                "/consent-texts/publication/versions",
+                json={"text_ru": NEW_TEXT_RU},
+                headers=operator,
+            ),
+            403,
+        ),
+        (await _publish(app, "marketing"), 422),  # no such scope
+        (
+            await app.client.post(  # the Russian text is the binding one: it cannot be missing
+                "/consent-texts/publication/versions",
+                json={"text_en": NEW_TEXT_EN},
+                headers=app.auth(app.admin_token),
+            ),
+            422,
+        ),
+        (await _publish(app, "publication", text_ru=NEW_TEXT_EN), 422),  # not Russian
+        (await _publish(app, "publication", version=before), 409),  # published already
+        (await _publish(app, "publication", version=before + 5), 422),  # not the next number
+        (
+            await _publish(
+                app,
+                "publication",
+                effective_from=(datetime.now(UTC) - timedelta(days=1)).isoformat(),
+            ),
+            422,
+        ),
+        (await _publish(app, "publication", surprise=True), 422),  # unknown fields refused
+    ]
+    for response, status in refusals:
+        assert response.status_code == status, response.text
+        assert response.json()["detail"]
+    # Nothing refused was stored, and the text in force did not move.
+    listed = (await app.client.get("/consent-texts/publication/versions")).json()
+    assert [v["version"] for v in listed] == list(range(before, 0, -1))
+    assert (await app.client.get("/consent-texts/publication")).json() == first
+
+    published = await _publish(app, "publication", version=before + 1)
+    assert published.status_code == 201, published.text
+    assert published.json()["version"] == before + 1
+    assert published.json()["text_ru"] == NEW_TEXT_RU
+    again = await _publish(app, "publication", version=before + 1, text_ru=NEW_TEXT_RU + " Иначе.")
+    assert again.status_code == 409
+
+    versions = (await app.client.get("/consent-texts/publication/versions")).json()
+    assert [v["version"] for v in versions] == list(range(before + 1, 0, -1))
+    assert versions[0]["text_ru"] == NEW_TEXT_RU  # the refused change did not land
+    assert versions[-1]["text_ru"] == first["text"]  # version 1 is as it was
+    current = (await app.client.get("/consent-texts/publication")).json()
+    assert (current["version"], current["text"], current["locale"]) == (
+        before + 1,
+        NEW_TEXT_RU,
+        "ru",
+    )
+    english = (await app.client.get("/consent-texts/publication", params={"locale": "en"})).json()
+    assert (english["text"], english["locale"]) == (NEW_TEXT_EN, "en")
+    old = await app.client.get("/consent-texts/publication", params={"version": before})
+    assert old.json()["text"] == first["text"]
+    for params, status in (
+        ({"version": 99}, 404),
+        ({"version": 0}, 422),
+        ({"locale": "fr"}, 422),
+    ):
+        response = await app.client.get("/consent-texts/publication", params=params)
+        assert response.status_code == status, (params, response.text)
+    assert (await app.client.get("/consent-texts/marketing")).status_code == 422
+
+    # A version published for later is listed but not in force until then.
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    scheduled = await _publish(app, "publication", effective_from=later)
+    assert scheduled.status_code == 201, scheduled.text
+    assert (await _current(app, "publication")) == before + 1
+
+
+# --- Re-acceptance ----------------------------------------------------------------------------
+
+
+async def test_a_person_who_accepted_an_older_text_is_asked_to_accept_the_new_one(
+    consenting: RegistrationApp,
+) -> None:
+    app = consenting
+    shown = await _current(app, "personal_data")
+    event = await app.event()
+    registered = await app.register(event["id"], consent_version=shown)
+    assert registered.status_code == 201, registered.text
+    person_id = registered.json()["person_id"]
+    me = _participant_token(app, person_id)
+
+    state = _by_scope((await app.client.get("/me/consents", headers=me)).json())
+    assert state["personal_data"]["accepted_version"] == shown
+    assert state["personal_data"]["needs_acceptance"] is False
+
+    published = await _publish(app, "personal_data")
+    assert published.status_code == 201, published.text
+    new = published.json()["version"]
+    assert new == shown + 1
+
+    asked = _by_scope((await app.client.get("/me/consents", headers=me)).json())
+    assert asked["personal_data"]["needs_acceptance"] is True
+    assert asked["personal_data"]["accepted_version"] == shown
+    assert asked["personal_data"]["current"]["version"] == new
+    assert asked["personal_data"]["current"]["text"] == NEW_TEXT_RU
+    in_english = (await app.client.get("/me/consents", params={"locale": "en"}, headers=me)).json()
+    assert _by_scope(in_english)["personal_data"]["current"]["text"] == NEW_TEXT_EN
+
+    # A form opened before the new text took effect is still accepted, with what it showed.
+    other = await app.event()
+    late_form = await app.register(other["id"], consent_version=shown)
+    assert late_form.status_code == 201, late_form.text
+    [confirmed] = await app.published(
+        REGISTRATIONS_TOPIC,
+        lambda e: (
+            e["subject"] == late_form.json()["id"]
+            and e["type"] == "ru.etnik.registration.confirmed"
+        ),
+    )
+    assert confirmed["data"]["consent_version"] == shown
+    assert (await app.register(other["id"], consent_version=new + 3)).status_code == 409
+
+    ledger_before = (
+        await app.client.get(f"/people/{person_id}/consents", headers=app.auth(app.admin_token))
+    ).json()["ledger"]
+    refusals = [
+        ({"action": "accept", "scope": "personal_data"}, 422),  # which version was shown?
+        ({"action": "accept", "scope": "personal_data", "version": new + 4}, 409),
+        ({"action": "withdraw", "scope": "personal_data"}, 422),  # that is an erasure
+        ({"action": "withdraw", "scope": "publication", "version": 1}, 422),
+        ({"action": "agree", "scope": "personal_data", "version": new}, 422),
+    ]
+    for body, status in refusals:
+        response = await app.client.post("/me/consents", json=body, headers=me)
+        assert response.status_code == status, (body, response.text)
+    staff = await app.client.post(
+        "/me/consents",
+        json={"action": "accept", "scope": "personal_data", "version": new},
+        headers=app.auth(app.admin_token),
+    )
+    assert staff.status_code == 403  # operators cannot consent for a person
+    anonymous = await app.client.post(
+        "/me/consents", json={"action": "accept", "scope": "personal_data", "version": new}
+    )
+    assert anonymous.status_code == 401
+    ledger_after = (
+        await app.client.get(f"/people/{person_id}/consents", headers=app.auth(app.admin_token))
+    ).json()["ledger"]
+    assert ledger_after == ledger_before  # nothing refused was recorded
+
+    accept = {"action": "accept", "scope": "personal_data", "version": new}
+    for _ in range(2):  # a repeat records nothing twice
+        accepted = await app.client.post(
+            "/me/consents", json=accept, headers={**me, "User-Agent": "portal-test/2.0"}
+        )
+        assert accepted.status_code == 200, accepted.text
+        now_state = _by_scope(accepted.json())["personal_data"]
+        assert (now_state["accepted_version"], now_state["needs_acceptance"]) == (new, False)
+    ledger = (
+        await app.client.get(f"/people/{person_id}/consents", headers=app.auth(app.admin_token))
+    ).json()["ledger"]
+    personal = [e for e in ledger if e["scope"] == "personal_data"]
+    assert [(e["text_version"], e["source"]) for e in personal] == [
+        (shown, "registration_form"),
+        (new, "portal"),
+    ]
+    assert all(e["given_at"] and e["withdrawn_at"] is None for e in personal)
+    stored = await app.services.repository.consents.find_one(
+        {"person_id": person_id, "text_version": new}
+    )
+    assert stored is not None
+    assert stored["user_agent"] == "portal-test/2.0"
+
+
+# --- The publication consent alone ------------------------------------------------------------
+
+
+async def test_the_publication_consent_is_withdrawn_alone_and_every_service_is_told(
+    consenting: RegistrationApp,
+) -> None:
+    app = consenting
+    event = await app.event()
+    registered = await app.register(event["id"], consent_publication=True)
+    assert registered.status_code == 201, registered.text
+    person_id = registered.json()["person_id"]
+    me = _participant_token(app, person_id)
+    assert _by_scope((await app.client.get("/me/consents", headers=me)).json())["publication"][
+        "accepted_version"
+    ]
+
+    withdraw = {"action": "withdraw", "scope": "publication"}
+    withdrawn = await app.client.post("/me/consents", json=withdraw, headers=me)
+    assert withdrawn.status_code == 200, withdrawn.text
+    state = _by_scope(withdrawn.json())
+    assert state["publication"]["accepted_version"] is None
+    assert state["publication"]["withdrawn_at"]
+    assert state["personal_data"]["accepted_version"]  # processing consent untouched
+    [told] = await app.published(
+        CONSENTS_TOPIC,
+        lambda e: (
+            e["subject"] == person_id and e["type"] == "ru.etnik.publication_consent.withdrawn"
+        ),
+    )
+    assert told["data"]["by"] == "self"
+    # The registration stays, and so does the person.
+    mine = (await app.client.get("/me/registrations", headers=me)).json()
+    assert [(r["id"], r["status"]) for r in mine] == [(registered.json()["id"], "confirmed")]
+    person = await app.services.repository.people.find_one({"_id": person_id})
+    assert person is not None
+    assert not person.get("erased")
+    first_withdrawal = person["publication_withdrawn_at"]
+
+    # A repeat changes nothing: no second withdrawal.
+    repeated = await app.client.post("/me/consents", json=withdraw, headers=me)
+    assert repeated.status_code == 200
+    person = await app.services.repository.people.find_one({"_id": person_id})
+    assert person is not None
+    assert person["publication_withdrawn_at"] == first_withdrawal
+
+    # An operator withdraws it for someone on their written request.
+    other = await app.register(event["id"], consent_publication=True)
+    other_id = other.json()["person_id"]
+    url = f"/people/{other_id}/consents/publication/withdraw"
+    assert (await app.client.post(url, headers=me)).status_code == 403
+    assert (await app.client.post(url)).status_code == 401
+    unknown = await app.client.post(
+        "/people/nobody/consents/publication/withdraw", headers=app.auth(app.admin_token)
+    )
+    assert unknown.status_code == 404
+    operator = app.auth(await app.operator(["operator"]))
+    by_operator = await app.client.post(url, headers=operator)
+    assert by_operator.status_code == 200, by_operator.text
+    body = by_operator.json()
+    assert _by_scope(body["consents"])["publication"]["accepted_version"] is None
+    [entry] = [e for e in body["ledger"] if e["scope"] == "publication"]
+    assert entry["withdrawn_by"].startswith("operator:")
+    [told_by_operator] = await app.published(CONSENTS_TOPIC, lambda e: e["subject"] == other_id)
+    assert told_by_operator["data"]["by"] == "operator"
+
+    # An erased person has nothing left to withdraw.
+    erased = await app.client.post(f"/people/{other_id}/erase", headers=app.auth(app.admin_token))
+    assert erased.status_code == 200, erased.text
+    assert (await app.client.post(url, headers=operator)).status_code == 409
