@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -131,38 +132,57 @@ def signing_key(
     return private_key, key_file
 
 
+NewApp = Callable[..., contextlib.AbstractAsyncContextManager[RegistrationApp]]
+
+
 @pytest.fixture(scope="session")
-async def registration(
+def new_registration_app(
     infra: Stack, signing_key: tuple[ec.EllipticCurvePrivateKey, Path]
-) -> AsyncIterator[RegistrationApp]:
+) -> NewApp:
+    """Start another registration app in this process: `async with new_registration_app(
+    database=..., **settings) as app`; a database of its own unless one is named."""
+
+    @contextlib.asynccontextmanager
+    async def running(
+        database: str | None = None, **overrides: Any
+    ) -> AsyncIterator[RegistrationApp]:
+        private_key, key_file = signing_key
+        fields: dict[str, Any] = {
+            "environment": "test",
+            "kafka_bootstrap_servers": infra.kafka_bootstrap,
+            "mongodb_url": infra.mongodb_url,
+            "mongodb_database": database or f"etnik_registration_it_{uuid.uuid4().hex[:8]}",
+            "jwt_private_key_file": key_file,
+            "admin_email": ADMIN_EMAIL,
+            "admin_password": ADMIN_PASSWORD,
+            "outbox_relay_interval_s": 0.5,
+            "outbox_relay_grace_s": 1,
+            "kafka_publish_timeout_s": 5,
+            "public_base_url": "https://etnik.test",
+            **overrides,
+        }
+        app = create_app(RegistrationSettings(**fields))
+        async with app.router.lifespan_context(app):
+            services: Services = app.state.services
+            await asyncio.wait_for(services.runtime.database_initialised.wait(), timeout=60)
+            await asyncio.wait_for(services.runtime.kafka.started.wait(), timeout=60)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://registration"
+            ) as client:
+                signed_in = await client.post(
+                    "/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+                )
+                assert signed_in.status_code == 200, signed_in.text
+                yield RegistrationApp(
+                    client, services, private_key, infra, signed_in.json()["access_token"]
+                )
+
+    return running
+
+
+@pytest.fixture(scope="session")
+async def registration(new_registration_app: NewApp) -> AsyncIterator[RegistrationApp]:
     """One app for the session, on its own database, with short offer expiry."""
-    private_key, key_file = signing_key
-    settings = RegistrationSettings(
-        environment="test",
-        kafka_bootstrap_servers=infra.kafka_bootstrap,
-        mongodb_url=infra.mongodb_url,
-        mongodb_database=f"etnik_registration_it_{uuid.uuid4().hex[:8]}",
-        jwt_private_key_file=key_file,
-        admin_email=ADMIN_EMAIL,
-        admin_password=ADMIN_PASSWORD,
-        offer_ttl_s=2,
-        offer_check_interval_s=0.3,
-        outbox_relay_interval_s=0.5,
-        outbox_relay_grace_s=1,
-        kafka_publish_timeout_s=5,
-        public_base_url="https://etnik.test",
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        services: Services = app.state.services
-        await asyncio.wait_for(services.runtime.database_initialised.wait(), timeout=60)
-        await asyncio.wait_for(services.runtime.kafka.started.wait(), timeout=60)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registration") as client:
-            signed_in = await client.post(
-                "/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-            )
-            assert signed_in.status_code == 200, signed_in.text
-            yield RegistrationApp(
-                client, services, private_key, infra, signed_in.json()["access_token"]
-            )
+    async with new_registration_app(offer_ttl_s=2, offer_check_interval_s=0.3) as app:
+        yield app

@@ -7,27 +7,19 @@ on a registration app and database of their own, not the session's.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from etnik.common.contracts.registration import CONSENTS_TOPIC, REGISTRATIONS_TOPIC
-from etnik.devstack import Stack
 from etnik.registration.consents import shown_text
-from etnik.registration.container import Services
 from etnik.registration.errors import DomainError
-from etnik.registration.main import create_app
-from etnik.registration.settings import RegistrationSettings
 
 if TYPE_CHECKING:
-    from conftest import RegistrationApp
+    from conftest import NewApp, RegistrationApp
 
 ADMIN_EMAIL = "consents-admin@example.org"
 ADMIN_PASSWORD = "consents-admin-password-1"  # this test app only
@@ -42,41 +34,10 @@ NEW_TEXT_EN = (
 
 
 @pytest.fixture(scope="module")
-async def consenting(
-    infra: Stack,
-    signing_key: tuple[ec.EllipticCurvePrivateKey, Path],
-    registration: RegistrationApp,
-) -> AsyncIterator[RegistrationApp]:
+async def consenting(new_registration_app: NewApp) -> AsyncIterator[RegistrationApp]:
     """A registration app on a database of its own (the texts published here stay there)."""
-    private_key, key_file = signing_key
-    settings = RegistrationSettings(
-        environment="test",
-        kafka_bootstrap_servers=infra.kafka_bootstrap,
-        mongodb_url=infra.mongodb_url,
-        mongodb_database=f"etnik_registration_consents_{uuid.uuid4().hex[:8]}",
-        jwt_private_key_file=key_file,
-        admin_email=ADMIN_EMAIL,
-        admin_password=ADMIN_PASSWORD,
-        outbox_relay_interval_s=0.5,
-        outbox_relay_grace_s=1,
-        kafka_publish_timeout_s=5,
-        public_base_url="https://etnik.test",
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        services: Services = app.state.services
-        await asyncio.wait_for(services.runtime.database_initialised.wait(), timeout=60)
-        await asyncio.wait_for(services.runtime.kafka.started.wait(), timeout=60)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registration") as client:
-            signed_in = await client.post(
-                "/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-            )
-            assert signed_in.status_code == 200, signed_in.text
-            # The session's helper class, bound to this app.
-            yield type(registration)(
-                client, services, private_key, infra, signed_in.json()["access_token"]
-            )
+    async with new_registration_app() as app:
+        yield app
 
 
 def _participant_token(app: RegistrationApp, person_id: str) -> dict[str, str]:

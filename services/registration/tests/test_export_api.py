@@ -16,22 +16,14 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 from pypdf import PdfReader
 
-from etnik.devstack import Stack
-from etnik.registration.container import Services
-from etnik.registration.main import create_app
-from etnik.registration.settings import RegistrationSettings
-
 if TYPE_CHECKING:
-    from conftest import RegistrationApp
+    from conftest import NewApp, RegistrationApp
 
 PEER_TIMEOUT_S = 1.0
 SIGN_IN_LINKS_TOPIC = "etnik.registration.sign_in_links.v1"
@@ -99,44 +91,15 @@ async def peers() -> AsyncIterator[Peers]:
 
 
 @pytest.fixture(scope="module")
-async def exporting(
-    infra: Stack,
-    signing_key: tuple[ec.EllipticCurvePrivateKey, Path],
-    registration: RegistrationApp,
-    peers: Peers,
-) -> AsyncIterator[RegistrationApp]:
+async def exporting(new_registration_app: NewApp, peers: Peers) -> AsyncIterator[RegistrationApp]:
     """A registration app of its own whose export reads the stand-ins, with a short timeout."""
-    private_key, key_file = signing_key
-    settings = RegistrationSettings(
-        environment="test",
-        kafka_bootstrap_servers=infra.kafka_bootstrap,
-        mongodb_url=infra.mongodb_url,
-        mongodb_database=f"etnik_registration_export_{uuid.uuid4().hex[:8]}",
-        jwt_private_key_file=key_file,
-        admin_email=ADMIN_EMAIL,
-        admin_password=ADMIN_PASSWORD,
-        kafka_publish_timeout_s=5,
-        public_base_url="https://etnik.test",
+    async with new_registration_app(
         notification_url=await peers.hung(),
         content_url=peers.gone(),
         reporting_url=await peers.refusing(),
         export_peer_timeout_s=PEER_TIMEOUT_S,
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        services: Services = app.state.services
-        await asyncio.wait_for(services.runtime.database_initialised.wait(), timeout=60)
-        await asyncio.wait_for(services.runtime.kafka.started.wait(), timeout=60)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registration") as client:
-            signed_in = await client.post(
-                "/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-            )
-            assert signed_in.status_code == 200, signed_in.text
-            # The session's helper class, bound to this app.
-            yield type(registration)(
-                client, services, private_key, infra, signed_in.json()["access_token"]
-            )
+    ) as app:
+        yield app
 
 
 async def _participant(app: RegistrationApp, event_id: str, name: str) -> tuple[str, str, str]:

@@ -8,26 +8,16 @@ long ago and a retention period of seconds, so that people become due within the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from etnik.common.contracts.registration import PEOPLE_TOPIC
-from etnik.devstack import Stack
-from etnik.registration.container import Services
-from etnik.registration.main import create_app
 from etnik.registration.retention import RetentionRule
-from etnik.registration.settings import RegistrationSettings
 
 if TYPE_CHECKING:
-    from conftest import RegistrationApp
+    from conftest import NewApp, RegistrationApp
 
 ADMIN_EMAIL = "retention-admin@example.org"
 ADMIN_PASSWORD = "retention-admin-password-1"  # these test apps only
@@ -36,43 +26,14 @@ PERIOD_S = 4.0
 NEVER_S = 1e9
 
 
-@contextlib.asynccontextmanager
-async def _app(
-    like: RegistrationApp,
-    infra: Stack,
-    key: tuple[ec.EllipticCurvePrivateKey, Path],
-    database: str,
-    **overrides: Any,
-) -> AsyncIterator[RegistrationApp]:
+def _app(new_app: NewApp, database: str, **overrides: Any) -> Any:
     """A registration app on `database` whose programme ended in 2020."""
-    private_key, key_file = key
-    settings = RegistrationSettings(
-        environment="test",
-        kafka_bootstrap_servers=infra.kafka_bootstrap,
-        mongodb_url=infra.mongodb_url,
-        mongodb_database=database,
-        jwt_private_key_file=key_file,
-        admin_email=ADMIN_EMAIL,
-        admin_password=ADMIN_PASSWORD,
-        outbox_relay_interval_s=0.5,
-        kafka_publish_timeout_s=5,
-        public_base_url="https://etnik.test",
+    return new_app(
+        database,
         programme_ends_on=date(2020, 12, 31),
         retention_period=timedelta(seconds=PERIOD_S),
         **overrides,
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        services: Services = app.state.services
-        await asyncio.wait_for(services.runtime.database_initialised.wait(), timeout=60)
-        await asyncio.wait_for(services.runtime.kafka.started.wait(), timeout=60)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registration") as client:
-            signed_in = await client.post(
-                "/auth/token", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-            )
-            assert signed_in.status_code == 200, signed_in.text
-            yield type(like)(client, services, private_key, infra, signed_in.json()["access_token"])
 
 
 def _database() -> str:
@@ -108,13 +69,9 @@ def test_nobody_is_due_before_the_programme_end_plus_the_period() -> None:
 
 
 async def test_preview_lists_exactly_who_is_due_and_a_run_erases_them_with_an_audit(
-    infra: Stack,
-    signing_key: tuple[ec.EllipticCurvePrivateKey, Path],
-    registration: RegistrationApp,
+    new_registration_app: NewApp,
 ) -> None:
-    async with _app(
-        registration, infra, signing_key, _database(), retention_check_interval_s=NEVER_S
-    ) as app:
+    async with _app(new_registration_app, _database(), retention_check_interval_s=NEVER_S) as app:
         old_event = await app.event()
         never_registered = await _person(app, "Давно Известный")
         registered_long_ago = await _registered(app, old_event["id"])
@@ -201,19 +158,17 @@ async def test_preview_lists_exactly_who_is_due_and_a_run_erases_them_with_an_au
 
 
 async def test_the_scheduled_job_erases_who_is_due_once_across_replicas(
-    infra: Stack,
-    signing_key: tuple[ec.EllipticCurvePrivateKey, Path],
-    registration: RegistrationApp,
+    new_registration_app: NewApp,
 ) -> None:
     database = _database()
     async with (
-        _app(registration, infra, signing_key, database, retention_check_interval_s=NEVER_S) as app,
+        _app(new_registration_app, database, retention_check_interval_s=NEVER_S) as app,
     ):
         forgotten = [await _person(app, f"Забытый Участник {n}") for n in range(3)]
     # Two replicas with a short interval share the database: each pass runs on one only.
     async with (
-        _app(registration, infra, signing_key, database, retention_check_interval_s=0.5) as one,
-        _app(registration, infra, signing_key, database, retention_check_interval_s=0.5),
+        _app(new_registration_app, database, retention_check_interval_s=0.5) as one,
+        _app(new_registration_app, database, retention_check_interval_s=0.5),
     ):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
