@@ -207,15 +207,24 @@ RUSSIAN_ZONES = ("Europe/Kaliningrad", "Europe/Moscow", "Europe/Samara", "Asia/Y
                  "Asia/Vladivostok", "Asia/Magadan", "Asia/Kamchatka")  # fmt: skip
 
 
+# Between them, one is always in daytime and one at night (22:00-08:00), whatever the hour.
+AROUND_THE_CLOCK = ("Asia/Kamchatka", "Europe/Moscow", "America/New_York", "Asia/Tokyo")
+
+
+def zone_where(*, night: bool, zones: tuple[str, ...] = RUSSIAN_ZONES) -> str | None:
+    """The first of these zones where it is now night (quiet hours) or day, if any."""
+    now = datetime.now(UTC)
+    for zone in zones:
+        local = now.astimezone(ZoneInfo(zone))
+        minutes = local.hour * 60 + local.minute
+        # Margins keep the zone on the same side of 08:00 and 22:00 for the length of a test.
+        if night and not 7 * 60 + 50 <= minutes < 22 * 60 + 5:
+            return zone
+        if not night and 8 * 60 + 5 <= minutes < 21 * 60 + 50:
+            return zone
+    return None
+
+
 def zones_now() -> tuple[str | None, str | None]:
     """A Russian zone where it is day, and one where it is night (quiet hours), if any now."""
-    now = datetime.now(UTC)
-
-    def local_minutes(zone: str) -> int:
-        local = now.astimezone(ZoneInfo(zone))
-        return local.hour * 60 + local.minute
-
-    # Margins keep the zone on the same side of 08:00 and 22:00 for the length of the test.
-    day = [z for z in RUSSIAN_ZONES if 8 * 60 + 5 <= local_minutes(z) < 21 * 60 + 50]
-    night = [z for z in RUSSIAN_ZONES if not 7 * 60 + 50 <= local_minutes(z) < 22 * 60 + 5]
-    return (day[0] if day else None), (night[0] if night else None)
+    return zone_where(night=False), zone_where(night=True)

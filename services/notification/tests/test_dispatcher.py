@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -40,24 +39,18 @@ from etnik.notification.rendering import TemplateRenderer
 from etnik.notification.settings import NotificationSettings
 from etnik.notification.unsubscribe import UnsubscribeLinks
 from etnik.notification.upgrade import LEGACY_OUTCOME_COLLECTIONS, LegacyOutcomes
+from helpers import AROUND_THE_CLOCK
+from helpers import zone_where as any_zone_where
 
 Db = AsyncDatabase[dict[str, Any]]
 EVENT_ID = "event-1"
-# Between them, one is always in daytime and one at night (22:00-08:00), whatever the hour.
-ZONES = ("Asia/Kamchatka", "Europe/Moscow", "America/New_York", "Asia/Tokyo")
 
 
 def zone_where(*, night: bool) -> str:
-    """A zone where it is now night (or day), with a margin of a few minutes."""
-    now = datetime.now(UTC)
-    for zone in ZONES:
-        local = now.astimezone(ZoneInfo(zone))
-        minutes = local.hour * 60 + local.minute
-        if night and not 7 * 60 + 50 <= minutes < 22 * 60 + 5:
-            return zone
-        if not night and 8 * 60 + 5 <= minutes < 21 * 60 + 50:
-            return zone
-    raise AssertionError("no such zone now")
+    """A zone where it is now night (or day)."""
+    zone = any_zone_where(night=night, zones=AROUND_THE_CLOCK)
+    assert zone is not None, "no such zone now"
+    return zone
 
 
 class RecordingChannel:
