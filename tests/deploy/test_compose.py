@@ -1,6 +1,6 @@
 """Offline checks of the Docker deployment.
 
-docker-compose.yml, the service Dockerfiles, .dockerignore and the Prometheus config are
+docker-compose.yml, the services' Dockerfile, .dockerignore and the Prometheus config are
 checked here without a Docker engine or a network: against the compose-spec JSON schema
 that check-jsonschema ships, and against the contract the rest of the platform relies on
 (ports shared with the local stack, environment variables, pinned images, health checks,
@@ -30,6 +30,7 @@ DOCKERIGNORE_FILE = ROOT / ".dockerignore"
 PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
 SERVICES = ("registration", "notification", "content", "reporting")
+DOCKERFILE = ROOT / "Dockerfile"
 # One-shot jobs: they run to completion before what depends on them starts.
 JOBS = ("web-assets",)
 SERVICE_PORT = 8000
@@ -212,11 +213,6 @@ def exec_form(instruction: Instruction) -> list[str]:
     return [str(arg) for arg in argv]
 
 
-def dockerfile_of(name: str) -> Path:
-    build = services()[name]["build"]
-    return ROOT / str(build.get("context", ".")) / str(build["dockerfile"])
-
-
 def workspace_members() -> list[Path]:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     members: list[Path] = []
@@ -351,7 +347,7 @@ def test_services_start_after_what_they_need() -> None:
 
 
 def test_images_are_pinned() -> None:
-    # Built services are checked through their Dockerfiles' base images below.
+    # Built services are checked through the Dockerfile's base images below.
     for name, service in services().items():
         if "build" not in service:
             image = service["image"]
@@ -486,16 +482,26 @@ def test_infrastructure_keeps_its_data_in_named_volumes() -> None:
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_service_is_built_from_its_own_dockerfile(name: str) -> None:
+def test_service_is_built_from_the_one_dockerfile(name: str) -> None:
     build = services()[name]["build"]
     assert build.get("context", ".") == ".", "the build context is the repository root"
-    assert build["dockerfile"] == f"services/{name}/Dockerfile"
-    assert dockerfile_of(name).is_file()
+    assert build.get("dockerfile", "Dockerfile") == "Dockerfile"
+    assert build["args"] == {"SERVICE": name}
+    assert DOCKERFILE.is_file()
 
 
-@pytest.mark.parametrize("name", SERVICES)
-def test_dockerfile_is_multi_stage_and_builds_with_uv(name: str) -> None:
-    instructions = dockerfile(dockerfile_of(name))
+def test_dockerfile_builds_only_a_known_service() -> None:
+    build = stages(dockerfile(DOCKERFILE))[0]
+    assert "ARG SERVICE" in [f"{i.keyword} {i.arguments}" for i in build]
+    check = next(i.arguments for i in build if i.keyword == "RUN" and "SERVICE" in i.arguments)
+    named = re.search(r'case "\$\{SERVICE\}" in ([\w|]+)\)', check)
+    assert named, "the build checks SERVICE"
+    assert set(named.group(1).split("|")) == set(SERVICES)
+    assert "exit 1" in check
+
+
+def test_dockerfile_is_multi_stage_and_builds_with_uv() -> None:
+    instructions = dockerfile(DOCKERFILE)
     assert len(stages(instructions)) >= 2, "build and runtime stages"
     copies = [i.arguments for i in instructions if i.keyword == "COPY"]
     assert any(re.match(r"--from=ghcr\.io/astral-sh/uv:\S+ ", c) for c in copies)
@@ -503,7 +509,7 @@ def test_dockerfile_is_multi_stage_and_builds_with_uv(name: str) -> None:
     syncs = [r for r in runs if "uv sync" in r]
     assert len(syncs) == 2, "dependencies in one layer, then the workspace members"
     for sync in syncs:
-        for flag in ("--locked", "--no-dev", "--no-editable", f"--package etnik-{name}"):
+        for flag in ("--locked", "--no-dev", "--no-editable", '--package "etnik-${SERVICE}"'):
             assert flag in sync, f"uv sync without {flag}"
         assert "--mount=type=cache,target=/root/.cache/uv" in sync
     assert "--no-install-workspace" in syncs[0]
@@ -512,24 +518,22 @@ def test_dockerfile_is_multi_stage_and_builds_with_uv(name: str) -> None:
         assert setting in env
 
 
-@pytest.mark.parametrize("name", SERVICES)
-def test_dockerfile_base_images_are_pinned(name: str) -> None:
-    images = base_images(dockerfile(dockerfile_of(name)))
+def test_dockerfile_base_images_are_pinned() -> None:
+    images = base_images(dockerfile(DOCKERFILE))
     assert images, "no base image found"
     for image in images:
         assert image_is_pinned(image), f"pin an exact release, not {image}"
-    runtime = stages(dockerfile(dockerfile_of(name)))[-1][0].arguments.split()[0]
-    build = stages(dockerfile(dockerfile_of(name)))[0][0].arguments.split()[0]
+    runtime = stages(dockerfile(DOCKERFILE))[-1][0].arguments.split()[0]
+    build = stages(dockerfile(DOCKERFILE))[0][0].arguments.split()[0]
     assert runtime == build, "the venv needs the same interpreter path in both stages"
 
 
-@pytest.mark.parametrize("name", SERVICES)
-def test_dockerfile_copies_every_workspace_manifest(name: str) -> None:
+def test_dockerfile_copies_every_workspace_manifest() -> None:
     # `uv sync --locked` checks the lock against the whole workspace, so a member added
     # to the workspace but not copied here breaks every image build.
     copied = {
         word
-        for i in dockerfile(dockerfile_of(name))
+        for i in dockerfile(DOCKERFILE)
         if i.keyword == "COPY" and not i.arguments.startswith("--from")
         for word in i.arguments.split()[:-1]
     }
@@ -537,13 +541,12 @@ def test_dockerfile_copies_every_workspace_manifest(name: str) -> None:
     for member in workspace_members():
         manifest = (member / "pyproject.toml").relative_to(ROOT).as_posix()
         assert manifest in copied, f"{manifest} is not copied into the build stage"
-    assert f"services/{name}/src" in copied
+    assert "services/${SERVICE}/src" in copied
     assert "services/common/src" in copied
 
 
-@pytest.mark.parametrize("name", SERVICES)
-def test_runtime_stage_runs_the_service_as_non_root(name: str) -> None:
-    runtime = stages(dockerfile(dockerfile_of(name)))[-1]
+def test_runtime_stage_runs_the_service_as_non_root() -> None:
+    runtime = stages(dockerfile(DOCKERFILE))[-1]
     users = [i.arguments for i in runtime if i.keyword == "USER"]
     assert users, "the runtime stage must switch to a non-root user"
     user = users[-1].split(":")[0]
@@ -554,7 +557,7 @@ def test_runtime_stage_runs_the_service_as_non_root(name: str) -> None:
     command = [exec_form(i) for i in runtime if i.keyword == "CMD"]
     argv = (entrypoint[-1] if entrypoint else []) + (command[-1] if command else [])
     # Inside its container the service must listen on every interface.
-    assert argv == ["python", "-m", f"etnik.{name}", "--host", "0.0.0.0", "--port", "8000"]  # noqa: S104
+    assert argv == ["etnik-service", "--host", "0.0.0.0", "--port", "8000"]  # noqa: S104
 
     assert any(i.keyword == "EXPOSE" and i.arguments == str(SERVICE_PORT) for i in runtime)
     healthchecks = [i.arguments for i in runtime if i.keyword == "HEALTHCHECK"]
@@ -567,21 +570,20 @@ def test_runtime_stage_runs_the_service_as_non_root(name: str) -> None:
     assert from_build == ["--from=build /app/.venv /app/.venv"]
 
 
-def test_service_dockerfiles_differ_only_in_the_service_name() -> None:
-    def generic(name: str) -> str:
-        text = dockerfile_of(name).read_text(encoding="utf-8")
-        for specific in (
-            f"etnik-{name}",
-            f"etnik.{name}",
-            f"services/{name}/src",
-            f"services/{name}/Dockerfile",
-        ):
-            text = text.replace(specific, specific.replace(name, "{service}"))
-        return text
-
-    reference = generic(SERVICES[0])
-    for name in SERVICES[1:]:
-        assert generic(name) == reference, f"services/{name}/Dockerfile has drifted"
+@pytest.mark.parametrize("name", SERVICES)
+def test_etnik_service_starts_what_python_m_starts(name: str) -> None:
+    # The image's entry point is a link to the service's console script; Helm runs
+    # `python -m etnik.<service>`: both must be the same main.
+    links = [
+        i.arguments
+        for i in stages(dockerfile(DOCKERFILE))[0]
+        if i.keyword == "RUN" and "etnik-service" in i.arguments
+    ]
+    assert links == ['ln -s "etnik-${SERVICE}" /app/.venv/bin/etnik-service']
+    project = tomllib.loads(
+        (ROOT / "services" / name / "pyproject.toml").read_text(encoding="utf-8")
+    )
+    assert project["project"]["scripts"][f"etnik-{name}"] == f"etnik.{name}.__main__:main"
 
 
 def test_dockerignore_sends_the_builder_only_what_the_images_need() -> None:
@@ -613,10 +615,11 @@ def test_dockerignore_sends_the_builder_only_what_the_images_need() -> None:
 
 def test_dockerignore_keeps_every_file_a_dockerfile_copies() -> None:
     for name in SERVICES:
-        for instruction in dockerfile(dockerfile_of(name)):
+        for instruction in dockerfile(DOCKERFILE):
             if instruction.keyword != "COPY" or instruction.arguments.startswith("--from"):
                 continue
             for source in instruction.arguments.split()[:-1]:
+                source = source.replace("${SERVICE}", name)
                 path = ROOT / source
                 sample = source if not path.is_dir() else f"{source}/etnik/module.py"
                 assert sent_to_builder(sample), f"{source} is copied but .dockerignore drops it"

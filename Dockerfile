@@ -1,9 +1,10 @@
-# Image of etnik-content. The build context is the repository root:
+# The image of every EtNik service; which one is the build argument SERVICE. The build
+# context is the repository root:
 #
-#   docker build -f services/content/Dockerfile -t etnik-content .
+#   docker build --build-arg SERVICE=registration -t etnik-registration .
 #
-# Every service's Dockerfile is this same file with the service's name filled in;
-# tests/deploy/test_compose.py fails when they drift apart, so change them together.
+# (SERVICE: registration, notification, content or reporting; docker-compose.yml and the
+# Helm chart's values name the images etnik-<service>.)
 #
 # Layout: uv's documented pattern for a workspace. The build stage installs the locked
 # third-party dependencies in a layer of their own (it changes only with uv.lock), then
@@ -16,6 +17,12 @@ ARG PYTHON_IMAGE=python:3.11.17-slim-bookworm
 
 # ---------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS build
+
+# Which service this image runs; required.
+ARG SERVICE
+RUN case "${SERVICE}" in registration|notification|content|reporting) ;; \
+        *) echo "build with --build-arg SERVICE=<registration|notification|content|reporting>" >&2; exit 1 ;; \
+    esac
 
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /uvx /bin/
 
@@ -41,17 +48,25 @@ COPY deploy/local/pyproject.toml deploy/local/
 # Third-party dependencies only: `--no-install-workspace` leaves out every workspace
 # member (etnik-common too), whose sources are not in the image yet.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --no-editable --package etnik-content --no-install-workspace
+    uv sync --locked --no-dev --no-editable --package "etnik-${SERVICE}" --no-install-workspace
 
 COPY services/common/src services/common/src
-COPY services/content/src services/content/src
+COPY services/${SERVICE}/src services/${SERVICE}/src
 
 # Now etnik-common and the service itself, built as wheels into the venv.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --no-editable --package etnik-content
+    uv sync --locked --no-dev --no-editable --package "etnik-${SERVICE}"
+
+# One name to start whichever service this is: its own console script (etnik-<service>,
+# which `python -m etnik.<service>` also runs), so that ENTRYPOINT needs no shell.
+RUN ln -s "etnik-${SERVICE}" /app/.venv/bin/etnik-service
 
 # ---------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
+
+ARG SERVICE
+LABEL org.opencontainers.image.title="etnik-${SERVICE}" \
+      org.opencontainers.image.source="https://github.com/etnik-platform/etnik"
 
 # A fixed, unprivileged uid/gid, so that volumes and Kubernetes' runAsUser can rely on it.
 RUN groupadd --system --gid 10001 etnik \
@@ -78,5 +93,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
-ENTRYPOINT ["python", "-m", "etnik.content"]
+ENTRYPOINT ["etnik-service"]
 CMD ["--host", "0.0.0.0", "--port", "8000"]
