@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from etnik.common.calendar import event_ics
-from etnik.common.contracts.registration import EventChanged
 from etnik.notification.domain import (
     DeliveryDetails,
     delivery_values,
@@ -18,6 +17,7 @@ from etnik.notification.domain import (
     reminder_times,
 )
 from etnik.notification.handlers import link_changed_for_participants
+from etnik.notification.inbound import EventChanged
 from etnik.notification.unsubscribe import UnsubscribeLinks
 
 START = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)  # 14:00 Moscow, 23:00 Kamchatka

@@ -14,17 +14,25 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry, Counter
+from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from etnik.common.events import CloudEvent, IntegrationEvent, MalformedEvent, parse_event
+from etnik.common.events import (
+    CloudEvent,
+    EventModel,
+    EventReader,
+    IntegrationEvent,
+    MalformedEvent,
+    parse_envelope,
+)
 from etnik.common.logging import event_id_var, traceparent_var
 from etnik.common.mongo import Document, is_transient
 from etnik.common.publisher import EventPublisher, PublishFailed
@@ -32,7 +40,7 @@ from etnik.common.tracing import continue_trace
 
 log = logging.getLogger(__name__)
 
-E = TypeVar("E", bound=IntegrationEvent)
+E = TypeVar("E", bound=IntegrationEvent | EventReader)
 Handler = Callable[[CloudEvent, Any], Awaitable[None]]
 # Told where each message came from (topic, partition, offset, key) and how it ended.
 MessageListener = Callable[[dict[str, Any], str], Awaitable[None]]
@@ -84,7 +92,7 @@ class EventConsumer:
         self.dead_letter_topic = dead_letter_topic
         self._max_attempts = max_attempts
         self._backoff_s = retry_backoff_s
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[str, tuple[EventModel, Handler]] = {}
         self._listeners: list[MessageListener] = []
         self._topics: list[str] = []
         self._subscribed = False
@@ -105,14 +113,16 @@ class EventConsumer:
     ) -> Callable[
         [Callable[[CloudEvent, E], Awaitable[None]]], Callable[[CloudEvent, E], Awaitable[None]]
     ]:
-        """Register the handler of one event type."""
+        """Register the handler of one event type, given the data validated against `contract`:
+        the producer's contract, or better this consumer's own EventReader of it."""
 
         def register(
             handler: Callable[[CloudEvent, E], Awaitable[None]],
         ) -> Callable[[CloudEvent, E], Awaitable[None]]:
             if contract.event_type in self._handlers:
                 raise ValueError(f"{contract.event_type} already has a handler")
-            self._handlers[contract.event_type] = handler
+            # mypy cannot narrow type[E] of a union-bound E to the union of the types.
+            self._handlers[contract.event_type] = (cast("EventModel", contract), handler)
             if contract.topic not in self._topics:
                 self._topics.append(contract.topic)
             return handler
@@ -201,14 +211,23 @@ class EventConsumer:
             self._outcomes.labels("tombstone", "skipped").inc()
             log.info("skipped a tombstone")
             return "tombstone"
-        envelope, payload = parse_event(body)
+        envelope = parse_envelope(body)
         event_id_var.set(envelope.id)
-        handler = self._handlers.get(envelope.type)
-        if payload is None or handler is None:
-            # Other consumers may know this type; here it is counted and passed over.
+        registered = self._handlers.get(envelope.type)
+        if registered is None:
+            # Other consumers may know this type; here it is counted and passed over, whatever
+            # its data says: only what a handler reads can make a message undeliverable.
             self._outcomes.labels(envelope.type, "skipped").inc()
             log.info("skipped event of type %s", envelope.type)
             return "skipped"
+        model, handler = registered
+        try:
+            payload = model.model_validate(envelope.data)
+        except ValidationError as error:
+            raise MalformedEvent(
+                f"{envelope.type} {envelope.id}: data lacks what this consumer reads"
+                f" ({error.error_count()} errors: {_fields_of(error)})"
+            ) from error
         if await self._processed.find_one({"_id": envelope.id}, {"_id": 1}) is not None:
             self._outcomes.labels(envelope.type, "duplicate").inc()
             log.info("duplicate of an event already handled: ignored")
@@ -262,6 +281,11 @@ class EventConsumer:
 
 def _type_of(body: bytes) -> str:
     try:
-        return parse_event(body)[0].type
+        return parse_envelope(body).type
     except MalformedEvent:
         return "malformed"
+
+
+def _fields_of(error: ValidationError) -> str:
+    """The fields at fault, for the dead-letter reason (never their values: personal data)."""
+    return ", ".join(sorted({".".join(map(str, e["loc"])) or "data" for e in error.errors()}))

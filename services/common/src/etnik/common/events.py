@@ -41,6 +41,34 @@ class IntegrationEvent(BaseModel):
 EVENT_TYPES: dict[str, type[IntegrationEvent]] = {}
 
 
+class EventReader(BaseModel):
+    """What one consumer reads of an event type: the fields it uses, as its own model.
+
+    A tolerant reader: fields it does not name are ignored, and a value it only stores or
+    passes on is declared as a plain string, so the producer may add fields, categories or
+    statuses without breaking it. Declare one with the producer's contract it reads:
+
+        class PersonRegistered(EventReader, of=contracts.PersonRegistered):
+            person_id: str
+            timezone: str
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    contract: ClassVar[type[IntegrationEvent]]
+    event_type: ClassVar[str]
+    topic: ClassVar[str]
+
+    def __init_subclass__(cls, *, of: type[IntegrationEvent] | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if of is not None:
+            cls.contract, cls.event_type, cls.topic = of, of.event_type, of.topic
+
+
+# What a consumer may register a handler with: the producer's contract or its own reader.
+EventModel = type[IntegrationEvent | EventReader]
+
+
 class CloudEvent(BaseModel):
     """A CloudEvents 1.0 envelope in structured JSON mode."""
 
@@ -93,12 +121,17 @@ class MalformedEvent(ValueError):
     """A message that is not a valid CloudEvent or whose data breaks its contract."""
 
 
-def parse_event(raw: bytes | str) -> tuple[CloudEvent, IntegrationEvent | None]:
-    """Parse raw message bytes; the payload is None when the type is unknown to this build."""
+def parse_envelope(raw: bytes | str) -> CloudEvent:
+    """Parse raw message bytes into the envelope alone; its data is checked by who reads it."""
     try:
-        envelope = CloudEvent.model_validate_json(raw)
+        return CloudEvent.model_validate_json(raw)
     except ValidationError as error:
         raise MalformedEvent(f"not a CloudEvent: {error.error_count()} errors") from error
+
+
+def parse_event(raw: bytes | str) -> tuple[CloudEvent, IntegrationEvent | None]:
+    """Parse raw message bytes; the payload is None when the type is unknown to this build."""
+    envelope = parse_envelope(raw)
     try:
         return envelope, envelope.payload()
     except UnknownEventType:

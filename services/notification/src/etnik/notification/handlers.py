@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from etnik.common.consumer import EventConsumer
-from etnik.common.contracts.registration import (
+from etnik.common.contracts.registration import EventFormat
+from etnik.common.erasure import EraseFunction, ErasureLedger
+from etnik.common.events import CloudEvent
+from etnik.notification.domain import CERTIFICATE_ISSUED, SURVEY_INVITATION, reminder_times
+from etnik.notification.inbound import (
     CertificateIssued,
     EventChanged,
     EventCreated,
-    EventFormat,
     InvitationIssued,
     PersonErased,
     PersonRegistered,
@@ -24,9 +27,6 @@ from etnik.common.contracts.registration import (
     SignInLinkRequested,
     SurveyRequested,
 )
-from etnik.common.erasure import EraseFunction, ErasureLedger
-from etnik.common.events import CloudEvent
-from etnik.notification.domain import CERTIFICATE_ISSUED, SURVEY_INVITATION, reminder_times
 from etnik.notification.messages import INVITATION, REMINDER, MessageStore
 from etnik.notification.projections import Projections, organisation_recipient
 
@@ -165,7 +165,7 @@ class NotificationHandlers:
             kind="sign_in_link",
             person_id=request.person_id,
             context={
-                "email": str(request.email),
+                "email": request.email,
                 "locale": request.locale,
                 "link": request.link,
                 "link_expires_at": request.expires_at.isoformat(),
@@ -185,7 +185,7 @@ class NotificationHandlers:
             recipient_id = invitation.person_id
         elif invitation.organisation_id is not None and invitation.email is not None:
             recipient_id = organisation_recipient(invitation.organisation_id)
-            context |= {"email": str(invitation.email), "timezone": invitation.timezone}
+            context |= {"email": invitation.email, "timezone": invitation.timezone}
         else:
             log.info("invitation %s names no address: not sent", invitation.invitation_id)
             return

@@ -11,8 +11,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from etnik.common.contracts.registration import PersonRegistered
 from etnik.common.mongo import Document
+from etnik.notification.inbound import PersonRegistered
 
 DEFAULT_ZONE = "Europe/Moscow"
 UNSUBSCRIBES = "unsubscribes"
@@ -42,7 +42,7 @@ class Projections:
         """Store or refresh a person's contact details (an unsubscribe stays as it was)."""
         fields = {
             "full_name": person.full_name,
-            "email": str(person.email),
+            "email": person.email,
             "locale": person.locale,
             "timezone": person.timezone,
             "region_code": person.region_code,
