@@ -52,33 +52,24 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 from pymongo.results import BulkWriteResult
 
-from etnik.common.calendar import event_ics
-from etnik.common.contracts.notification import NotificationFailed, NotificationSent
-from etnik.common.events import IntegrationEvent
 from etnik.common.mongo import Document
-from etnik.common.outbox import OUTBOX_FIELD, Outbox, StagedEvent
-from etnik.notification.channels import Attachment, Channel, DeliveryError, OutgoingMessage
+from etnik.common.outbox import Outbox, StagedEvent
+from etnik.notification.channels import Channel, DeliveryError
+from etnik.notification.composer import Composer
 from etnik.notification.domain import (
-    DeliveryDetails,
-    delivery_values,
-    needs_delivery_details,
-    needs_ticket_pdf,
-    no_longer_due,
-    outside_quiet_hours,
-    survey_closed,
-    ticket_qr_value,
-)
-from etnik.notification.leases import Claim, LeaseStore
-from etnik.notification.messages import (
-    HINT_HORIZON,
     INVITATION,
     KINDS_WITHOUT_EVENT,
     OPTIONAL_KINDS,
-    REMINDER,
-    MessageStore,
-    fence,
-    outcome_write,
+    DeliveryDetails,
+    DeliveryPolicy,
+    Outcome,
+    needs_delivery_details,
+    needs_ticket_pdf,
+    no_longer_due,
+    survey_closed,
 )
+from etnik.notification.leases import Claim, LeaseStore
+from etnik.notification.messages import HINT_HORIZON, MessageStore
 from etnik.notification.projections import Projections
 from etnik.notification.registration_client import (
     DeliveryLookup,
@@ -86,13 +77,7 @@ from etnik.notification.registration_client import (
     RegistrationUnknown,
     TicketWithheld,
 )
-from etnik.notification.rendering import (
-    TemplateProblem,
-    TemplateRenderer,
-    event_context,
-    moment,
-    qr_png,
-)
+from etnik.notification.rendering import TemplateProblem, TemplateRenderer
 from etnik.notification.settings import NotificationSettings
 from etnik.notification.unsubscribe import UnsubscribeLinks
 from etnik.notification.upgrade import LegacyOutcomes
@@ -110,22 +95,6 @@ SWEEP_INTERVAL_MAX_S = 60.0
 # A batch's outcomes are written again after this long while MongoDB refuses them (until the
 # lease runs out: after that a successor may send the messages again).
 WRITE_RETRY_S = 0.5
-# The names a participant's ticket and its QR image are attached under.
-TICKET_FILENAME = "ticket.pdf"
-QR_FILENAME = "qr.png"
-
-
-@dataclass
-class Outcome:
-    """What became of one claimed message, as it is written to the message."""
-
-    message: Document
-    generation: int
-    result: str  # sent, failed, retried, dropped, postponed, deferred
-    fields: dict[str, Any]
-    unset_secrets: bool = False
-    attempts: int = 0  # added to the message's count
-    event: IntegrationEvent | None = None
 
 
 @dataclass
@@ -138,7 +107,8 @@ class _Batch:
 
 
 class Dispatcher:
-    """Sends due messages through their channel and records the outcome with its event."""
+    """The loop: claims due messages, asks the delivery policy what becomes of each, sends
+    those that go through the channel, and has the message store record every outcome."""
 
     def __init__(
         self,
@@ -157,11 +127,17 @@ class Dispatcher:
         self._store = store
         self._registrations = registrations
         self._projections = projections
-        self._renderer = renderer
+        self._composer = Composer(renderer, unsubscribe_links)
         self._channel = channel
         self._outbox = outbox
-        self._unsubscribe_links = unsubscribe_links
         self._settings = settings
+        self._policy = DeliveryPolicy(
+            max_send_attempts=settings.max_send_attempts,
+            retry_base_delay_s=settings.retry_base_delay_s,
+            smtp_outage_max_delay_s=settings.smtp_outage_max_delay_s,
+            registration_outage_max_delay_s=settings.registration_outage_max_delay_s,
+            wait_for_context_s=settings.wait_for_context_s,
+        )
         database = db if db is not None else store.collection.database
         self.leases = LeaseStore(database)
         self.legacy = LegacyOutcomes(database, outbox)
@@ -254,19 +230,13 @@ class Dispatcher:
         """Remember due messages found in MongoDB; take over what an older version left."""
         await self.legacy.apply()
         now = datetime.now(UTC)
-        limit = self._settings.dispatch_batch_size * 10
-        cursor = self._store.collection.find(
-            {"status": "pending", "due_at": {"$lte": now}}, {"due_at": 1, "claim_gen": 1}
-        ).limit(limit)
         found = 0
-        async for document in cursor:
-            if document["_id"] not in self._in_flight:
-                self._store.hint(
-                    document["_id"],
-                    document["due_at"],
-                    int(document.get("claim_gen") or 0),
-                    again=True,  # the sweep is the safety net: nothing due is left out
-                )
+        for message_id, due_at, generation in await self._store.due_in_store(
+            now, self._settings.dispatch_batch_size * 10
+        ):
+            if message_id not in self._in_flight:
+                # again: the sweep is the safety net, nothing due is left out
+                self._store.hint(message_id, due_at, generation, again=True)
                 found += 1
         if time.monotonic() - self._last_cleanup >= LEASE_CLEANUP_INTERVAL_S:
             self._last_cleanup = time.monotonic()
@@ -301,17 +271,13 @@ class Dispatcher:
         """Check each claimed message, then send those that are to go now."""
         if not batch.claims:
             return
-        collection = self._store.collection
         took_over = [claim for claim in batch.claims if claim.took_over]
         if took_over:
             await self.legacy.apply()  # the expired holder may have been an older version
-            fences = [fence(claim.message_id, claim.generation - 1) for claim in took_over]
-            await collection.bulk_write(fences, ordered=False)
-        ids = [claim.message_id for claim in batch.claims]
-        messages = {
-            document["_id"]: document
-            async for document in collection.find({"_id": {"$in": ids}}, {OUTBOX_FIELD: 0})
-        }
+            await self._store.fence_generations(
+                [(claim.message_id, claim.generation - 1) for claim in took_over]
+            )
+        messages = await self._store.claimed([claim.message_id for claim in batch.claims])
         now = datetime.now(UTC)
         current: list[tuple[Claim, Document]] = []
         for claim in batch.claims:
@@ -348,9 +314,17 @@ class Dispatcher:
             event = None
             if message["kind"] not in KINDS_WITHOUT_EVENT:
                 event = events.get(str(message["context"].get("event_id", "")))
-            if self._wait_for_context(message, claim, recipient, event, now):
+            awaited = self._policy.awaited(message, recipient, event, now)
+            if awaited is not None:
+                # Usually the consumer here stores it first and wakes the message
+                # (MessageStore.known); the timed retry is for a person or event another
+                # replica consumes. Nothing is written: the message stays pending, and the
+                # claim is kept until then (taken over as usual if this replica dies).
+                self._store.wait_for(awaited[0], message["_id"], claim.generation, awaited[1])
                 continue
-            outcome = self._decide(message, claim, recipient, event, now)
+            if message["kind"] == INVITATION:
+                self._store.note_campaign(message["context"].get("campaign_id"))
+            outcome = self._policy.before_sending(message, claim.generation, recipient, event, now)
             if outcome is not None:
                 batch.outcomes.append(outcome)
             else:
@@ -374,28 +348,24 @@ class Dispatcher:
     async def _record(self, batch: _Batch) -> list[tuple[str, list[StagedEvent]]]:
         """Write every outcome to its message with its event, in one round trip; the staged
         events of the writes that landed, by message."""
-        staged: dict[str, list[StagedEvent]] = {}
-        writes = []
-        for outcome in batch.outcomes:
-            message_id = outcome.message["_id"]
-            if outcome.event is not None:
-                staged[message_id] = self._outbox.stage(outcome.event)
-            writes.append(
-                outcome_write(
-                    message_id,
-                    outcome.generation,
-                    outcome.fields,
-                    unset_secrets=outcome.unset_secrets,
-                    attempts=outcome.attempts,
-                    staged=staged.get(message_id),
-                )
-            )
-        if writes:
-            result = await self._write(writes, until=batch.claims[0].until)
-            if result.matched_count < len(writes):
-                staged = await self._landed(staged)
+        staged = {
+            outcome.message["_id"]: self._outbox.stage(outcome.event)
+            for outcome in batch.outcomes
+            if outcome.event is not None
+        }
+        if batch.outcomes:
+            result = await self._write(batch.outcomes, staged, until=batch.claims[0].until)
+            if result.matched_count < len(batch.outcomes):
+                staged = await self._store.landed(staged)
             for outcome in batch.outcomes:
                 message = outcome.message
+                if outcome.result in {"retried", "failed"}:
+                    log.warning(
+                        "message %s %s: %s",
+                        message["_id"],
+                        outcome.result,
+                        outcome.fields.get("last_error"),
+                    )
                 if "due_at" in outcome.fields:  # still pending: due again later
                     self._remember(message["_id"], outcome.fields["due_at"], outcome.generation)
                 if outcome.result != "postponed":  # quiet hours are no news
@@ -404,94 +374,28 @@ class Dispatcher:
             await self.leases.release(batch.released, datetime.now(UTC))
         return list(staged.items())
 
-    async def _write(self, writes: list[Any], *, until: datetime) -> BulkWriteResult:
+    async def _write(
+        self,
+        outcomes: list[Outcome],
+        staged: dict[str, list[StagedEvent]],
+        *,
+        until: datetime,
+    ) -> BulkWriteResult:
         """The batch's writes; tried again while MongoDB refuses them and the lease lasts."""
         while True:
             try:
-                return await self._store.collection.bulk_write(writes, ordered=False)
+                return await self._store.record_outcomes(outcomes, staged)
             except PyMongoError as error:
                 if datetime.now(UTC) + timedelta(seconds=WRITE_RETRY_S) >= until:
-                    log.error("outcomes of %d sent messages not recorded: %s", len(writes), error)
+                    log.error("outcomes of %d sent messages not recorded: %s", len(outcomes), error)
                     raise
                 log.warning("outcomes not written yet, trying again: %s", error)
                 await asyncio.sleep(WRITE_RETRY_S)
 
-    async def _landed(self, staged: dict[str, list[StagedEvent]]) -> dict[str, list[StagedEvent]]:
-        """Of the events staged, those that are in their message's outbox: some writes were
-        refused (a later claim wrote first), or landed already in an earlier try."""
-        if not staged:
-            return {}
-        landed: dict[str, list[StagedEvent]] = {}
-        cursor = self._store.collection.find({"_id": {"$in": list(staged)}}, {OUTBOX_FIELD: 1})
-        async for document in cursor:
-            ids = {entry.get("id") for entry in document.get(OUTBOX_FIELD) or []}
-            mine = [entry for entry in staged[document["_id"]] if entry["id"] in ids]
-            if mine:
-                landed[document["_id"]] = mine
-        return landed
-
     async def _publish(self, written: list[tuple[str, list[StagedEvent]]]) -> None:
         """Publish the recorded events, side by side, and pull them out of their messages;
         what Kafka does not take now the relay publishes later."""
-        collection = self._store.collection
-        await asyncio.gather(
-            *(self._outbox.flush(collection, message_id, events) for message_id, events in written)
-        )
-
-    def _wait_for_context(
-        self,
-        message: Document,
-        claim: Claim,
-        recipient: dict[str, Any] | None,
-        event: dict[str, Any] | None,
-        now: datetime,
-    ) -> bool:
-        """The trigger came before the person or event it names: try again a little later,
-        or as soon as the consumer stores it here. Nothing is written: the message stays
-        pending, and the claim is kept until then (taken over as usual if this replica dies).
-        A message still waiting after `wait_for_context_s` fails (in _decide)."""
-        kind = message["kind"]
-        if recipient is not None and (event is not None or kind in KINDS_WITHOUT_EVENT):
-            return False
-        age_s = (now - message["created_at"]).total_seconds()
-        if age_s > self._settings.wait_for_context_s:
-            return False
-        if recipient is None:
-            what = f"person:{message['person_id']}"
-        else:
-            what = f"event:{message['context'].get('event_id', '')}"
-        # Usually the consumer here stores it first and wakes the message (MessageStore.known);
-        # the timed retry is for a person or event that another replica consumes.
-        retry_at = now + timedelta(seconds=min(120.0, max(30.0, age_s * 2)))
-        self._store.wait_for(what, message["_id"], claim.generation, retry_at)
-        return True
-
-    def _decide(
-        self,
-        message: Document,
-        claim: Claim,
-        recipient: dict[str, Any] | None,
-        event: dict[str, Any] | None,
-        now: datetime,
-    ) -> Outcome | None:
-        """The outcome of a message that is not to be sent now; None to send it."""
-        kind = message["kind"]
-        if kind == INVITATION:
-            self._store.note_campaign(message["context"].get("campaign_id"))
-        if recipient is None or (event is None and kind not in KINDS_WITHOUT_EVENT):
-            missing = "recipient" if recipient is None else "event"
-            return self._failure(message, claim, f"{missing} unknown", permanent=True)
-        if kind == REMINDER and event is not None and event["starts_at"] <= now:
-            return self._dropped(message, claim, "the event has started")
-        if kind in OPTIONAL_KINDS:
-            if recipient.get("unsubscribed_at") is not None:
-                return self._dropped(message, claim, "the recipient unsubscribed from invitations")
-            allowed = outside_quiet_hours(now, recipient.get("timezone") or "Europe/Moscow")
-            if allowed > now:
-                return self._postpone(
-                    message, claim, allowed, "quiet hours in the recipient's zone"
-                )
-        return None
+        await self._store.publish_recorded(self._outbox, written)
 
     async def _send(
         self,
@@ -507,7 +411,9 @@ class Dispatcher:
         ticket: bytes | None = None
         if needs_delivery_details(message["kind"], message["context"]):
             if registration_away.is_set():
-                return self._wait_for_registration(message, claim, "registration unreachable")
+                return self._policy.waiting_for_registration(
+                    message, claim.generation, "registration unreachable", datetime.now(UTC)
+                )
             registration_id = message["context"]["registration_id"]
             try:
                 details = await self._registrations.delivery(registration_id)
@@ -515,213 +421,51 @@ class Dispatcher:
                     message["kind"], details
                 )
                 if reason is not None:
-                    return self._dropped(message, claim, reason)
+                    return self._policy.dropped(message, claim.generation, reason)
                 if needs_ticket_pdf(message["kind"], details):
                     ticket = await self._registrations.ticket_pdf(registration_id)
             except RegistrationUnavailable as error:
                 registration_away.set()  # the rest of the batch waits without asking
-                return self._wait_for_registration(message, claim, str(error))
+                return self._policy.waiting_for_registration(
+                    message, claim.generation, str(error), datetime.now(UTC)
+                )
             except RegistrationUnknown as error:
-                return self._failure(message, claim, str(error), permanent=True)
+                return self._failed(message, claim, str(error), permanent=True)
             except TicketWithheld as error:
                 # It changed since its details were read: the next try reads them afresh.
-                return self._failure(message, claim, str(error), permanent=False)
+                return self._failed(message, claim, str(error), permanent=False)
         async with self._senders:
             if outage.is_set():
-                return self._wait_for_channel(message, claim, "SMTP unreachable")
+                return self._policy.waiting_for_channel(
+                    message, claim.generation, "SMTP unreachable", datetime.now(UTC)
+                )
             if message["kind"] in OPTIONAL_KINDS:
                 await self._invitation_pace.acquire()
             if datetime.now(UTC) + timedelta(seconds=self._send_margin_s) > claim.until:
                 return None  # another replica may take it soon: do not risk sending twice
             try:
-                outgoing = self._compose(message, recipient, event, details, ticket)
+                outgoing = self._composer.compose(message, recipient, event, details, ticket)
             except TemplateProblem as problem:
-                return self._failure(message, claim, str(problem), permanent=True)
+                return self._failed(message, claim, str(problem), permanent=True)
             try:
                 await self._channel.send(outgoing)
             except DeliveryError as error:
                 if error.outage:
                     outage.set()
-                    return self._wait_for_channel(message, claim, str(error))
-                return self._failure(message, claim, str(error), permanent=error.permanent)
+                    return self._policy.waiting_for_channel(
+                        message, claim.generation, str(error), datetime.now(UTC)
+                    )
+                return self._failed(message, claim, str(error), permanent=error.permanent)
             except Exception as error:  # a channel's bug must not lose the batch's other outcomes
                 log.exception("channel %s failed unexpectedly", self._channel.name)
-                return self._failure(message, claim, repr(error), permanent=False)
-            now = datetime.now(UTC)
-            return Outcome(
-                message,
-                claim.generation,
-                "sent",
-                {"status": "sent", "sent_at": now},
-                unset_secrets=True,
-                attempts=1,
-                event=NotificationSent(**_facts(message), sent_at=now),
-            )
+                return self._failed(message, claim, repr(error), permanent=False)
+            return self._policy.sent(message, claim.generation, datetime.now(UTC))
 
-    # --- Outcomes ---------------------------------------------------------------------
-
-    def _postpone(self, message: Document, claim: Claim, until: datetime, note: str) -> Outcome:
-        return Outcome(message, claim.generation, "postponed", {"due_at": until, "note": note})
-
-    def _dropped(self, message: Document, claim: Claim, reason: str) -> Outcome:
-        return Outcome(
-            message,
-            claim.generation,
-            "dropped",
-            {"status": "dropped", "last_error": reason},
-            unset_secrets=True,
-        )
-
-    def _wait_for_channel(self, message: Document, claim: Claim, reason: str) -> Outcome:
-        """The channel is down: try again later without using up an attempt."""
-        return self._wait_for(
-            message, claim, reason, "SMTP", "outage_waits", self._settings.smtp_outage_max_delay_s
-        )
-
-    def _wait_for_registration(self, message: Document, claim: Claim, reason: str) -> Outcome:
-        """Registration cannot say what the message must carry: try again later, without
-        using up an attempt (as for an SMTP outage), and never send it without."""
-        return self._wait_for(
-            message,
-            claim,
-            reason,
-            "registration",
-            "registration_waits",
-            self._settings.registration_outage_max_delay_s,
-        )
-
-    def _wait_for(
-        self,
-        message: Document,
-        claim: Claim,
-        reason: str,
-        what: str,
-        counter: str,
-        max_delay_s: float,
-    ) -> Outcome:
-        """Due again after a backoff that doubles with each wait for `what`, up to a bound."""
-        waits = int(message.get(counter) or 0) + 1
-        delay = min(self._settings.retry_base_delay_s * 2 ** min(waits - 1, 16), max_delay_s)
-        return Outcome(
-            message,
-            claim.generation,
-            "deferred",
-            {
-                "due_at": datetime.now(UTC) + timedelta(seconds=delay),
-                "note": f"waiting for {what}",
-                "last_error": reason,
-                counter: waits,
-            },
-        )
-
-    def _failure(self, message: Document, claim: Claim, reason: str, *, permanent: bool) -> Outcome:
-        attempts = int(message.get("attempts", 0)) + 1
-        now = datetime.now(UTC)
-        if not permanent and attempts < self._settings.max_send_attempts:
-            delay = self._settings.retry_base_delay_s * 2 ** (attempts - 1)
-            log.warning("send failed (attempt %d), retrying in %.0fs: %s", attempts, delay, reason)
-            return Outcome(
-                message,
-                claim.generation,
-                "retried",
-                {"due_at": now + timedelta(seconds=delay), "last_error": reason},
-                attempts=1,
-            )
-        log.error("message %s failed: %s", message["_id"], reason)
-        return Outcome(
-            message,
-            claim.generation,
-            "failed",
-            {"status": "failed", "failed_at": now, "last_error": reason},
-            unset_secrets=True,
-            attempts=1,
-            event=NotificationFailed(**_facts(message), reason=reason, failed_at=now),
+    def _failed(self, message: Document, claim: Claim, reason: str, *, permanent: bool) -> Outcome:
+        return self._policy.failure(
+            message, claim.generation, reason, datetime.now(UTC), permanent=permanent
         )
 
     def _remember(self, message_id: str, due_at: datetime, generation: int) -> None:
         if due_at <= datetime.now(UTC) + HINT_HORIZON:
             self._store.hint(message_id, due_at, generation)
-
-    # --- Composing --------------------------------------------------------------------
-
-    def _compose(
-        self,
-        message: Document,
-        recipient: dict[str, Any],
-        event: dict[str, Any] | None,
-        details: DeliveryDetails | None = None,
-        ticket: bytes | None = None,
-    ) -> OutgoingMessage:
-        """The message as it goes out: rendered, with its calendar file, and for a ticket
-        holder their QR code shown inline and the PDF ticket (`ticket`) attached."""
-        locale = recipient.get("locale") or "ru"
-        zone = recipient.get("timezone") or "Europe/Moscow"
-        context = message["context"]
-        values: dict[str, Any] = {"recipient": recipient}
-        if event is not None:
-            values["event"] = event_context(event, locale=locale, recipient_zone=zone)
-        values["reason"] = context.get("reason")
-        for name in ("link", "accept_url"):
-            values[name] = context.get(name)
-        # Read from registration just now, for this message only: never stored in its context.
-        values |= delivery_values(message["kind"], details)
-        qr_value = ticket_qr_value(message["kind"], details)
-        qr_id = f"ticket-qr.{message['_id']}@etnik.local" if qr_value else None
-        values["ticket_qr_src"] = f"cid:{qr_id}" if qr_id else None
-        values["ticket_attached"] = ticket is not None
-        # What an event_changed message tells (one queued before this was known: the time).
-        values["moved"] = bool(context.get("moved", True))
-        values["link_changed"] = bool(context.get("link_changed", False))
-        for source, target in (
-            ("offer_expires_at", "offer_expires"),
-            ("link_expires_at", "link_expires"),
-        ):
-            if context.get(source):
-                values[target] = moment(
-                    datetime.fromisoformat(context[source]), locale=locale, recipient_zone=zone
-                )
-        headers: dict[str, str] = {}
-        if message["kind"] in OPTIONAL_KINDS:
-            url = self._unsubscribe_links.url(message["person_id"])
-            values["unsubscribe_url"] = url
-            headers["List-Unsubscribe"] = f"<{url}>"
-            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        rendered = self._renderer.render(message["kind"], locale, values)
-        attachments: list[Attachment] = []
-        if message["kind"] == "registration_confirmed" and event is not None:
-            ics = event_ics(
-                event_id=context["event_id"],
-                title=event["title"],
-                starts_at=event["starts_at"],
-                ends_at=event["ends_at"],
-                venue=event.get("venue"),
-                online_link=values["online_link"],
-            )
-            attachments.append(Attachment("event.ics", ics, "text", "calendar"))
-        if ticket is not None:
-            attachments.append(Attachment(TICKET_FILENAME, ticket, "application", "pdf"))
-        # An operator's version of the template may leave the image out: then it is not sent.
-        if qr_value is not None and f"cid:{qr_id}" in rendered.html:
-            image = qr_png(qr_value)
-            attachments.append(Attachment(QR_FILENAME, image, "image", "png", content_id=qr_id))
-        return OutgoingMessage(
-            message_id=message["_id"],
-            to_address=recipient["email"],
-            to_name=recipient.get("full_name") or "",
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            headers=headers,
-            attachments=tuple(attachments),
-        )
-
-
-def _facts(message: Document) -> dict[str, Any]:
-    """What every notification event says of its message."""
-    return {
-        "message_id": message["_id"],
-        "kind": message["kind"],
-        "channel": message["channel"],
-        "person_id": message["person_id"],
-        "trigger_event_id": message["trigger"],
-    }

@@ -10,7 +10,13 @@ from etnik.common.consumer import EventConsumer
 from etnik.common.contracts.registration import EventFormat
 from etnik.common.erasure import EraseFunction, ErasureLedger
 from etnik.common.events import CloudEvent
-from etnik.notification.domain import CERTIFICATE_ISSUED, SURVEY_INVITATION, reminder_times
+from etnik.notification.domain import (
+    CERTIFICATE_ISSUED,
+    INVITATION,
+    REMINDER,
+    SURVEY_INVITATION,
+    reminder_times,
+)
 from etnik.notification.inbound import (
     CertificateIssued,
     EventChanged,
@@ -27,7 +33,7 @@ from etnik.notification.inbound import (
     SignInLinkRequested,
     SurveyRequested,
 )
-from etnik.notification.messages import INVITATION, REMINDER, MessageStore
+from etnik.notification.messages import MessageStore
 from etnik.notification.projections import Projections, organisation_recipient
 
 log = logging.getLogger(__name__)

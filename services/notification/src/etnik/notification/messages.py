@@ -17,20 +17,22 @@ from typing import Any
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from pymongo.results import BulkWriteResult
 
 from etnik.common.mongo import Document
-from etnik.common.outbox import OUTBOX_SINCE_FIELD, StagedEvent, update_with_outbox
+from etnik.common.outbox import (
+    OUTBOX_FIELD,
+    OUTBOX_SINCE_FIELD,
+    Outbox,
+    StagedEvent,
+    update_with_outbox,
+)
+from etnik.notification.domain import INVITATION, Outcome
 from etnik.notification.leases import LEASES
 
 MESSAGES = "messages"
 # Where an older version kept outboxes beside the documents (see etnik.notification.upgrade).
 LEGACY_OUTBOX_COLLECTIONS = (MESSAGES, "recipients")
-REMINDER = "event_reminder"
-INVITATION = "invitation"
-# Kinds a person may opt out of; the rest answer something they did or must know.
-OPTIONAL_KINDS = frozenset({INVITATION})
-# Kinds that do not concern one event.
-KINDS_WITHOUT_EVENT = frozenset({"sign_in_link"})
 # Context fields that are secrets for the recipient alone: removed once the message is sent.
 SECRET_FIELDS = ("link", "accept_url")
 # Context fields that name or reach a person (or say what they wrote): removed from every
@@ -214,6 +216,77 @@ class MessageStore:
         if due <= now + HINT_HORIZON:
             self.hint(message_id, due, 0)
         return True
+
+    # --- What the dispatcher reads and writes -----------------------------------------
+
+    async def due_in_store(self, now: datetime, limit: int) -> list[tuple[str, datetime, int]]:
+        """Pending messages due by now, found in MongoDB: (id, due at, generation of the last
+        claim); the sweep's safety net for what is not remembered here."""
+        cursor = self.collection.find(
+            {"status": "pending", "due_at": {"$lte": now}}, {"due_at": 1, "claim_gen": 1}
+        ).limit(limit)
+        return [
+            (document["_id"], document["due_at"], int(document.get("claim_gen") or 0))
+            async for document in cursor
+        ]
+
+    async def fence_generations(self, expired: list[tuple[str, int]]) -> None:
+        """Close the expired generations of messages a claim took over (see `fence`)."""
+        if expired:
+            await self.collection.bulk_write(
+                [fence(message_id, generation) for message_id, generation in expired],
+                ordered=False,
+            )
+
+    async def claimed(self, message_ids: list[str]) -> dict[str, Document]:
+        """The claimed messages as they are now, without their outboxes."""
+        return {
+            document["_id"]: document
+            async for document in self.collection.find(
+                {"_id": {"$in": message_ids}}, {OUTBOX_FIELD: 0}
+            )
+        }
+
+    async def record_outcomes(
+        self, outcomes: list[Outcome], staged: Mapping[str, list[StagedEvent]]
+    ) -> BulkWriteResult:
+        """Write each outcome to its message with its staged events, in one round trip; a
+        write lands only while no later claim has written to its message."""
+        writes = [
+            outcome_write(
+                outcome.message["_id"],
+                outcome.generation,
+                outcome.fields,
+                unset_secrets=outcome.unset_secrets,
+                attempts=outcome.attempts,
+                staged=staged.get(outcome.message["_id"]),
+            )
+            for outcome in outcomes
+        ]
+        return await self.collection.bulk_write(writes, ordered=False)
+
+    async def landed(self, staged: Mapping[str, list[StagedEvent]]) -> dict[str, list[StagedEvent]]:
+        """Of the events staged, those that are in their message's outbox (some writes may
+        have been refused, or landed in an earlier try)."""
+        if not staged:
+            return {}
+        found: dict[str, list[StagedEvent]] = {}
+        cursor = self.collection.find({"_id": {"$in": list(staged)}}, {OUTBOX_FIELD: 1})
+        async for document in cursor:
+            ids = {entry.get("id") for entry in document.get(OUTBOX_FIELD) or []}
+            mine = [entry for entry in staged[document["_id"]] if entry["id"] in ids]
+            if mine:
+                found[document["_id"]] = mine
+        return found
+
+    async def publish_recorded(
+        self, outbox: Outbox, written: list[tuple[str, list[StagedEvent]]]
+    ) -> None:
+        """Publish recorded events side by side and pull them out of their messages; what
+        Kafka does not take now the outbox relay publishes later."""
+        await asyncio.gather(
+            *(outbox.flush(self.collection, message_id, events) for message_id, events in written)
+        )
 
     async def drop_pending(self, query: Mapping[str, Any], reason: str) -> int:
         """Give up pending messages that no longer make sense (cancelled, erased, moved)."""

@@ -12,7 +12,8 @@ from pymongo.errors import DuplicateKeyError
 
 from etnik.common.contracts.notification import RecipientUnsubscribed
 from etnik.common.outbox import Outbox, with_outbox
-from etnik.notification.messages import INVITATION, MessageStore
+from etnik.notification.domain import INVITATION
+from etnik.notification.messages import MessageStore
 from etnik.notification.projections import Projections
 from etnik.notification.unsubscribe import UnsubscribeLinks
 
