@@ -96,6 +96,7 @@ class ServiceRuntime:
             registry=self.registry,
             max_attempts=self.settings.consumer_max_attempts,
             retry_backoff_s=self.settings.consumer_retry_backoff_s,
+            batch_max=self.settings.consumer_batch_max,
         )
         if not self.consumers:
             self._database_setup.append(lambda: ensure_processed_index(self.db))

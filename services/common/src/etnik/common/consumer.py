@@ -5,6 +5,13 @@ here uses NACK_ON_ERROR instead, so an offset is committed only once the message
 handled, deduplicated, skipped as unknown or parked on the dead-letter topic. Failures of
 the infrastructure itself (MongoDB or Kafka away) are not the message's fault: they rewind
 the partition and the message is tried again, for as long as the outage lasts.
+
+A consumer may take records in batches (`batch_max` > 1): the handlers still see one event
+at a time, in partition order, but the duplicate look-up and the marks of handled events
+are one command per batch instead of one each per event. A batch is committed only once
+every record in it is done with; if one waits for the infrastructure, the marks of those
+handled before it are written and the whole batch is redelivered (the handled ones are then
+duplicates).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -23,7 +30,7 @@ from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from etnik.common.events import (
     CloudEvent,
@@ -44,6 +51,9 @@ E = TypeVar("E", bound=IntegrationEvent | EventReader)
 Handler = Callable[[CloudEvent, Any], Awaitable[None]]
 # Told where each message came from (topic, partition, offset, key) and how it ended.
 MessageListener = Callable[[dict[str, Any], str], Awaitable[None]]
+# One record as the consumer takes it: its value, its headers, where it came from.
+Record = tuple[bytes, dict[str, Any], dict[str, Any]]
+DUPLICATE_KEY = 11000
 
 PROCESSED_COLLECTION = "processed_events"
 # Outages outside the database; the database's own are told by etnik.common.mongo.is_transient.
@@ -85,6 +95,7 @@ class EventConsumer:
         registry: CollectorRegistry,
         max_attempts: int = 3,
         retry_backoff_s: float = 0.2,
+        batch_max: int = 1,
     ) -> None:
         self.group_id = group_id
         self._processed = database[PROCESSED_COLLECTION]
@@ -92,6 +103,7 @@ class EventConsumer:
         self.dead_letter_topic = dead_letter_topic
         self._max_attempts = max_attempts
         self._backoff_s = retry_backoff_s
+        self.batch_max = batch_max
         self._handlers: dict[str, tuple[EventModel, Handler]] = {}
         self._listeners: list[MessageListener] = []
         self._topics: list[str] = []
@@ -143,23 +155,31 @@ class EventConsumer:
             return
         self._subscribed = True
 
-        async def raw_body(message: Any) -> bytes:
-            return bytes(message.body)
+        async def raw_body(message: Any) -> Any:
+            return message.body  # bytes, or a list of them for a batch
 
-        async def on_message(body: bytes, message: KafkaMessage) -> None:
-            record = message.raw_message
-            assert not isinstance(record, tuple), "batch subscribers are not used"
-            await self.process(
-                body,
-                headers=dict(message.headers),
-                origin={
-                    "topic": record.topic,
-                    "partition": record.partition,
-                    "offset": record.offset,
-                    "key": record.key,
-                },
+        async def on_message(body: Any, message: KafkaMessage) -> None:
+            records = message.raw_message
+            batch = records if isinstance(records, tuple) else (records,)
+            await self.process_batch(
+                [
+                    (
+                        bytes(record.value or b""),
+                        {name: value.decode() for name, value in record.headers},
+                        {
+                            "topic": record.topic,
+                            "partition": record.partition,
+                            "offset": record.offset,
+                            "key": record.key,
+                        },
+                    )
+                    for record in batch
+                ]
             )
 
+        batching: dict[str, Any] = {}
+        if self.batch_max > 1:
+            batching = {"batch": True, "max_records": self.batch_max}
         broker.subscriber(
             *self._topics,
             group_id=self.group_id,
@@ -169,24 +189,69 @@ class EventConsumer:
             title=f"{self.group_id}:consume",
             description=description
             or "Handles: " + ", ".join(sorted(self._handlers)) + " (others are skipped)",
+            **batching,
         )(on_message)
 
     async def process(self, body: bytes, *, headers: dict[str, Any], origin: dict[str, Any]) -> str:
         """Handle one message; returns the outcome, raises only to have it redelivered."""
-        outcome = await self._process(body, headers=headers, origin=origin)
-        for listener in self._listeners:
-            await listener(origin, outcome)
+        [outcome] = await self.process_batch([(body, headers, origin)])
         return outcome
 
+    async def process_batch(self, records: Sequence[Record]) -> list[str]:
+        """Handle records in order; their outcomes. Raises only to have them redelivered."""
+        seen = await self._handled_before(records)
+        marks: list[Document] = []
+        outcomes: list[str] = []
+        try:
+            for body, headers, origin in records:
+                outcomes.append(await self._process(body, headers, origin, seen, marks))
+        finally:
+            # Also when one waits for the infrastructure: those handled before it are then
+            # duplicates on redelivery (if MongoDB is the trouble, this fails too; they are
+            # handled again, which handlers are built to bear).
+            await self._mark(marks)
+        for (_, _, origin), outcome in zip(records, outcomes, strict=True):
+            for listener in self._listeners:
+                await listener(origin, outcome)
+        return outcomes
+
+    async def _handled_before(self, records: Sequence[Record]) -> set[str]:
+        """Which of these events were handled already: one look-up for the whole batch."""
+        ids = []
+        for body, _, _ in records:
+            with contextlib.suppress(MalformedEvent):
+                if body and (envelope := parse_envelope(body)).type in self._handlers:
+                    ids.append(envelope.id)
+        if not ids:
+            return set()
+        cursor = self._processed.find({"_id": {"$in": ids}}, {"_id": 1})
+        return {document["_id"] async for document in cursor}
+
+    async def _mark(self, marks: list[Document]) -> None:
+        """Record the events handled, so that a redelivery finds them duplicates."""
+        if not marks:
+            return
+        try:
+            await self._processed.insert_many(marks, ordered=False)
+        except BulkWriteError as error:
+            # Another delivery marked some first: fine. Anything else is not.
+            if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
+                raise
+
     async def _process(
-        self, body: bytes, *, headers: dict[str, Any], origin: dict[str, Any]
+        self,
+        body: bytes,
+        headers: dict[str, Any],
+        origin: dict[str, Any],
+        seen: set[str],
+        marks: list[Document],
     ) -> str:
         traceparent_var.set(continue_trace(headers.get("traceparent")))
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._handle_once(body)
+                return await self._handle_once(body, seen, marks)
             except Exception as error:
                 if isinstance(error, TRANSIENT_ERRORS) or is_transient(error):
                     # Not the message's fault: it waits, however long the outage or contention.
@@ -204,7 +269,7 @@ class EventConsumer:
             finally:
                 event_id_var.set(None)
 
-    async def _handle_once(self, body: bytes) -> str:
+    async def _handle_once(self, body: bytes, seen: set[str], marks: list[Document]) -> str:
         if not body:
             # A tombstone (no value): compaction's marker that a key's records are gone. It
             # carries no event; nothing to handle, nothing to park.
@@ -228,16 +293,14 @@ class EventConsumer:
                 f"{envelope.type} {envelope.id}: data lacks what this consumer reads"
                 f" ({error.error_count()} errors: {_fields_of(error)})"
             ) from error
-        if await self._processed.find_one({"_id": envelope.id}, {"_id": 1}) is not None:
+        if envelope.id in seen:
             self._outcomes.labels(envelope.type, "duplicate").inc()
             log.info("duplicate of an event already handled: ignored")
             return "duplicate"
         await handler(envelope, payload)
         log.debug("handled %s", envelope.type)
-        with contextlib.suppress(DuplicateKeyError):
-            await self._processed.insert_one(
-                {"_id": envelope.id, "type": envelope.type, "at": datetime.now(UTC)}
-            )
+        seen.add(envelope.id)  # the same event twice in one batch is handled once
+        marks.append({"_id": envelope.id, "type": envelope.type, "at": datetime.now(UTC)})
         self._outcomes.labels(envelope.type, "handled").inc()
         return "handled"
 
