@@ -240,8 +240,57 @@ async function showEvent(id, invitationToken, notice) {
     el("p", { class: "when", text: describeTime(event.starts_at) }),
     el("p", { class: "meta", text: eventMeta(event) }),
     el("p", {}, el("a", { href: calendarFile(event), download: "event.ics", text: t("event.calendar") })),
+    eventExperts(id),
+    eventSchedule(event, invited),
     card,
   );
+}
+
+// Tracks of the default programme whose events are internships or field programmes.
+const PRACTICE_TRACKS = ["internships", "field_programmes"];
+
+/** An internship's host, places and day-by-day schedule; nothing for other events. */
+function eventSchedule(event, invited) {
+  const section = el("section", { class: "schedule", "aria-labelledby": "schedule-title", hidden: true });
+  if (!PRACTICE_TRACKS.includes(event.track)) return section;
+  getJson(`${API}/events/${encodeURIComponent(event.id)}/internship${invited}`).then((details) => {
+    const day = (iso) => new Intl.DateTimeFormat(locale(),
+      { day: "numeric", month: "long", weekday: "long", timeZone: "UTC" }).format(new Date(iso));
+    section.append(
+      el("h2", { id: "schedule-title", text: t("event.schedule") }),
+      el("p", {}, t("event.host", { name: "" }), foreign(details.host_name, SERVER_TEXT_LANGUAGE)),
+      el("p", { class: "meta", text: `${t("event.places", { places: details.places })}. ${details.selection ? t("event.selection") : ""}` }),
+      el("p", { class: "meta", text: t("event.scheduleZone", { zone: details.timezone }) }),
+      ...details.schedule.map((scheduleDay) => el("div", { class: "schedule-day" },
+        el("h3", { text: day(scheduleDay.date) }),
+        el("table", {},
+          el("thead", {}, el("tr", {}, ...["event.scheduleTime", "event.scheduleItem", "event.schedulePlace"]
+            .map((key) => el("th", { scope: "col", text: t(key) })))),
+          el("tbody", {}, ...scheduleDay.items.map((item) => el("tr", {},
+            el("td", { text: `${item.starts}–${item.ends}` }),
+            el("td", {}, foreign(item.title, SERVER_TEXT_LANGUAGE)),
+            el("td", {}, item.place ? foreign(item.place, SERVER_TEXT_LANGUAGE) : "—"))))))));
+    section.hidden = false;
+  }).catch(() => {});  // the event page stands without its schedule
+  return section;
+}
+
+/** The event's experts who consent to publication; nothing at all when there are none. */
+function eventExperts(eventId) {
+  const section = el("section", { class: "experts", "aria-labelledby": "experts-title", hidden: true });
+  getJson(`${API}/events/${encodeURIComponent(eventId)}/experts`).then((experts) => {
+    if (!experts.length) return;
+    section.append(
+      el("h2", { id: "experts-title", text: t("event.experts") }),
+      el("ul", { class: "materials" }, ...experts.map((expert) => el("li", { class: "expert" },
+        expert.photo_url ? el("img", { src: expert.photo_url, alt: t("expert.photo", { name: expert.full_name }), width: "96", height: "96", loading: "lazy" }) : "",
+        el("h3", {}, foreign(expert.full_name, SERVER_TEXT_LANGUAGE)),
+        el("p", { class: "meta" }, expert.roles.map((role) => t(`expert.role.${role}`)).join(", "), " · ",
+          foreign(expert.field_of_expertise, SERVER_TEXT_LANGUAGE)),
+        expert.bio ? el("p", {}, foreign(expert.bio, SERVER_TEXT_LANGUAGE)) : ""))));
+    section.hidden = false;
+  }).catch(() => {});  // the event page stands without its experts
+  return section;
 }
 
 // --- The registration form -------------------------------------------------------------------
@@ -645,12 +694,71 @@ function materialItem(material) {
       text: t("materials.download", { name: material.file.filename, size }),
     }));
   }
+  if (material.file && material.file.content_type.startsWith("video/")) item.append(videoPlayer(material));
   if (material.video_url && /^https?:\/\//.test(material.video_url)) {
     actions.append(el("a", { href: material.video_url, rel: "noopener noreferrer", target: "_blank",
       text: t("materials.watch") }));
   }
   if (actions.childNodes.length) item.append(actions);
   return item;
+}
+
+// A material's own video: subtitle tracks per language, a chapter list that seeks, and one
+// view reported per playback (the content service counts it once per viewer and window).
+const VIEWER_KEY = "etnik-viewer";
+
+function viewerKey() {
+  // A random key, not derived from anything about the visitor: it only tells repeats apart.
+  let key = localStorage.getItem(VIEWER_KEY);
+  if (!/^[A-Za-z0-9_-]{16,64}$/.test(key || "")) {
+    key = crypto.randomUUID().replaceAll("-", "");
+    try { localStorage.setItem(VIEWER_KEY, key); } catch { /* refused: a key for this page only */ }
+  }
+  return key;
+}
+
+function clockText(seconds) {
+  const whole = Math.floor(seconds);
+  const [h, m, s] = [Math.floor(whole / 3600), Math.floor(whole / 60) % 60, whole % 60];
+  const pad = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
+function videoPlayer(material) {
+  const base = `${CONTENT_API}/materials/${encodeURIComponent(material.id)}`;
+  const video = el("video", { controls: true, preload: "metadata", src: `${base}/file`,
+    "aria-label": t("video.label", { title: material.title }) });
+  for (const track of material.subtitles || []) {
+    video.append(el("track", { kind: "subtitles", srclang: track.language, label: track.label,
+      src: `${base}/subtitles/${encodeURIComponent(track.language)}.vtt` }));
+  }
+  const chapters = material.chapters || [];
+  if (chapters.length) {
+    video.append(el("track", { kind: "chapters", srclang: material.language || "ru",
+      label: t("video.chapters"), src: `${base}/chapters.vtt` }));
+  }
+  let reported = false;
+  video.addEventListener("play", () => {
+    if (reported) return;
+    reported = true;
+    fetch(`${base}/views`, { method: "POST", body: JSON.stringify({ viewer: viewerKey() }),
+      headers: { "Content-Type": "application/json", ...(authorised() || {}) } }).catch(() => {});
+  });
+  video.addEventListener("ended", () => { reported = false; });  // watching again is a new playback
+  const figure = el("figure", { class: "video" }, video);
+  if (chapters.length) {
+    const list = el("ol", { class: "chapters" }, ...chapters.map((chapter) => {
+      const seek = el("button", { type: "button", class: "secondary", lang: material.language || undefined,
+        text: `${clockText(chapter.start_s)} ${chapter.title}` });
+      seek.addEventListener("click", () => {
+        video.currentTime = chapter.start_s;
+        video.play().catch(() => { /* the browser may refuse to play without a gesture */ });
+      });
+      return el("li", {}, seek);
+    }));
+    figure.append(el("figcaption", {}, el("h3", { text: t("video.chapters") }), list));
+  }
+  return figure;
 }
 
 function materialsQuery(params, offset) {

@@ -151,6 +151,8 @@ def test_the_consoles_pages_pass_wcag_aa(
         "materials",
         "media",
         "partnerships",
+        "experts",
+        "mechanisms",
         "dashboard",
     ]:
         page.goto(f"{platform.gateway_url}/console/#/{section}")

@@ -1002,3 +1002,71 @@ def test_an_operator_records_a_partnership_and_sees_it_counted_on_the_dashboard(
     chart = page.locator("figure").filter(has_text="Партнёрства по сочетанию секторов")
     pairs = before["by_sector_pair"].get("ngo–authority", 0) + 1
     expect(chart.locator("tr").filter(has_text="НКО – Орган власти")).to_contain_text(str(pairs))
+
+
+def test_an_operator_keeps_the_mechanisms_catalogue_and_links_a_strategys_goals_to_it(
+    platform: Any,
+    page: Page,
+    gateway: httpx.Client,
+    operator_token: str,
+    staff: tuple[str, str],
+) -> None:
+    operator = bearer(operator_token)
+    organisation = gateway.post(
+        "/api/registration/organisations",
+        json={"name": f"НКО «Родные языки» {uuid.uuid4().hex[:6]}", "kind": "ngo",
+              "region_code": "16"},
+        headers=operator,
+    )  # fmt: skip
+    assert organisation.status_code == 201, organisation.text
+    ngo = organisation.json()
+    code = f"leaders_school_{uuid.uuid4().hex[:6]}"
+
+    sign_in(page, platform.gateway_url, staff, "#/mechanisms")
+    expect(page.get_by_role("heading", level=1, name="Механизмы Стратегии")).to_be_visible()
+    catalogue = page.get_by_role("region", name="Каталог механизмов")
+    expect(catalogue).to_contain_text("Курсы и клубы изучения родных языков народов России")
+    page.get_by_label("Код", exact=True).fill("Школа")  # not a Latin slug: refused in place
+    page.get_by_label("Название механизма").fill("Школа лидеров этнокультурных НКО")
+    page.get_by_label("Задача Стратегии").select_option("civil_society")
+    page.get_by_role("button", name="Добавить в каталог").click()
+    expect(page.locator('[data-error-for="code"]')).to_contain_text("латинские строчные буквы")
+    page.get_by_label("Код", exact=True).fill(code)
+    page.get_by_role("button", name="Добавить в каталог").click()
+    expect(page.get_by_role("status").filter(has_text="добавлен в каталог")).to_be_visible()
+    expect(catalogue).to_contain_text(code)
+
+    # The organisation's strategy: a goal without a mechanism is refused in place, then saved.
+    def content_knows() -> bool:
+        created = gateway.post(
+            "/api/content/strategies", json={"organisation_id": ngo["id"]}, headers=operator
+        )
+        return created.status_code == 201
+
+    wait_until(content_knows, timeout=30, what="content to know the organisation")
+    page.goto(f"{platform.gateway_url}/console/#/strategies?organisation_id={ngo['id']}")
+    expect(page.get_by_role("button", name="Сохранить стратегию")).to_be_visible(timeout=20_000)
+    page.get_by_label("Вектор развития", exact=True).select_option("languages")
+    page.get_by_role("button", name="Добавить цель").click()
+    page.get_by_label("Цель", exact=True).fill("Открыть курсы татарского языка для детей")
+    page.get_by_role("button", name="Сохранить стратегию").click()
+    expect(page.locator('[data-error-for="goals.0.mechanisms"]')).to_have_text(
+        "Выберите хотя бы один механизм Стратегии."
+    )
+    unsaved = gateway.get(f"/api/content/strategies/{ngo['id']}", headers=operator).json()
+    assert (unsaved["version"], unsaved["goals"]) == (1, [])
+    goal = page.get_by_role("group", name="Механизмы Стратегии для этой цели")
+    goal.get_by_label("Курсы и клубы изучения родных языков народов России").check()
+    goal.get_by_label("Школа лидеров этнокультурных НКО").check()
+    page.get_by_role("button", name="Сохранить стратегию").click()
+    expect(page.get_by_role("status").filter(has_text="Стратегия сохранена")).to_contain_text(
+        "версия 2"
+    )
+    stored = gateway.get(f"/api/content/strategies/{ngo['id']}", headers=operator).json()
+    assert stored["vector"] == {"kind": "languages", "text": ""}
+    assert stored["goals"] == [
+        {
+            "text": "Открыть курсы татарского языка для детей",
+            "mechanisms": [code, "native_language_courses"],  # in the catalogue's order
+        }
+    ]

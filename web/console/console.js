@@ -6,6 +6,9 @@ import {
 import { showEventForm, showEvents, showQuestions } from "./events.js";
 import { showSurvey } from "./surveys.js";
 import { showPartnerships } from "./partnerships.js";
+import { showInternships } from "./internships.js";
+import { showExperts } from "./experts.js";
+import { showMechanisms } from "./mechanisms.js";
 import { showRegistrations, showWaitlist } from "./registrations.js";
 import { showAttendanceImport, showCheckIn } from "./checkin.js";
 import { showCampaigns } from "./campaigns.js";
@@ -23,7 +26,10 @@ const SECTIONS = [
   { path: "materials", label: "Материалы", roles: ["operator", "moderator"] },
   { path: "media", label: "Публикации в СМИ", roles: ["operator", "moderator"] },
   { path: "strategies", label: "Стратегии НКО", roles: ["operator", "moderator"] },
+  { path: "mechanisms", label: "Механизмы Стратегии", roles: ["operator", "moderator"] },
   { path: "partnerships", label: "Партнёрства", roles: ["operator", "moderator"] },
+  { path: "internships", label: "Стажировки", roles: ["operator", "moderator"] },
+  { path: "experts", label: "Эксперты", roles: ["operator", "moderator"] },
   { path: "dashboard", label: "Сводка и отчёт", roles: ["operator", "moderator"] },
 ];
 
@@ -146,6 +152,10 @@ const ROUTES = [
   [/^#\/attendance(\?.*)?$/, (m) => showAttendanceImport(new URLSearchParams((m[1] || "").slice(1)))],
   [/^#\/campaigns$/, () => showCampaigns()],
   [/^#\/partnerships$/, () => showPartnerships()],
+  [/^#\/internships$/, () => showInternships("")],
+  [/^#\/internships\/([\w-]+)$/, (m) => showInternships(m[1])],
+  [/^#\/experts$/, () => showExperts()],
+  [/^#\/mechanisms$/, () => showMechanisms()],
   [/^#\/materials$/, () => showMaterials()],
   [/^#\/materials\/new$/, () => showMaterialForm()],
   [/^#\/materials\/([\w-]+)$/, (m) => showMaterial(m[1])],

@@ -395,12 +395,31 @@ function filenameOf(disposition) {
 const S = (status) => EVENT_STATUSES[status] || REGISTRATION_STATUSES[status] || status;
 
 // What the services say (English, for logs and API users) → what an operator reads.
+// Experts' roles and travel statuses, as the server's reasons name them.
+const EXPERT_ROLES = { speaker: "спикер", moderator: "модератор", facilitator: "фасилитатор" };
+const EXPERT_TRAVEL = {
+  invited: "приглашён", confirmed: "подтвердил участие", declined: "отказался", travel_booked: "билеты куплены", arrived: "прибыл",
+};
 const DETAILS = [
   [/^a partnership needs at least two parties$/, () => "У партнёрства должно быть не меньше двух сторон."],
   [/^party (\d+): unknown organisation/, (m) => `Сторона ${m[1]}: такой организации нет в базе.`],
   [/^party (\d+): this party is already named$/, (m) => `Сторона ${m[1]} уже указана.`],
   [/^formed_on is in the future/, () => "Дата соглашения ещё не наступила: партнёрство записывают, когда оно сложилось."],
   [/^federal_district is needed/, () => "Укажите федеральный округ: его не дают ни мероприятие, ни регион НКО."],
+  // The roster of experts (experts.js).
+  [/already on the roster/, () => "Этот человек уже в реестре экспертов."],
+  [/^the expert is already assigned as (\w+)/, (m) => `Эксперт уже назначен на это мероприятие в роли «${EXPERT_ROLES[m[1]] || m[1]}».`],
+  [/^unknown federal subject code/, () => "Такого региона нет в справочнике."],
+  [/^departure_on is before arrival_on$/, () => "Отъезд не может быть раньше приезда."],
+  [/^arrival_on is more than (\d+) days before/, (m) => `Приезд — не раньше чем за ${m[1]} дней до мероприятия.`],
+  [/^departure_on is more than (\d+) days after/, (m) => `Отъезд — не позже чем через ${m[1]} дней после мероприятия.`],
+  [/^arrival_on is after the event ends/, () => "Приезд позже окончания мероприятия."],
+  [/^departure_on is before the event starts/, () => "Отъезд раньше начала мероприятия."],
+  [/^travel status cannot go from (\w+) to (\w+)/, (m) => `Статус поездки нельзя сменить с «${EXPERT_TRAVEL[m[1]] || m[1]}» на «${EXPERT_TRAVEL[m[2]] || m[2]}». Обновите страницу.`],
+  [/^unknown expert$/, () => "Эксперт не найден: возможно, его убрали из реестра."],
+  [/^unknown assignment$/, () => "Назначение не найдено: возможно, его уже сняли."],
+  [/^a photo is /, () => "Фотография — файл JPEG, PNG или WebP."],
+  [/^the photo is over/, () => "Фотография больше 1 МБ."],
   [/^wrong email or password$/, () => "Неверная электронная почта или пароль."],
   [/^unknown event( \S+)?$/, () => "Мероприятие не найдено."],
   [/an event in status (\w+) cannot become (\w+)/, (m) => `Мероприятие в состоянии «${S(m[1])}» нельзя перевести в «${S(m[2])}». Обновите список.`],

@@ -52,7 +52,7 @@ export async function showDashboard() {
     charts.replaceChildren(el("p", { role: "status", text: "Считаем…" }));
     const query = Object.fromEntries(["start", "end", "district", "event_id"].map((name) => [name, filters.elements[name].value]));
     try {
-      const [byDistrict, byCategory, byEvent, perDay, counts, messages, partnerships] = await Promise.all([
+      const [byDistrict, byCategory, byEvent, perDay, counts, messages, partnerships, experts] = await Promise.all([
         api("reporting", "/dashboard/breakdown", { query: { ...query, by: "district" } }),
         api("reporting", "/dashboard/breakdown", { query: { ...query, by: "category" } }),
         api("reporting", "/dashboard/breakdown", { query: { ...query, by: "event" } }),
@@ -60,12 +60,14 @@ export async function showDashboard() {
         api("reporting", "/stats/registrations", { query: { event_id: query.event_id } }),
         api("reporting", "/stats/notifications", { query: { start: query.start, end: query.end } }),
         api("reporting", "/dashboard/partnerships", { query: { start: query.start, end: query.end, district: query.district } }),
+        api("reporting", "/dashboard/experts", { query }),
       ]);
       totals.replaceChildren(el("dl", { class: "numbers" }, ...[
         ["Регистраций всего", counts.total],
         ...Object.entries(counts.by_status).map(([key, value]) => [REGISTRATION_STATUSES[key] || key, value]),
         ["Писем отправлено", messages.sent], ["Писем не доставлено", messages.failed],
         ["Партнёрств заключено", partnerships.formed], ["Из них межсекторных", partnerships.cross_sector],
+        ["Экспертов на мероприятиях", experts.experts],
       ].flatMap(([label, value]) => [el("dt", { text: label }), el("dd", { text: String(value) })])));
       const label = (key, names) => (key === "unknown" ? UNKNOWN : names(key));
       charts.replaceChildren(

@@ -5,6 +5,8 @@ import {
   setFieldError, statusBadge, submitForm, tableWrap,
 } from "./core.js";
 import { flashNext, navigate, section, show, showForThisPage } from "./page.js";
+import { videoSection } from "./video.js";
+import { strategyStructure } from "./mechanisms.js";
 
 const KINDS = {
   methodological_collection: "Методический сборник",
@@ -20,7 +22,7 @@ const STATUSES = { draft: "Черновик", in_review: "На проверке"
 const STATUS_KIND = { draft: "muted", in_review: "info", published: "ok", archived: "muted" };
 const ACCESS = { public: "Всем", participants: "Только участникам мероприятия", operators: "Только организаторам" };
 const DISTRICTS = ["ЦФО", "СЗФО", "ЮФО", "СКФО", "ПФО", "УФО", "СФО", "ДФО"];
-const ACTIONS = { create: "создан", edit: "изменён", file: "загружен файл", compile: "собран из материалов", submit: "отправлен на проверку", approve: "одобрен и опубликован", reject: "возвращён на доработку", archive: "снят с публикации" };
+const ACTIONS = { create: "создан", edit: "изменён", file: "загружен файл", compile: "собран из материалов", submit: "отправлен на проверку", approve: "одобрен и опубликован", reject: "возвращён на доработку", archive: "снят с публикации", chapters: "изменены главы видео", subtitles: "изменены субтитры" };
 
 function size(bytes) {
   if (bytes >= 1048576) return `${(bytes / 1048576).toFixed(1)} МБ`;
@@ -79,7 +81,7 @@ export async function showMaterialForm() {
       field(form, "event_id", "Мероприятие", select(eventOptions(allEvents), { empty: "— не относится —" })),
       field(form, "federal_district", "Федеральный округ", select(DISTRICTS.map((d) => [d, d]), { empty: "— не указан —" })),
       field(form, "tags", "Теги через запятую", el("input", { type: "text" }), { hint: "Например: стратегия, грант" }),
-      field(form, "video_url", "Ссылка на видео", el("input", { type: "url", inputmode: "url" }), { hint: "Для вида «Видео»: VK Видео, RUTUBE или другой адрес." })),
+      field(form, "video_url", "Ссылка на видео", el("input", { type: "url", inputmode: "url" }), { hint: "Для вида «Видео»: VK Видео, RUTUBE или другой адрес — или загрузите файл MP4 вместо ссылки." })),
     field(form, "file", "Файл (можно загрузить и позже)", file, { hint: "PDF, документы, таблицы, презентации, изображения, аудио и видео. Тип проверяется по содержимому." }),
     el("div", { class: "actions" }, el("button", { type: "submit", text: "Создать черновик" }), el("a", { href: "#/materials", text: "Отмена" })),
     status);
@@ -216,6 +218,7 @@ export async function showMaterial(materialId) {
     material.file ? el("p", {}, button("Скачать файл", fetchFile(`/materials/${materialId}/file`, material.file.filename), { class: "secondary" }), downloadStatus) : null,
     workflow.children.length ? section("Публикация", workflowForm) : null,
     can("operator") && !["in_review", "archived"].includes(material.status) ? section("Файл", fileForm) : null,
+    can("operator") ? videoSection(material, reload) : null,
     section("Версии", versions.length ? tableWrap("Версии материала", dataTable("История версий",
       ["Версия", "Что сделано", "Когда", "Изменения", "Комментарий", "Файл"],
       versions.slice().reverse().map((version) => [
@@ -333,6 +336,9 @@ export async function showStrategies(params) {
   const form = el("form", { id: `strategy-${organisationId}`, novalidate: true });
   const status = el("div", { class: "form-status" });
   const editable = can("operator");
+  // The development vector and the goals with the Strategy's mechanisms (mechanisms.js).
+  const structure = await strategyStructure(form, strategy, editable, `strategy-${organisationId}-goals-v${strategy.version}`);
+  form.append(structure.node);
   for (const [key, heading] of Object.entries(strategy.headings)) {
     const area = el("textarea", { rows: "6", readonly: !editable, maxlength: "20000" });
     area.value = strategy.sections[key] || "";
@@ -350,18 +356,20 @@ export async function showStrategies(params) {
         const value = form.elements[`sections.${key}`].value;
         if (value !== (strategy.sections[key] || "")) sections[key] = value;
       }
-      if (!Object.keys(sections).length) {
+      const structured = structure.changes();
+      if (!Object.keys(sections).length && !Object.keys(structured).length) {
         status.replaceChildren(notice("Изменений нет."));
         const stop = new Error("nothing to save");
         stop.local = true;
         throw stop;
       }
-      return api("content", `/strategies/${encodeURIComponent(organisationId)}`, {
-        method: "PATCH", body: { sections, expected_version: strategy.version },
-      });
+      return structure.guard(() => api("content", `/strategies/${encodeURIComponent(organisationId)}`, {
+        method: "PATCH", body: { sections, ...structured, expected_version: strategy.version },
+      }), status);
     });
     if (!saved) return;
     draft.clear();
+    structure.clearDraft();
     flashNext(`Стратегия сохранена: версия ${saved.version}.`);
     navigate(`#/strategies?organisation_id=${encodeURIComponent(organisationId)}`);
   });
@@ -378,9 +386,9 @@ export async function showStrategies(params) {
   show(`Стратегия: ${strategy.organisation_name || "организация"}`, picker,
     el("p", { class: "meta", text: `Версия ${strategy.version}, обновлена ${formatDateTime(strategy.updated_at)}.` }),
     el("div", { class: "actions" }, pdf), pdfStatus,
-    section("Разделы", form),
+    section("Вектор, цели и разделы", form),
     section("Версии", versions.length ? tableWrap("Версии стратегии", dataTable("История версий", ["Версия", "Когда", "Изменённые разделы"],
-      versions.slice().reverse().map((v) => [String(v.version), formatDateTime(v.at), v.changes.map((c) => strategy.headings[c] || c).join(", ") || "—"])))
+      versions.slice().reverse().map((v) => [String(v.version), formatDateTime(v.at), v.changes.map((c) => ({ ...strategy.headings, vector: "Вектор развития", goal_list: "Цели и механизмы" })[c] || c).join(", ") || "—"])))
       : el("p", { text: "Истории пока нет." })));
 }
 

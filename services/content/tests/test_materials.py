@@ -266,7 +266,6 @@ def test_unknown_references_are_refused(
 
 def test_bad_bodies_get_a_clear_422(client: httpx.Client, signer: TokenSigner) -> None:
     cases = [
-        {"kind": "video", "title": "Видео без ссылки"},
         {"kind": "poem", "title": "Неизвестный вид"},
         {"kind": "other", "title": "Лишнее поле", "status": "published"},
         {"kind": "other", "title": "Закрытый без события", "access": "participants"},

@@ -108,11 +108,18 @@ TOPIC_PROFILES: Mapping[str, str] = MappingProxyType(
         registration.CONSENTS_TOPIC: "history",
         # Partnership snapshots that reporting folds (parties are organisations).
         registration.PARTNERSHIPS_TOPIC: "history",
+        # Internship details, applications, decisions and outcomes (ids, counts, no text).
+        registration.INTERNSHIPS_TOPIC: "history",
+        # Roster snapshots that reporting folds (ids, roles and statuses; no names or photos).
+        registration.EXPERTS_TOPIC: "history",
         notification.MESSAGES_TOPIC: "history",
         notification.RECIPIENTS_TOPIC: "compacted",
         content.MATERIALS_TOPIC: "history",
         content.STRATEGIES_TOPIC: "history",
         content.MEDIA_TOPIC: "compacted",
+        # The mechanisms catalogue: few entries, whole history, so that a frozen report
+        # reproduces with the titles it was built with.
+        content.MECHANISMS_TOPIC: "history",
         reporting.REPORTS_TOPIC: "compacted",
     }
 )

@@ -16,7 +16,9 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from etnik.common.contracts.registration import (
+from etnik.common.erasure import is_erased
+from etnik.common.mongo import Document
+from etnik.content.inbound import (
     AttendanceRecorded,
     EventChanged,
     EventCreated,
@@ -24,8 +26,6 @@ from etnik.common.contracts.registration import (
     RegistrationCancelled,
     RegistrationConfirmed,
 )
-from etnik.common.erasure import is_erased
-from etnik.common.mongo import Document
 
 CONFIRMED = "confirmed"
 CANCELLED = "cancelled"

@@ -363,9 +363,15 @@ async def get_strategy(organisation_id: str, request: Request, staff: Staff) -> 
 async def edit_strategy(
     organisation_id: str, body: StrategySectionsIn, request: Request, author: Author
 ) -> dict[str, Any]:
-    """Change sections of a strategy (operators): a new version."""
+    """Change sections, the development vector or the goals of a strategy (operators): a new
+    version. Goals name mechanisms of the catalogue (GET /mechanisms)."""
+    structure = body.model_dump(include={"vector", "goals"} & body.model_fields_set)
     strategy = await _strategies(request).edit(
-        organisation_id, body.sections, by=author.subject, expected_version=body.expected_version
+        organisation_id,
+        body.sections,
+        by=author.subject,
+        expected_version=body.expected_version,
+        structure=structure,
     )
     return strategy_out(strategy)
 

@@ -90,6 +90,10 @@ VERSIONED_FIELDS = (
     "video_platform",
     "file",
     "status",
+    # A video's duration, chapters and subtitle tracks (etnik.content.video).
+    "duration_s",
+    "chapters",
+    "subtitles",
 )
 
 
@@ -115,7 +119,9 @@ def next_status(current: str, action: WorkflowAction) -> MaterialStatus:
 _WORKFLOW_STEPS = frozenset(action.value for action in WorkflowAction)
 
 # What readers get and who may read it: a change to a published material needs review again.
-REVIEWED_FIELDS = frozenset({"description", "video_url", "video_platform", "file", "access"})
+REVIEWED_FIELDS = frozenset(
+    {"description", "video_url", "video_platform", "file", "access", "chapters", "subtitles"}
+)
 
 
 def check_reviewer(reviewer: str, material: Mapping[str, Any]) -> None:

@@ -16,18 +16,11 @@ from etnik.common.contracts.content import (
     MaterialDownloaded,
     MaterialPublished,
     MaterialUpdated,
+    MaterialViewed,
+    MechanismRecorded,
+    MechanismRetired,
     MediaMentionRecorded,
     StrategyUpdated,
-)
-from etnik.common.contracts.registration import (
-    AttendanceRecorded,
-    EventChanged,
-    EventCreated,
-    OrganisationRegistered,
-    PersonErased,
-    PublicationConsentWithdrawn,
-    RegistrationCancelled,
-    RegistrationConfirmed,
 )
 from etnik.common.erasure import ErasureLedger, erasure_router
 from etnik.common.events import CloudEvent
@@ -37,7 +30,19 @@ from etnik.content.domain import RuleViolation
 from etnik.content.export import ensure_indexes as ensure_export_indexes
 from etnik.content.export import router as export_router
 from etnik.content.files import FileStore
+from etnik.content.inbound import (
+    AttendanceRecorded,
+    EventChanged,
+    EventCreated,
+    OrganisationRegistered,
+    PersonErased,
+    PublicationConsentWithdrawn,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+)
 from etnik.content.limits import JsonBodyLimit
+from etnik.content.mechanisms import MECHANISMS, MechanismCatalogue
+from etnik.content.mechanisms_api import router as mechanisms_router
 from etnik.content.media import MediaMentions
 from etnik.content.publication_consent import PublicationConsent
 from etnik.content.repository import OUTBOX_COLLECTIONS, MaterialRepository
@@ -45,6 +50,8 @@ from etnik.content.search_index import IndexKeeper, SearchIndex
 from etnik.content.service import MaterialService
 from etnik.content.settings import ContentSettings
 from etnik.content.strategies import STRATEGIES, StrategyService
+from etnik.content.video_api import router as video_router
+from etnik.content.video_service import VIDEO_VIEWS, VideoService
 
 __all__ = ["ContentParts", "ContentSettings", "build", "create_app"]
 
@@ -57,6 +64,9 @@ PUBLISHES = (
     MaterialDownloaded,
     StrategyUpdated,
     MediaMentionRecorded,
+    MechanismRecorded,
+    MechanismRetired,
+    MaterialViewed,
 )
 # JSON bodies are small; only file uploads may be large (they stream into GridFS).
 JSON_BODY_LIMIT = 1024 * 1024
@@ -75,6 +85,8 @@ class ContentParts:
     strategies: StrategyService
     index_keeper: IndexKeeper
     erasures: ErasureLedger
+    mechanisms: MechanismCatalogue
+    video: VideoService
 
 
 def build(settings: ContentSettings, *, jwks_loader: KeyLoader | None = None) -> ContentParts:
@@ -82,7 +94,7 @@ def build(settings: ContentSettings, *, jwks_loader: KeyLoader | None = None) ->
     runtime = ServiceRuntime(
         settings,
         publishes=PUBLISHES,
-        outbox_collections=(*OUTBOX_COLLECTIONS, STRATEGIES),
+        outbox_collections=(*OUTBOX_COLLECTIONS, STRATEGIES, MECHANISMS, VIDEO_VIEWS),
         jwks_loader=jwks_loader,
     )
     access = ParticipantAccess(runtime.db)
@@ -99,7 +111,13 @@ def build(settings: ContentSettings, *, jwks_loader: KeyLoader | None = None) ->
         pseudonym_key=settings.pseudonym_key_bytes(),
         fonts=fonts,
     )
-    strategies = StrategyService(runtime.db, access, runtime.outbox, fonts=fonts)
+    mechanisms = MechanismCatalogue(runtime.db, runtime.outbox)
+    strategies = StrategyService(
+        runtime.db, access, runtime.outbox, fonts=fonts, catalogue=mechanisms
+    )
+    video = VideoService(
+        runtime.db, materials, files, runtime.outbox, view_window_s=settings.video_view_window_s
+    )
     consumer = runtime.consumer()
 
     @consumer.on(EventCreated)
@@ -128,6 +146,7 @@ def build(settings: ContentSettings, *, jwks_loader: KeyLoader | None = None) ->
 
     async def erase_person(person_id: str) -> None:
         await materials.forget_author(person_id)
+        await video.forget_person(person_id)
         await access.forget_person(person_id)
 
     # Recorded before it runs, retried until done, listed for operators (etnik.common.erasure).
@@ -160,6 +179,8 @@ def build(settings: ContentSettings, *, jwks_loader: KeyLoader | None = None) ->
         strategies,
         IndexKeeper(index, repository, poll_interval_s=settings.search_index_poll_s),
         erasures,
+        mechanisms=mechanisms,
+        video=video,
     )
 
 
@@ -172,6 +193,10 @@ def create_app(
     parts.runtime.on_database_ready(parts.access.ensure_indexes)
     parts.runtime.on_database_ready(parts.repository.ensure_indexes)
     parts.runtime.on_database_ready(parts.strategies.ensure_indexes)
+    parts.runtime.on_database_ready(parts.video.ensure_indexes)
+    parts.runtime.on_database_ready(parts.mechanisms.ensure_indexes)
+    # The initial catalogue, for a fresh deployment; entries operators changed stay as they are.
+    parts.runtime.on_database_ready(parts.mechanisms.seed)
     parts.runtime.on_database_ready(lambda: ensure_export_indexes(parts.repository))
     parts.runtime.run_in_background(parts.index_keeper.run)
     parts.runtime.on_database_ready(parts.erasures.ensure_indexes)
@@ -187,7 +212,7 @@ def create_app(
         parts.runtime,
         title="EtNik content",
         description="Methodological materials, files, publications and NGO development strategies.",
-        routers=[router, export_router, erasure_router()],
+        routers=[router, export_router, erasure_router(), mechanisms_router, video_router],
         # Uploads are bounded here and again while they stream (chunked bodies declare no size).
         max_body_bytes=settings.max_upload_bytes,
     )
@@ -209,4 +234,6 @@ def create_app(
     app.state.materials = parts.materials
     app.state.media_mentions = parts.media_mentions
     app.state.strategies = parts.strategies
+    app.state.video = parts.video
+    app.state.mechanisms = parts.mechanisms
     return app

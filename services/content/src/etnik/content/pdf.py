@@ -78,10 +78,27 @@ class StrategySection:
     text: str
 
 
+@dataclass(frozen=True)
+class ChosenMechanism:
+    """A mechanism of the Strategy a strategy chose: its title, task, and the goals it serves."""
+
+    code: str
+    title: str
+    task: str
+    goals: list[str] = field(default_factory=list)
+
+
 def strategy_pdf(
-    organisation: str, sections: list[StrategySection], *, version: int, updated_at: datetime
+    organisation: str,
+    sections: list[StrategySection],
+    *,
+    version: int,
+    updated_at: datetime,
+    vector: str | None = None,
+    mechanisms: list[ChosenMechanism] | None = None,
 ) -> bytes:
-    """An organisation's development strategy as a PDF."""
+    """An organisation's development strategy as a PDF, with its vector and the Strategy's
+    mechanisms its goals use, when it has them."""
     styles = _styles()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
@@ -103,9 +120,26 @@ def strategy_pdf(
         ),
         Spacer(1, 8 * mm),
     ]
+    if vector:
+        story.append(Paragraph("Вектор развития", styles["heading"]))
+        story.extend(_paragraphs(vector, styles["body"]))
     for section in sections:
         story.append(Paragraph(escape(section.heading), styles["heading"]))
         story.extend(_paragraphs(section.text or "—", styles["body"]))
+    if mechanisms:
+        story.append(
+            Paragraph(
+                "Механизмы Стратегии государственной национальной политики", styles["heading"]
+            )
+        )
+        for number, mechanism in enumerate(mechanisms, start=1):
+            story.append(Paragraph(f"{number}. {escape(mechanism.title)}", styles["body"]))
+            if mechanism.task:
+                task = "Задача Стратегии: " + escape(mechanism.task)
+                story.append(Paragraph(task, styles["meta"]))
+            story.append(
+                Paragraph("Цели: " + escape("; ".join(mechanism.goals) or "—"), styles["meta"])
+            )
     document.build(story, onFirstPage=_number_pages, onLaterPages=_number_pages)
     return buffer.getvalue()
 

@@ -17,9 +17,9 @@ import logging
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from etnik.common.contracts.registration import PublicationConsentWithdrawn
 from etnik.common.erasure import is_erased
 from etnik.common.mongo import Document
+from etnik.content.inbound import PublicationConsentWithdrawn
 from etnik.content.repository import now_utc
 from etnik.content.service import MaterialService
 

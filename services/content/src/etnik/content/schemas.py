@@ -16,7 +16,15 @@ from pydantic import (
 )
 
 from etnik.content.domain import AccessLevel, MaterialKind, MaterialStatus
+from etnik.content.mechanisms import (
+    CODE_PATTERN,
+    MAX_GOAL_TEXT_CHARS,
+    MAX_GOALS,
+    MAX_MECHANISMS_PER_GOAL,
+    MAX_VECTOR_TEXT_CHARS,
+)
 from etnik.content.strategy_template import SECTIONS
+from etnik.content.video import ChapterOut, SubtitleTrackOut
 
 FEDERAL_DISTRICTS = ("ЦФО", "СЗФО", "ЮФО", "СКФО", "ПФО", "УФО", "СФО", "ДФО")
 
@@ -73,12 +81,6 @@ class MaterialIn(MaterialFields):
     language: str = Field(default="ru", pattern=r"^[a-z]{2,3}$")
     access: AccessLevel = AccessLevel.PUBLIC
 
-    @model_validator(mode="after")
-    def _video_needs_a_link(self) -> Self:
-        if self.kind is MaterialKind.VIDEO and self.video_url is None:
-            raise ValueError("a video material needs video_url (VK Видео, RUTUBE or any URL)")
-        return self
-
     def given(self) -> dict[str, Any]:
         """Every field, defaults included: a new material starts complete."""
         return self.model_dump(mode="json")
@@ -120,6 +122,9 @@ class MaterialOut(BaseModel):
     video_url: str | None = None
     video_platform: str | None = None
     file: FileOut | None = None
+    duration_s: float | None = None
+    chapters: list[ChapterOut] | None = None
+    subtitles: list[SubtitleTrackOut] | None = None
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None = None
@@ -198,10 +203,34 @@ class StrategyIn(StrictBody):
     organisation_id: str = Field(min_length=1, max_length=64)
 
 
-class StrategySectionsIn(StrictBody):
-    """New text of some sections; expected_version guards against overwriting someone's edit."""
+class StrategyVector(StrictBody):
+    """The NGO's development vector: a kind from the list, and its own words."""
 
-    sections: dict[str, Annotated[str, Field(max_length=20_000)]] = Field(min_length=1)
+    kind: str = Field(
+        min_length=1, max_length=40, description="A vector code of GET /mechanisms/reference"
+    )
+    text: str = Field(default="", max_length=MAX_VECTOR_TEXT_CHARS)
+
+
+MechanismCode = Annotated[str, Field(pattern=CODE_PATTERN)]
+
+
+class StrategyGoal(StrictBody):
+    """A development goal and the Strategy's mechanisms (codes of the catalogue) serving it."""
+
+    text: str = Field(min_length=1, max_length=MAX_GOAL_TEXT_CHARS)
+    mechanisms: list[MechanismCode] = Field(
+        default_factory=list, max_length=MAX_MECHANISMS_PER_GOAL
+    )
+
+
+class StrategySectionsIn(StrictBody):
+    """New text of some sections, and/or the vector and goals (each given replaces the stored
+    one); expected_version guards against overwriting someone's edit."""
+
+    sections: dict[str, Annotated[str, Field(max_length=20_000)]] = Field(default_factory=dict)
+    vector: StrategyVector | None = None
+    goals: list[StrategyGoal] | None = Field(default=None, max_length=MAX_GOALS)
     expected_version: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
@@ -211,6 +240,8 @@ class StrategySectionsIn(StrictBody):
             raise ValueError(
                 f"unknown sections: {', '.join(unknown)}; known: {', '.join(SECTIONS)}"
             )
+        if not self.sections and not {"vector", "goals"} & self.model_fields_set:
+            raise ValueError("give sections, vector or goals to change")
         return self
 
 
@@ -223,6 +254,8 @@ class StrategyOut(BaseModel):
     version: int
     sections: dict[str, str]
     headings: dict[str, str] = Field(default_factory=lambda: dict(SECTIONS))
+    vector: StrategyVector | None = None
+    goals: list[StrategyGoal] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 
@@ -235,3 +268,5 @@ class StrategyVersionOut(BaseModel):
     at: datetime
     changes: list[str]
     sections: dict[str, str]
+    vector: StrategyVector | None = None
+    goals: list[StrategyGoal] = Field(default_factory=list)

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from etnik.content.files import FileStore, chunks_of
 from etnik.content.pdf import CollectionEntry, collection_pdf
 from etnik.content.repository import MaterialRepository, new_id, now_utc
 from etnik.content.search_index import SearchIndex, SearchQuery
+from etnik.content.video import check_video_source
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,24 @@ class MaterialService:
             "search_terms": search.merge_terms(_metadata_terms(proposed), current["file_terms"])
         }
         return await self._write_version(current, proposed, "edit", by, changes, extra=extra)
+
+    async def change(
+        self,
+        material_id: str,
+        fields_for: Callable[[Document], dict[str, Any]],
+        *,
+        by: str,
+        action: str,
+    ) -> Document:
+        """Change fields computed from the current state (a video's chapters, its subtitles):
+        a new version under `action`, reviewed again like any other change."""
+        current = await self._get_for_change(material_id)
+        proposed = _complete({**_state_of(current), **fields_for(current)})
+        changes = changed_fields(current, proposed)
+        if not changes:
+            return _without_internals(current)
+        proposed, changes = _reviewed_again(current, proposed, changes)
+        return await self._write_version(current, proposed, action, by, changes)
 
     async def attach_file(
         self,
@@ -203,6 +222,8 @@ class MaterialService:
         target = next_status(current["status"], action)
         if action is WorkflowAction.APPROVE:
             check_reviewer(by, current)
+        if action is WorkflowAction.SUBMIT:
+            check_video_source(current)
         proposed = {**_state_of(current), "status": target.value}
         extra: Document = {}
         if target is MaterialStatus.PUBLISHED:
@@ -263,8 +284,8 @@ class MaterialService:
         """Every id a material names must be known; only changed ones are looked up."""
         if state.get("access") == AccessLevel.PARTICIPANTS and not state.get("event_id"):
             raise RuleViolation(422, "participants-only material must name its event_id")
-        if state.get("kind") == MaterialKind.VIDEO and not state.get("video_url"):
-            raise RuleViolation(422, "a video material needs video_url")
+        if state.get("status") != MaterialStatus.DRAFT:
+            check_video_source(state)
         event_id = _newly_named(state, current, "event_id")
         if event_id and not await self._access.event_exists(event_id):
             raise RuleViolation(422, f"unknown event {event_id}")

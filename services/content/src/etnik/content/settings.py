@@ -27,6 +27,8 @@ class ContentSettings(ServiceSettings):
     pdf_bold_font_file: Path = DEFAULT_BOLD_FONT_FILE
     # How often erasures not yet completed are run again (etnik.common.erasure).
     erasure_retry_interval_s: float = Field(default=30.0, gt=0)
+    # A viewer's playbacks of one video within this long count as one view.
+    video_view_window_s: float = Field(default=30 * 60, gt=0)
 
     @model_validator(mode="after")
     def _production_needs_a_pseudonym_key(self) -> Self:

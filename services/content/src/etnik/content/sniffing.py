@@ -9,6 +9,7 @@ SNIFF_BYTES = 64 * 1024
 
 PDF = "application/pdf"
 TEXT = "text/plain"
+WEBVTT = "text/vtt"  # subtitles (etnik.content.video)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -19,6 +20,7 @@ ALLOWED_TYPES = frozenset(
     {
         PDF,
         TEXT,
+        WEBVTT,
         DOCX,
         PPTX,
         XLSX,

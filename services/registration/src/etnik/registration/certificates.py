@@ -101,6 +101,12 @@ def default_hours(starts_at: datetime, ends_at: datetime) -> float | None:
     return hours if hours <= MAX_DEFAULT_HOURS else None
 
 
+def outcome_hours(registration: Document) -> float | None:
+    """The hours of a participant's recorded internship outcome, if any."""
+    hours = (registration.get("outcome") or {}).get("hours")
+    return float(hours) if hours else None
+
+
 def hours_text(hours: float) -> str:
     """«1 час», «3 часа», «1,5 часа», «12 часов»: the number and the Russian noun that fits."""
     if hours != int(hours):
@@ -203,7 +209,10 @@ class CertificateService:
                 f"this event is {event['status'].replace('_', ' ')}",
             )
         stated = hours if hours is not None else default_hours(event["starts_at"], event["ends_at"])
-        if stated is None:
+        # An internship's certificates state each participant's hours as their recorded
+        # outcome has them, unless the operator gives the hours for everyone.
+        own_hours = hours is None and bool(event.get("internship"))
+        if stated is None and not own_hours:
             raise DomainError(
                 422,
                 f"the event lasts longer than {MAX_DEFAULT_HOURS:g} hours: "
@@ -228,6 +237,14 @@ class CertificateService:
             c["registration_id"]
             async for c in self._certificates.find({"event_id": event_id}, {"registration_id": 1})
         }
+        if own_hours and stated is None:
+            unrecorded = [r for r in attended if r["_id"] not in holding and not outcome_hours(r)]
+            if unrecorded:
+                raise DomainError(
+                    422,
+                    f"{len(unrecorded)} participants have no hours in a recorded outcome: "
+                    "record their outcomes, or give the hours the certificates state",
+                )
         programme_title = await self._programme_title(event)
         first_day, last_day = event_days(event)
         issued = already = erased = 0
@@ -248,7 +265,7 @@ class CertificateService:
                 "programme_title": programme_title,
                 "event_date": first_day.isoformat(),
                 "event_end_date": last_day.isoformat() if last_day != first_day else None,
-                "hours": stated,
+                "hours": (outcome_hours(registration) if own_hours else None) or stated,
                 "issued_at": now_utc(),
                 "issued_by": operator,
             }
@@ -261,7 +278,7 @@ class CertificateService:
             issued=issued,
             already_issued=already,
             skipped_erased=erased,
-            hours=stated,
+            hours=stated if stated is not None else 0.0,
         )
 
     async def _insert(self, fields: Document) -> bool:

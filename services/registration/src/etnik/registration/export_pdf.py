@@ -335,6 +335,34 @@ def _registration(story: _Story, export: Mapping[str, Any]) -> None:
             f"Ответов: {len(answered)}. Ответы хранятся без вашего имени и идентификатора.",
             "muted",
         )
+    expert = export.get("expert")
+    if expert:
+        # The roster of experts (experts.py): the entry and its assignments with travel.
+        story.para("Реестр экспертов", "h2")
+        story.facts(
+            expert,
+            (
+                ("field_of_expertise", "Область экспертизы"),
+                ("region_codes", "Регионы (коды)"),
+                ("bio", "Краткая биография"),
+                ("has_photo", "Фотография хранится"),
+                ("status", "Статус записи"),
+            ),
+        )
+        story.rows(
+            ("Мероприятие", "Роль", "Приезд", "Отъезд", "Статус"),
+            [
+                [
+                    text(a.get("event_id")),
+                    text(a.get("role")),
+                    text(a.get("arrival_on")),
+                    text(a.get("departure_on")),
+                    text(a.get("travel_status")),
+                ]
+                for a in expert.get("assignments") or []
+            ],
+            [None, 26 * mm, 24 * mm, 24 * mm, 28 * mm],
+        )
 
 
 def _notification(story: _Story, data: Mapping[str, Any]) -> None:

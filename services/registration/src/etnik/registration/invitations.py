@@ -7,11 +7,16 @@ from datetime import timedelta
 
 from pymongo import ASCENDING
 
-from etnik.common.contracts.registration import InvitationCampaignCreated, InvitationIssued
+from etnik.common.contracts.registration import (
+    InvitationCampaignCreated,
+    InvitationIssued,
+    ParticipantCategory,
+)
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox
 from etnik.registration.catalogue import CatalogueService
 from etnik.registration.errors import DomainError
+from etnik.registration.experts import roster_person_ids
 from etnik.registration.identity import LinkExpired, LinkInvalid, SigningKey
 from etnik.registration.repository import RegistrationRepository, new_id, now_utc
 from etnik.registration.schemas import CampaignIn, InvitationIn
@@ -167,6 +172,13 @@ class InvitationService:
         ):
             if values:
                 query[field] = {"$in": list(values)}
+        if ParticipantCategory.EXPERT in command.categories:
+            # The category «expert» reaches the roster of experts too, whatever category each
+            # of them registered with (a leader of an NGO may be on the roster).
+            query["$or"] = [
+                {"category": query.pop("category")},
+                {"_id": {"$in": await roster_person_ids(self._repo)}},
+            ]
         audience = await self._repo.find(self._repo.people, query, limit=MAX_CAMPAIGN_AUDIENCE + 1)
         if len(audience) > MAX_CAMPAIGN_AUDIENCE:
             raise DomainError(422, f"the audience is over {MAX_CAMPAIGN_AUDIENCE}; narrow it")

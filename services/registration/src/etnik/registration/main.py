@@ -14,8 +14,17 @@ from etnik.common.contracts.registration import (
     CertificateIssued,
     EventChanged,
     EventCreated,
+    ExpertChanged,
+    ExpertErased,
+    ExpertRemoved,
+    ExpertRostered,
     FederalDistrictChanged,
     FederalSubjectChanged,
+    InternshipApplicationDecided,
+    InternshipApplicationReceived,
+    InternshipDetailsSet,
+    InternshipOutcomeCorrected,
+    InternshipOutcomeRecorded,
     InvitationCampaignCreated,
     InvitationIssued,
     OperatorAccountChanged,
@@ -48,6 +57,8 @@ from etnik.registration.container import Services
 from etnik.registration.demo import load_demo_data
 from etnik.registration.directory import DirectoryService
 from etnik.registration.errors import DomainError
+from etnik.registration.experts import EXPERTS, experts_of
+from etnik.registration.experts_api import router as experts_router
 from etnik.registration.identity import (
     IdentityService,
     OperatorAccounts,
@@ -55,6 +66,7 @@ from etnik.registration.identity import (
     SigningKey,
     bootstrap_admin,
 )
+from etnik.registration.internships_api import router as internships_router
 from etnik.registration.invitations import InvitationService
 from etnik.registration.partnerships import partnerships_of
 from etnik.registration.partnerships_api import router as partnerships_router
@@ -98,6 +110,15 @@ PUBLISHES = (
     PartnershipChanged,
     PartnershipEnded,
     PublicationConsentWithdrawn,
+    InternshipDetailsSet,
+    InternshipApplicationReceived,
+    InternshipApplicationDecided,
+    InternshipOutcomeRecorded,
+    InternshipOutcomeCorrected,
+    ExpertRostered,
+    ExpertChanged,
+    ExpertRemoved,
+    ExpertErased,
 )
 
 
@@ -108,7 +129,7 @@ def build_runtime(
     return ServiceRuntime(
         settings or RegistrationSettings(),
         publishes=PUBLISHES,
-        outbox_collections=OUTBOX_COLLECTIONS,
+        outbox_collections=(*OUTBOX_COLLECTIONS, EXPERTS),
         # Tokens issued here are verified with this process's own key, with no network round trip.
         jwks_loader=signing_key.jwks_loader() if signing_key else None,
     )
@@ -188,6 +209,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     runtime.on_database_ready(app_services.certificates.ensure_indexes)
     runtime.on_database_ready(surveys_of(app_services).ensure_indexes)
     runtime.on_database_ready(partnerships_of(app_services).ensure_indexes)
+    runtime.on_database_ready(experts_of(app_services).ensure_indexes)
     runtime.on_database_ready(setup_identity)
     runtime.on_database_ready(seed)
     runtime.run_in_background(app_services.registrations.run_offer_expiry)
@@ -199,7 +221,15 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         description="Programme, events, organisations, people, identity, registrations, "
         "waitlist and attendance.",
         # Consents first: its GET /consent-texts/{scope} (versions, locales) serves that path.
-        routers=[consents_router, router, certificates_router, surveys_router, partnerships_router],
+        routers=[
+            consents_router,
+            router,
+            certificates_router,
+            surveys_router,
+            partnerships_router,
+            internships_router,
+            experts_router,
+        ],
     )
 
     @app.exception_handler(DomainError)

@@ -7,10 +7,13 @@ from typing import Any
 from etnik.common.contracts.registration import PersonErased, SignInLinksErased
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox
+from etnik.registration.catalogue import CatalogueService
 from etnik.registration.certificates import withhold_names
 from etnik.registration.errors import DomainError
+from etnik.registration.experts import ExpertService
 from etnik.registration.export_notice import privacy_notice
 from etnik.registration.identity import IdentityService
+from etnik.registration.internships import forget_outcome_texts
 from etnik.registration.peer_exports import COMPLETE, PeerExports
 from etnik.registration.repository import (
     ACTIVE_STATUSES,
@@ -88,6 +91,7 @@ class PrivacyService:
             {"_id": {"$in": [r["_id"] for r in registrations]}},
         )
         titles = await self._event_titles(registrations + invitations)
+        expert = await self._experts().of_person(person_id)
         return {
             "exported_at": now_utc(),
             "person": _public(person),
@@ -97,7 +101,12 @@ class PrivacyService:
             "invitations": [_titled(_public(i), titles) for i in invitations],
             "certificates": [_public(c) for c in certificates],
             "surveys_answered": [_public(s) for s in surveys_answered],
+            "expert": _public(expert) if expert else None,
         }
+
+    def _experts(self) -> ExpertService:
+        """The roster of experts over this service's storage (it holds no state of its own)."""
+        return ExpertService(self._repo, self._staging, CatalogueService(self._repo, self._staging))
 
     async def _event_titles(self, documents: list[Document]) -> dict[str, str]:
         """The titles of the events these registrations and invitations name (by `_id`)."""
@@ -162,6 +171,10 @@ class PrivacyService:
         )
         # Certificates stay verifiable by their code, without the name printed on them.
         await withhold_names(self._repo, person_id)
+        # Internship outcomes keep completion and hours as counts, not the result's text.
+        await forget_outcome_texts(self._repo, person_id)
+        # The roster entry loses what names the person; assignments stay as counts.
+        await self._experts().erase_person(person_id)
         await self._identity.sign_out_everywhere(person_id)
         erased = await self._repo.get(self._repo.people, person_id)
         assert erased is not None

@@ -50,6 +50,7 @@ from etnik.registration.domain import (
 )
 from etnik.registration.errors import DomainError
 from etnik.registration.identity import LinkExpired, LinkInvalid, SigningKey
+from etnik.registration.internships import application_decided, application_received
 from etnik.registration.invitations import InvitationService
 from etnik.registration.repository import (
     ACTIVE_STATUSES,
@@ -235,7 +236,10 @@ class RegistrationService:
             )
             # A fresh code each try, so that a (most unlikely) clash is not retried forever.
             placed = {**registration, **fields, "check_in_code": new_check_in_code()}
-            staged = self._staging.stage(contract(**_facts(placed), registered_at=now))
+            staged = self._staging.stage(
+                contract(**_facts(placed), registered_at=now),
+                *application_received(event, placed, person),
+            )
             try:
                 earlier = await self._repo.insert_registration(placed, staged)
             except PlaceTaken:
@@ -544,12 +548,23 @@ class RegistrationService:
         if registration["status"] != RegistrationStatus.PENDING_APPROVAL:
             raise DomainError(409, f"a {registration['status']} registration cannot be approved")
         event = await self._catalogue.get_event(registration["event_id"], include_drafts=True)
-        decided = {"decided_by": moderator, "decided_at": now_utc()}
+        decided_at = now_utc()
+        decided = {"decided_by": moderator, "decided_at": decided_at}
         facts = _facts(registration)
         registered_at = registration["created_at"]
+        person = (
+            await self._repo.get(self._repo.people, registration["person_id"])
+            if event.get("internship")
+            else None
+        )
         for _ in range(PLACE_ATTEMPTS):
             place = await self.free_place(event, registration["category"])
             contract: IntegrationEvent
+            if place is None and event.get("internship"):
+                # Selection fills a fixed number of places: no waitlist behind them.
+                raise DomainError(
+                    409, f"all {event.get('capacity')} places are taken: reject, or add places"
+                )
             if place is None:
                 update = {
                     "status": RegistrationStatus.WAITLISTED.value,
@@ -564,7 +579,17 @@ class RegistrationService:
                     **decided,
                 }
                 contract = RegistrationConfirmed(**facts, registered_at=registered_at)
-            staged = self._staging.stage(contract)
+            staged = self._staging.stage(
+                contract,
+                *application_decided(
+                    event,
+                    registration,
+                    person,
+                    decision="approved",
+                    by=moderator,
+                    at=decided_at,
+                ),
+            )
             try:
                 updated = await self._repo.take_place(
                     registration_id,
@@ -584,6 +609,12 @@ class RegistrationService:
         """A moderator rejects, with the reason the person is told."""
         registration = await self.registration(registration_id)
         now = now_utc()
+        event = await self._repo.get(self._repo.events, registration["event_id"]) or {}
+        person = (
+            await self._repo.get(self._repo.people, registration["person_id"])
+            if event.get("internship")
+            else None
+        )
         updated = await self._change(
             registration,
             (RegistrationStatus.PENDING_APPROVAL.value,),
@@ -596,6 +627,9 @@ class RegistrationService:
                 }
             },
             RegistrationRejected(**_facts(registration), reason=reason, rejected_at=now),
+            *application_decided(
+                event, registration, person, decision="rejected", by=moderator, at=now
+            ),
         )
         if updated is None:
             raise DomainError(409, f"a {registration['status']} registration cannot be rejected")

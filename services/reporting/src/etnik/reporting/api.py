@@ -150,6 +150,13 @@ async def breakdown(
     return await service.breakdown(view, by)
 
 
+@router.get("/dashboard/experts", tags=["dashboard"])
+async def experts(reader: Reader, service: Reporting, view: Filtered) -> dict[str, Any]:
+    """The roster's experts at the events of the period, district, track or event: how many,
+    per event, district, track and role."""
+    return await service.experts(view)
+
+
 @router.get("/dashboard/partnerships", tags=["dashboard"])
 async def partnerships(reader: Reader, service: Reporting, view: Filtered) -> dict[str, Any]:
     """Partnerships formed within the period (by the day formed) and district: how many, by

@@ -19,8 +19,12 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from etnik.common.pdf_fonts import BOLD, REGULAR, register_fonts
+from etnik.reporting.experts import expert_tables
 from etnik.reporting.feedback import feedback_rows
+from etnik.reporting.internships import internship_tables
+from etnik.reporting.mechanisms import mechanism_tables
 from etnik.reporting.partnerships import SECTOR_LABELS, pair_label
+from etnik.reporting.video import video_tables
 
 CATEGORY_LABELS = {
     "ngo_leader": "Руководитель НКО",
@@ -179,6 +183,10 @@ def report_tables(report: Mapping[str, Any]) -> list[ReportTable]:
         ),
         *_feedback_tables(report.get("feedback")),
         *_partnership_tables(report.get("partnerships")),
+        *(ReportTable(*table) for table in internship_tables(report.get("internships"))),
+        *(ReportTable(*table) for table in expert_tables(report.get("experts"))),
+        *(ReportTable(*table) for table in mechanism_tables(report.get("mechanisms"))),
+        *(ReportTable(*table) for table in video_tables(report.get("video_views"))),
     ]  # fmt: skip
 
 

@@ -28,6 +28,9 @@ from etnik.common.contracts.content import (
     MaterialArchived,
     MaterialDownloaded,
     MaterialPublished,
+    MaterialViewed,
+    MechanismRecorded,
+    MechanismRetired,
     MediaMentionRecorded,
     StrategyUpdated,
 )
@@ -36,6 +39,7 @@ from etnik.common.contracts.registration import (
     AttendanceRecorded,
     EventChanged,
     EventCreated,
+    OrganisationRegistered,
     PartnershipChanged,
     PartnershipEnded,
     PartnershipFormed,
@@ -48,9 +52,14 @@ from etnik.common.contracts.registration import (
 from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.common.mongo import Document
 from etnik.reporting import domain
+from etnik.reporting.experts import EXPERT_EVENTS, expert_updates
 from etnik.reporting.feedback import answer_document
+from etnik.reporting.internships import INTERNSHIP_EVENTS, internship_updates
+from etnik.reporting.mechanisms import mechanism_updates
+from etnik.reporting.video import view_fact
 
 PROJECTED_EVENTS: tuple[type[IntegrationEvent], ...] = (
+    *INTERNSHIP_EVENTS,
     EventCreated,
     EventChanged,
     RegistrationConfirmed,
@@ -63,12 +72,17 @@ PROJECTED_EVENTS: tuple[type[IntegrationEvent], ...] = (
     MaterialPublished,
     MaterialArchived,
     MaterialDownloaded,
+    MaterialViewed,
     StrategyUpdated,
     MediaMentionRecorded,
     SurveyAnswered,
     PartnershipFormed,
     PartnershipChanged,
     PartnershipEnded,
+    *EXPERT_EVENTS,
+    MechanismRecorded,
+    MechanismRetired,
+    OrganisationRegistered,
 )
 STATE_ID = "state"
 
@@ -214,6 +228,16 @@ def _content_write(envelope: CloudEvent, event: IntegrationEvent) -> tuple[str, 
             },
             upsert=True,
         )
+    if isinstance(event, MaterialViewed):
+        # One document per counted view, keyed by the event: a repeat delivery changes nothing.
+        view = view_fact(
+            material_id=event.material_id,
+            title=event.title,
+            viewer=event.viewer,
+            viewer_kind=event.viewer_kind,
+            viewed_at=event.viewed_at,
+        )
+        return "video_views", Write({"_id": envelope.id}, {"$setOnInsert": view}, upsert=True)
     if isinstance(event, StrategyUpdated):
         return "strategies", Write(
             {"_id": event.strategy_id},
@@ -276,6 +300,12 @@ class ProjectionWriter:
             return [("registrations", erased)]
         if isinstance(event, PartnershipFormed | PartnershipChanged | PartnershipEnded):
             return [("partnerships", write) for write in _partnership_writes(event)]
+        if isinstance(event, EXPERT_EVENTS):
+            # The roster's experts and their assignments (experts.py): ids, roles, statuses.
+            return [
+                (name, Write(where, update, upsert=upsert))
+                for name, where, update, upsert in expert_updates(event)
+            ]
         if isinstance(event, NotificationSent):
             return [
                 (
@@ -305,8 +335,18 @@ class ProjectionWriter:
                     Write({"_id": event.answer_id}, {"$setOnInsert": answer}, upsert=True),
                 )
             ]
+        if isinstance(event, INTERNSHIP_EVENTS):
+            return [
+                (name, Write(where, update, upsert=upsert))
+                for name, where, update, upsert in internship_updates(event)
+            ]
         content = _content_write(envelope, event)
-        return [content] if content is not None else []
+        # Strategy versions' mechanisms, the catalogue, organisations' districts (mechanisms.py).
+        chosen = [
+            (name, Write(where, update, upsert=upsert))
+            for name, where, update, upsert in mechanism_updates(event)
+        ]
+        return [content, *chosen] if content is not None else chosen
 
     def _registration_write(
         self,
@@ -361,6 +401,14 @@ class ProjectionStore:
         self.mentions = db[f"mentions_g{generation}"]
         self.survey_answers = db[f"survey_answers_g{generation}"]
         self.partnerships = db[f"partnerships_g{generation}"]
+        self.internships = db[f"internships_g{generation}"]
+        self.internship_applications = db[f"internship_applications_g{generation}"]
+        self.internship_outcomes = db[f"internship_outcomes_g{generation}"]
+        self.experts = db[f"experts_g{generation}"]
+        self.video_views = db[f"video_views_g{generation}"]
+        self.strategy_versions = db[f"strategy_versions_g{generation}"]
+        self.mechanisms = db[f"mechanisms_g{generation}"]
+        self.organisations = db[f"organisations_g{generation}"]
         self.positions = db[f"positions_g{generation}"]
 
     @property
@@ -379,6 +427,14 @@ class ProjectionStore:
             "mentions": self.mentions,
             "survey_answers": self.survey_answers,
             "partnerships": self.partnerships,
+            "internships": self.internships,
+            "internship_applications": self.internship_applications,
+            "internship_outcomes": self.internship_outcomes,
+            "experts": self.experts,
+            "video_views": self.video_views,
+            "strategy_versions": self.strategy_versions,
+            "mechanisms": self.mechanisms,
+            "organisations": self.organisations,
         }
 
     async def ensure_indexes(self) -> None:

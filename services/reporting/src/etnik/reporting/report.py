@@ -7,8 +7,12 @@ from typing import Any
 
 from etnik.reporting import counts, domain
 from etnik.reporting.columnar import ColumnarTable
+from etnik.reporting.experts import expert_summary
 from etnik.reporting.feedback import feedback_summary
+from etnik.reporting.internships import internship_summary
+from etnik.reporting.mechanisms import mechanism_summary
 from etnik.reporting.partnerships import partnership_summary
+from etnik.reporting.video import video_views_summary
 
 NO_CONTENT = domain.ContentFacts()
 
@@ -23,6 +27,14 @@ def grant_report(
     content: domain.ContentFacts = NO_CONTENT,
     survey_answers: Iterable[domain.Fact] = (),
     partnerships: Iterable[domain.Fact] = (),
+    internships: Iterable[domain.Fact] = (),
+    internship_applications: Iterable[domain.Fact] = (),
+    internship_outcomes: Iterable[domain.Fact] = (),
+    experts: Iterable[domain.Fact] = (),
+    video_views: Iterable[domain.Fact] = (),
+    strategy_versions: Iterable[domain.Fact] = (),
+    mechanisms: Iterable[domain.Fact] = (),
+    organisations: Iterable[domain.Fact] = (),
 ) -> dict[str, Any]:
     """The Fund's analytical report for a period, as plain JSON-ready data."""
     real_events = [event for event in events if not domain.is_demo(event)]
@@ -70,4 +82,24 @@ def grant_report(
     formed = partnership_summary(partnerships, period, events_by_id, demo_event_ids=demo_ids)
     if formed["formed"]:
         report["partnerships"] = formed
+    # The roster's experts at the period's events; left out when there are none, likewise.
+    at_events = expert_summary(
+        experts, events_by_id, event_ids={str(event["_id"]) for event in in_period}
+    )
+    if at_events["experts"]:
+        report["experts"] = at_events
+    # Views of the programme's videos in the period; left out when there are none, likewise.
+    viewed = video_views_summary(video_views, content.materials, period)
+    if viewed["views"]:
+        report["video_views"] = viewed
+    # The Strategy's mechanisms NGOs chose, by district; left out when none, like feedback.
+    chosen = mechanism_summary(strategy_versions, mechanisms, organisations, period)
+    if chosen["organisations"]:
+        report["mechanisms"] = chosen
+    # Internships and field programmes of the period; left out when none, like feedback.
+    practised = internship_summary(
+        internships, internship_applications, internship_outcomes, events_by_id, period
+    )
+    if practised["internships"]:
+        report["internships"] = practised
     return report

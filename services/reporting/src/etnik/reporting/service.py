@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from etnik.common.contracts.reporting import PartitionOffset, ReportFrozen
 from etnik.common.outbox import Outbox
 from etnik.reporting import counts, domain
+from etnik.reporting.experts import expert_summary
 from etnik.reporting.feedback import feedback_summary
 from etnik.reporting.fold import ProjectionFold
 from etnik.reporting.partnerships import partnership_summary
@@ -117,6 +118,27 @@ class ReportingService:
                 {str(event["_id"]): event for event in events},
                 demo_event_ids={str(event["_id"]) for event in events if domain.is_demo(event)},
                 federal_district=filters.district,
+            )
+
+        return await self._counted(summary)
+
+    async def experts(self, filters: domain.Filters) -> dict[str, Any]:
+        """The roster's experts at the real events of the filters' period, district and track."""
+
+        def summary(fold: ProjectionFold) -> dict[str, Any]:
+            events = [e for e in fold.collection("events") if not domain.is_demo(e)]
+            chosen = {
+                str(e["_id"])
+                for e in events
+                if domain.event_in_period(e, filters.period)
+                and (filters.event_id is None or str(e["_id"]) == filters.event_id)
+            }
+            return expert_summary(
+                fold.collection("experts"),
+                {str(event["_id"]): event for event in events},
+                chosen,
+                federal_district=filters.district,
+                track=filters.track,
             )
 
         return await self._counted(summary)
@@ -265,6 +287,14 @@ def report_from_fold(
         ),
         survey_answers=fold.collection("survey_answers"),
         partnerships=fold.collection("partnerships"),
+        internships=fold.collection("internships"),
+        internship_applications=fold.collection("internship_applications"),
+        internship_outcomes=fold.collection("internship_outcomes"),
+        experts=fold.collection("experts"),
+        video_views=fold.collection("video_views"),
+        strategy_versions=fold.collection("strategy_versions"),
+        mechanisms=fold.collection("mechanisms"),
+        organisations=fold.collection("organisations"),
     )
 
 

@@ -11,6 +11,7 @@ from etnik.common.events import IntegrationEvent
 MATERIALS_TOPIC = "etnik.content.materials.v1"
 STRATEGIES_TOPIC = "etnik.content.strategies.v1"
 MEDIA_TOPIC = "etnik.content.media.v1"
+MECHANISMS_TOPIC = "etnik.content.mechanisms.v1"
 
 
 class _MaterialFacts(IntegrationEvent):
@@ -75,6 +76,26 @@ class MaterialDownloaded(IntegrationEvent):
     downloaded_at: AwareDatetime
 
 
+class MaterialViewed(IntegrationEvent):
+    """Playback of a material's video started: a view, counted once per viewer and window
+    (the reader is a pseudonym only)."""
+
+    event_type = "ru.etnik.material.viewed"
+    topic = MATERIALS_TOPIC
+    key_field = "material_id"
+
+    material_id: str
+    version: int = Field(ge=1, description="The material's version when playback started")
+    kind: str
+    title: str
+    viewer: str = Field(
+        description="Pseudonymous id of the viewer (keyed hash of the person, or of the random "
+        "key an anonymous viewer's browser keeps); never a person id"
+    )
+    viewer_kind: str = Field(description="anonymous, participant or operator")
+    viewed_at: AwareDatetime
+
+
 class StrategyUpdated(IntegrationEvent):
     """An organisation's development strategy was created or changed."""
 
@@ -87,6 +108,11 @@ class StrategyUpdated(IntegrationEvent):
     version: int = Field(ge=1)
     sections: list[str] = Field(description="Names of the sections that changed")
     updated_at: AwareDatetime
+    mechanisms: list[str] | None = Field(
+        default=None,
+        description="Codes of the Strategy's mechanisms the strategy's goals use after the "
+        "change (see etnik.content.mechanisms.v1); absent on events from before goals existed",
+    )
 
 
 class MediaMentionRecorded(IntegrationEvent):
@@ -105,3 +131,30 @@ class MediaMentionRecorded(IntegrationEvent):
     audience_reach: int | None = Field(default=None, ge=0, description="Estimated audience")
     event_ids: list[str] = Field(default_factory=list)
     recorded_at: AwareDatetime
+
+
+class _MechanismSnapshot(IntegrationEvent):
+    """A mechanism of the State National Policy Strategy in the catalogue: its whole state."""
+
+    topic = MECHANISMS_TOPIC
+    key_field = "code"
+
+    code: str = Field(description="Short Latin slug, unique, never reused")
+    title: str = Field(description="The mechanism, in Russian")
+    task_code: str = Field(description="The Strategy's task the mechanism serves")
+    task_title: str = Field(description="That task, in Russian")
+    status: str = Field(description="active, or retired (kept for strategies that chose it)")
+    version: int = Field(ge=1, description="The catalogue entry's version after the change")
+    changed_at: AwareDatetime
+
+
+class MechanismRecorded(_MechanismSnapshot):
+    """A mechanism was added to the catalogue or its entry was edited."""
+
+    event_type = "ru.etnik.mechanism.recorded"
+
+
+class MechanismRetired(_MechanismSnapshot):
+    """A mechanism was retired: strategies keep it, but it cannot be newly chosen."""
+
+    event_type = "ru.etnik.mechanism.retired"

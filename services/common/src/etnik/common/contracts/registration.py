@@ -513,3 +513,201 @@ class PartnershipEnded(_PartnershipSnapshot):
     """A partnership ended (the agreement expired or was terminated)."""
 
     event_type = "ru.etnik.partnership.ended"
+
+
+# --- Experts -------------------------------------------------------------------------------
+
+EXPERTS_TOPIC = "etnik.registration.experts.v1"
+
+
+class ExpertRole(StrEnum):
+    """What an expert does at an event."""
+
+    SPEAKER = "speaker"
+    MODERATOR = "moderator"
+    FACILITATOR = "facilitator"
+
+
+class ExpertTravelStatus(StrEnum):
+    """Where an expert's participation in an event stands, travel included."""
+
+    INVITED = "invited"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    TRAVEL_BOOKED = "travel_booked"
+    ARRIVED = "arrived"
+
+
+class ExpertAssignment(BaseModel):
+    """One role of an expert at one event (travel dates are personal: not carried)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    assignment_id: str
+    event_id: str
+    role: ExpertRole
+    travel_status: ExpertTravelStatus
+
+
+class _ExpertSnapshot(IntegrationEvent):
+    """What every event about an expert says: ids and non-personal fields of the roster entry
+    (no name, biography or photo)."""
+
+    topic = EXPERTS_TOPIC
+    key_field = "expert_id"
+
+    expert_id: str
+    person_id: str | None = Field(
+        default=None, description="The person of the directory; null once the person is erased"
+    )
+    field_of_expertise: str | None = Field(default=None, description="Null once erased")
+    region_codes: list[str] = Field(default_factory=list, description="Federal subject codes")
+    status: Literal["active", "removed", "erased"]
+    assignments: list[ExpertAssignment] = Field(default_factory=list)
+    version: int = Field(ge=1)
+
+
+class ExpertRostered(_ExpertSnapshot):
+    """A person of the directory was added to the roster of experts."""
+
+    event_type = "ru.etnik.expert.rostered"
+
+
+class ExpertChanged(_ExpertSnapshot):
+    """An expert's roster entry or assignments changed."""
+
+    event_type = "ru.etnik.expert.changed"
+
+    changes: list[str] = Field(description="Names of what changed, e.g. assignments")
+
+
+class ExpertRemoved(_ExpertSnapshot):
+    """An expert was removed from the roster (their assignments end with it)."""
+
+    event_type = "ru.etnik.expert.removed"
+
+
+class ExpertErased(_ExpertSnapshot):
+    """The expert's person was erased: the entry is anonymised, its assignments kept as counts."""
+
+    event_type = "ru.etnik.expert.erased"
+
+
+# --- Internships and field business programmes ---------------------------------------------
+
+# Everything about one internship or field programme, keyed by its event: the details set
+# for it, its applications and the moderators' decisions, and each participant's outcome.
+INTERNSHIPS_TOPIC = "etnik.registration.internships.v1"
+
+
+class InternshipKind(StrEnum):
+    """Which of the programme's two kinds of practice an event is."""
+
+    INTERNSHIP = "internship"
+    FIELD_PROGRAMME = "field_programme"
+
+
+class InternshipScheduleItem(BaseModel):
+    """One item of a day's schedule, its times in the event's time zone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    starts: str = Field(description="Local start time, HH:MM")
+    ends: str = Field(description="Local end time, HH:MM")
+    title: str
+    place: str | None = None
+
+
+class InternshipScheduleDay(BaseModel):
+    """One day of the schedule and its items in time order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    date: date
+    items: list[InternshipScheduleItem]
+
+
+class InternshipDetailsSet(IntegrationEvent):
+    """An internship's or field programme's details were set or changed: its whole state."""
+
+    event_type = "ru.etnik.internship.details_set"
+    topic = INTERNSHIPS_TOPIC
+    key_field = "event_id"
+
+    event_id: str
+    kind: InternshipKind
+    host_organisation_id: str = Field(description="The host, an organisation of the directory")
+    host_name: str = Field(description="The host organisation's name when it was set")
+    places: int = Field(ge=1, description="Places to fill (the event's capacity)")
+    selection: bool = Field(description="Whether applications are selected by a moderator")
+    schedule: list[InternshipScheduleDay]
+    timezone: str = Field(description="IANA time zone the schedule's times are in")
+    version: int = Field(ge=1)
+    changes: list[str] = Field(default_factory=list, description="Fields that changed")
+
+
+class InternshipApplicationReceived(IntegrationEvent):
+    """Someone applied to an internship with selection: the application awaits review."""
+
+    event_type = "ru.etnik.internship.application_received"
+    topic = INTERNSHIPS_TOPIC
+    key_field = "event_id"
+
+    event_id: str
+    registration_id: str
+    person_id: str
+    participant_federal_district: str | None = Field(
+        default=None, description="The applicant's own federal district (not the event's)"
+    )
+    applied_at: AwareDatetime
+
+
+class InternshipApplicationDecided(IntegrationEvent):
+    """A moderator approved or rejected an application (the reason stays in registration)."""
+
+    event_type = "ru.etnik.internship.application_decided"
+    topic = INTERNSHIPS_TOPIC
+    key_field = "event_id"
+
+    event_id: str
+    registration_id: str
+    person_id: str
+    participant_federal_district: str | None = None
+    decision: Literal["approved", "rejected"]
+    decided_by: str = Field(description="The moderator's account id")
+    decided_at: AwareDatetime
+
+
+class _InternshipOutcome(IntegrationEvent):
+    """A participant's outcome: completed or not and the hours (the result text is not here:
+    it may name people, and stays in registration)."""
+
+    topic = INTERNSHIPS_TOPIC
+    key_field = "event_id"
+
+    event_id: str
+    registration_id: str
+    person_id: str
+    participant_federal_district: str | None = None
+    completed: bool
+    hours: float = Field(ge=0)
+    content_material_id: str | None = Field(
+        default=None, description="A file of the result, a material in the content service"
+    )
+    version: int = Field(ge=1)
+    recorded_at: AwareDatetime
+    recorded_by: str = Field(description="The operator account that recorded it")
+
+
+class InternshipOutcomeRecorded(_InternshipOutcome):
+    """A participant's outcome of an internship was recorded for the first time."""
+
+    event_type = "ru.etnik.internship.outcome_recorded"
+
+
+class InternshipOutcomeCorrected(_InternshipOutcome):
+    """A participant's recorded outcome was corrected: this is the whole new outcome."""
+
+    event_type = "ru.etnik.internship.outcome_corrected"
+
+    changes: list[str] = Field(description="Fields that changed, e.g. hours")
