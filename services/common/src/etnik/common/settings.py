@@ -85,7 +85,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
     # Records a consumer takes from Kafka at once: one duplicate look-up and one write of
-    # the handled marks per batch instead of per event (etnik.common.consumer).
+    # the handled marks per batch instead of per event (etnik.common.consumer). Off: with
+    # Kafka's batch subscription on, the campaign benchmark stalled (2026-12-06); find why
+    # before turning it on anywhere.
     consumer_batch_max: int = Field(default=1, ge=1, le=10_000)
     # Handled events are remembered this long for deduplication (redelivery comes within
     # minutes), and forgotten by a sweep this often.

@@ -18,8 +18,6 @@ class NotificationSettings(ServiceSettings):
     """SMTP delivery and the dispatcher's pace."""
 
     service_name: str = "notification"
-    # A campaign arrives as thousands of invitations at once: take them in batches.
-    consumer_batch_max: int = Field(default=200, ge=1, le=10_000)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=1025, ge=1, le=65535)
     smtp_username: str | None = None
