@@ -50,9 +50,9 @@ specs: setup ## regenerate the event JSON Schemas and AsyncAPI documents
 test: fetch lint ## set up, lint, then run the whole suite against freshly started infrastructure
 	"$(UV)" run --frozen pytest $(PYTEST_ARGS)
 
-# Unit tests only: no infrastructure is started.
-test-fast: setup ## the tests that need no infrastructure
-	"$(UV)" run --frozen pytest -m "not infra" $(PYTEST_ARGS)
+# The unit layer (services/*/tests/unit): domain and use cases on fakes; nothing is started.
+test-fast: setup ## the unit tests: domain and use cases on in-memory fakes, no infrastructure
+	"$(UV)" run --frozen pytest services/*/tests/unit -m unit $(PYTEST_ARGS)
 
 clean: ## remove run state and caches (.local/run, tool caches)
 	rm -rf .local/run .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,14 @@
 """Fixtures shared by every test: the real local stack, started once on free ports.
 
-Unit tests use none of these. Tests that do are marked `infra` automatically, so that
-`pytest -m "not infra"` runs without starting anything.
+Where a test lives says what it needs, and its marker follows from that:
+- `services/<name>/tests/unit/`: domain rules and use cases on in-memory fakes, no
+  infrastructure (marker `unit`; `make test-fast`). Using a fixture below there is an error.
+- `services/<name>/tests/integration/`, `tests/e2e/`, `tests/browser/`: the real stack
+  (marker `infra`).
+- `tests/contract/`, `tests/deploy/`: offline checks of the generated contracts and the
+  deployment files (no marker; they run in `make test`).
+- `deploy/local/tests/`: the local stack's own tooling; a test there that starts the stack
+  (asks for a fixture below) is marked `infra`.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from etnik.common.topics import SERVICES
 from etnik.devstack import Stack
 from helpers import Mailpit, wait_until
 
@@ -48,11 +56,44 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs the real infrastructure; run `runs_last` tests last."""
+    """Mark each test by the layer it lives in; run `runs_last` tests last."""
     for item in items:
-        if INFRA_FIXTURES & set(getattr(item, "fixturenames", ())):
+        layer = _layer(item.path)
+        uses = INFRA_FIXTURES & _fixtures_of(item)
+        if layer == "unit" and uses:
+            raise pytest.UsageError(
+                f"{item.nodeid} is a unit test but uses {sorted(uses)}: "
+                "move it to the service's tests/integration/ or give it a fake"
+            )
+        if layer == "unit":
+            item.add_marker(pytest.mark.unit)
+        elif layer == "infra" or uses:  # deploy/local/tests starts the stack it tests
             item.add_marker(pytest.mark.infra)
     items.sort(key=lambda item: item.get_closest_marker("runs_last") is not None)
+
+
+def _fixtures_of(item: pytest.Item) -> set[str]:
+    """The fixtures a test asks for; a parametrized argument of the same name is not one."""
+    callspec = getattr(item, "callspec", None)
+    parametrized = set(callspec.params) if callspec is not None else set()
+    return set(getattr(item, "fixturenames", ())) - parametrized
+
+
+def _layer(path: Path) -> str | None:
+    """`unit`, `infra` or None (offline checks), from where the test file lives."""
+    parts = path.relative_to(ROOT).parts
+    if parts[0] == "services" and "unit" in parts:
+        return "unit"
+    if parts[0] == "services" and "integration" not in parts:
+        raise pytest.UsageError(
+            f"{path}: a service's tests live in tests/unit/ or tests/integration/"
+        )
+    if (parts[0] == "services" and "integration" in parts) or parts[:2] in {
+        ("tests", "e2e"),
+        ("tests", "browser"),
+    }:
+        return "infra"
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -101,9 +142,6 @@ def mailpit(infra: Stack) -> Iterator[Mailpit]:
     """Mailpit's HTTP API, to read what the platform sent."""
     with httpx.Client(base_url=infra.mailpit_api, timeout=10) as client:
         yield Mailpit(client)
-
-
-SERVICES = ("registration", "notification", "content", "reporting")
 
 
 def _ready(stack: Stack, name: str) -> bool:

@@ -7,14 +7,14 @@ files and the code disagree.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from etnik.common.app import ServiceRuntime
 from etnik.common.schemas import all_event_schemas
-from etnik.common.topics import helm_topics_document
+from etnik.common.topics import SERVICES, helm_topics_document
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = Path("docs/events/schemas")
@@ -22,30 +22,21 @@ SCHEMA_DIR = Path("docs/events/schemas")
 HELM_TOPICS = Path("deploy/helm/etnik/files/topics.json")
 
 
-def _runtimes() -> dict[str, Callable[[], ServiceRuntime]]:
-    from etnik.content.main import ContentSettings
-    from etnik.content.main import build as build_content
-    from etnik.notification.main import build as build_notification
-    from etnik.notification.settings import NotificationSettings
-    from etnik.registration.main import build_runtime as build_registration
-    from etnik.registration.settings import RegistrationSettings
-    from etnik.reporting.main import ReportingSettings
-    from etnik.reporting.main import build as build_reporting
+# Each service's composition root builds, with default settings, what it publishes and consumes.
 
-    return {
-        "registration": lambda: build_registration(RegistrationSettings()),
-        "notification": lambda: build_notification(NotificationSettings()).runtime,
-        "content": lambda: build_content(ContentSettings()).runtime,
-        "reporting": lambda: build_reporting(ReportingSettings()).runtime,
-    }
+
+def _runtime(service: str) -> ServiceRuntime:
+    container = importlib.import_module(f"etnik.{service}.container")
+    runtime: ServiceRuntime = container.build().runtime
+    return runtime
 
 
 def generated_files() -> dict[Path, str]:
     """Every generated file, by path relative to the repository root."""
     files = {SCHEMA_DIR / name: text for name, text in all_event_schemas().items()}
     files[HELM_TOPICS] = json.dumps(helm_topics_document(), indent=2, sort_keys=True) + "\n"
-    for service, build in _runtimes().items():
-        document = build().asyncapi().to_specification().to_jsonable()
+    for service in SERVICES:
+        document = _runtime(service).asyncapi().to_specification().to_jsonable()
         files[Path("services") / service / "asyncapi.json"] = (
             json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
         )

@@ -24,12 +24,13 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from etnik.common.topics import SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERIGNORE_FILE = ROOT / ".dockerignore"
 PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
-SERVICES = ("registration", "notification", "content", "reporting")
 DOCKERFILE = ROOT / "Dockerfile"
 # One-shot jobs: they run to completion before what depends on them starts.
 JOBS = ("web-assets",)

@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from etnik.common.topics import SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "etnik"
 PRODUCTION_VALUES = CHART / "values-production.yaml"
@@ -41,7 +43,6 @@ NAMESPACE = "etnik"
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion, Strimzi 1.x's minimum):
 # rendering and validating against it proves nothing newer is used.
 KUBE_VERSION = "1.30.0"
-SERVICES = ("registration", "notification", "content", "reporting")
 COMPONENTS = (*SERVICES, "gateway")
 LAG_SCALED = ("notification", "reporting")
 SERVICE_PORT = 8000

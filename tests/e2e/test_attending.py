@@ -17,10 +17,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import MongoClient
 
 from etnik.common.settings import DEVELOPMENT_NOTIFICATION_CLIENT_SECRET
+from etnik.common.topics import SERVICES
 from etnik.devstack import Stack
 from helpers import Mailpit, bearer, create_open_event, register, wait_until
-
-SERVICES = ("registration", "notification", "content", "reporting")
 
 
 def _link() -> str:

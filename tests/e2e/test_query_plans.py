@@ -21,6 +21,7 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
 from etnik.common.query_log import read_shapes
+from etnik.common.topics import SERVICES
 from etnik.devstack import Stack
 
 pytestmark = pytest.mark.runs_last
@@ -88,9 +89,6 @@ def ferretdb_v1(client: MongoClient[dict[str, Any]]) -> bool:
     """Whether the server is FerretDB v1, which uses no index for any query."""
     info = client.admin.command("buildInfo")
     return str(info.get("ferretdbVersion", "")).lstrip("v").startswith("1.")
-
-
-SERVICES = ("registration", "notification", "content", "reporting")
 
 
 def service_of(database: str) -> str | None:

@@ -8,7 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -22,6 +22,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from etnik.common.auth import JwtVerifier, KeyLoader, jwks_from_url
 from etnik.common.consumer import EventConsumer, ensure_processed_index, prune_processed
+from etnik.common.errors import Refused
 from etnik.common.events import IntegrationEvent
 from etnik.common.idempotency import IdempotencyStore
 from etnik.common.kafka import KafkaConnection, create_broker, dead_letter_topic
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 StartupHook = Callable[[], Awaitable[None]]
 BackgroundTask = Callable[[], Awaitable[None]]
+C = TypeVar("C")
 
 
 class ServiceRuntime:
@@ -210,15 +212,46 @@ async def _forever(task: BackgroundTask) -> None:
             await asyncio.sleep(1.0)
 
 
+def answer_refusals(app: FastAPI) -> None:
+    """Answer every `Refused` as the HTTP error it names: the one place this is done."""
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, error: Refused) -> JSONResponse:
+        headers = dict(error.headers)
+        if error.status_code == 401:
+            headers.setdefault("WWW-Authenticate", "Bearer")
+        return JSONResponse(
+            {"detail": error.reason}, status_code=error.status_code, headers=headers or None
+        )
+
+
+def container_dependency(kind: type[C]) -> Callable[[Request], C]:
+    """A FastAPI dependency giving the container the app was built with, typed as `kind`."""
+
+    def container(request: Request) -> C:
+        found = request.app.state.container
+        if not isinstance(found, kind):
+            raise TypeError(f"the app holds {type(found).__name__}, not {kind.__name__}")
+        return found
+
+    container.__name__ = f"{kind.__name__.lower()}_of_request"
+    return container
+
+
 def create_service_app(
     runtime: ServiceRuntime,
     *,
     title: str,
     description: str,
+    container: object,
     routers: Iterable[APIRouter] = (),
     max_body_bytes: int = 1024 * 1024,
 ) -> FastAPI:
-    """A FastAPI app with health, readiness, metrics, request ids and clean error responses."""
+    """A FastAPI app with health, readiness, metrics, request ids and clean error responses.
+
+    `container` is what the service's `build(settings)` returned; routes reach it through the
+    service's `Annotated` dependency (see `container_dependency`).
+    """
     settings = runtime.settings
     configure_logging(settings.service_name, settings.log_level)
 
@@ -233,6 +266,7 @@ def create_service_app(
     # Swagger UI and ReDoc served from the package, not a CDN: the platform may run offline.
     app = FastAPIOffline(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.container = container
     app.state.jwt_verifier = runtime.jwt_verifier
     app.add_middleware(RequestContextMiddleware, max_body_bytes=max_body_bytes)
     Instrumentator(
@@ -270,6 +304,8 @@ def create_service_app(
         ]
         return JSONResponse({"detail": "invalid request", "errors": details}, status_code=422)
 
+    answer_refusals(app)
+
     @app.exception_handler(ConnectionFailure)
     async def storage_unavailable(request: Request, error: ConnectionFailure) -> JSONResponse:
         log.warning("MongoDB unavailable: %s", error)
@@ -277,6 +313,19 @@ def create_service_app(
             {"detail": "storage is temporarily unavailable; nothing was saved, retry shortly"},
             status_code=503,
             headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(PyMongoError)
+    async def storage_failed(request: Request, error: PyMongoError) -> JSONResponse:
+        """A storage error that is not an outage (a busy server, a write conflict): 503.
+
+        Writes are safe to repeat with the same Idempotency-Key, so the client is told to retry.
+        """
+        log.warning("storage error: %s", error)
+        return JSONResponse(
+            {"detail": "storage did not finish; retry with the same Idempotency-Key"},
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     for router in routers:

@@ -218,8 +218,8 @@ class ErasureRecord(BaseModel):
 
 def erasure_router() -> APIRouter:
     """`GET /erasures` for administrators and operators: what this service has not erased
-    yet (pending, failed) or, asked for, what it has (done). The app's state holds the ledger
-    as `erasures`."""
+    yet (pending, failed) or, asked for, what it has (done). The service's container holds the
+    ledger as `erasures`."""
     router = APIRouter(tags=["erasure"])
 
     @router.get(
@@ -233,7 +233,7 @@ def erasure_router() -> APIRouter:
         status: Annotated[ErasureStatus | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> list[dict[str, Any]]:
-        ledger: ErasureLedger = request.app.state.erasures
+        ledger: ErasureLedger = request.app.state.container.erasures
         return [
             {**record, "person_id": record["_id"]} for record in await ledger.listing(status, limit)
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -39,6 +40,22 @@ class IntegrationEvent(BaseModel):
 
 
 EVENT_TYPES: dict[str, type[IntegrationEvent]] = {}
+
+
+def published_by(contracts: ModuleType) -> tuple[type[IntegrationEvent], ...]:
+    """The event types a contracts module declares, in the order it declares them.
+
+    Each service publishes exactly the contracts of its own module under
+    `etnik.common.contracts`, so what it declares to the broker is derived, not kept by hand.
+    """
+    return tuple(
+        value
+        for value in vars(contracts).values()
+        if isinstance(value, type)
+        and issubclass(value, IntegrationEvent)
+        and value.__module__ == contracts.__name__
+        and "event_type" in value.__dict__
+    )
 
 
 class EventReader(BaseModel):

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from etnik.common.errors import Refused
 from etnik.common.mongo import Document
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,12 @@ class IdempotencyStore:
     async def run(
         self, *, scope: str, key: str | None, request_fingerprint: str, action: Action
     ) -> JSONResponse:
-        """Run the action once per key; a repeat returns the stored response unchanged."""
+        """Run the action once per key; a repeat returns the stored response unchanged.
+
+        A use case's refusal (`Refused`) is an answer like any other: stored under the key, so
+        a retry is refused the same way without acting again.
+        """
+        action = _refusals_answered(action)
         if key is None:
             code, body = await action()
             return JSONResponse(body, status_code=code)
@@ -142,3 +148,15 @@ class IdempotencyStore:
             status_code=int(stored["status_code"]),
             headers={"Idempotent-Replayed": "true"},
         )
+
+
+def _refusals_answered(action: Action) -> Action:
+    """The action, with a refusal it raises turned into its answer (status, detail)."""
+
+    async def answered() -> tuple[int, Any]:
+        try:
+            return await action()
+        except Refused as refused:
+            return refused.status_code, {"detail": refused.reason}
+
+    return answered

@@ -222,7 +222,9 @@ class OutboxRelay:
                 .sort(OUTBOX_TIME_PATH, 1)
                 .limit(self._batch_size)
             )
-            async for document in cursor:
+            # Read whole before publishing: a cursor left open across publishes (seconds when
+            # Kafka is slow) holds a server connection, and FerretDB v1 has only a few.
+            for document in await cursor.to_list():
                 staged = document.get(OUTBOX_FIELD) or []
                 if staged and not await self._outbox.flush(
                     collection, document["_id"], staged, path="relay"

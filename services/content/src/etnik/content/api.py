@@ -9,10 +9,16 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.background import BackgroundTask
 
-from etnik.common.app import ServiceRuntime
-from etnik.common.auth import InvalidToken, JwtVerifier, Principal, Role, require_roles
+from etnik.common.auth import (
+    InvalidToken,
+    Principal,
+    Role,
+    require_roles,
+    require_roles_or_service,
+)
 from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
 from etnik.common.mongo import Document
+from etnik.content.container import Container
 from etnik.content.domain import (
     MaterialKind,
     MaterialStatus,
@@ -24,8 +30,8 @@ from etnik.content.domain import (
     parse_range,
     safe_filename,
 )
+from etnik.content.export import person_export
 from etnik.content.files import read_range
-from etnik.content.media import MediaMentions
 from etnik.content.schemas import (
     FederalDistrict,
     MaterialFields,
@@ -44,7 +50,6 @@ from etnik.content.schemas import (
 )
 from etnik.content.search_index import SearchQuery
 from etnik.content.service import MaterialService
-from etnik.content.strategies import StrategyService
 
 router = APIRouter()
 
@@ -52,20 +57,23 @@ STAFF_ROLES = {Role.OPERATOR, Role.MODERATOR}
 Author = Annotated[Principal, Depends(require_roles(Role.OPERATOR))]
 Reviewer = Annotated[Principal, Depends(require_roles(Role.MODERATOR))]
 Staff = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.MODERATOR))]
+# A person's export is read by operators and by registration, never by participants.
+ExportReader = Annotated[
+    Principal, Depends(require_roles_or_service({Role.OPERATOR}, {"registration"}))
+]
 
 _bearer = HTTPBearer(auto_error=False)
 
 
 async def current_reader(
-    request: Request,
+    app: Container,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Reader:
     """Who reads: anonymous without a token, 401 for a bad token, else participant or staff."""
     if credentials is None:
         return Reader(kind="anonymous")
-    verifier: JwtVerifier = request.app.state.jwt_verifier
     try:
-        principal = await verifier.principal(credentials.credentials)
+        principal = await app.runtime.jwt_verifier.principal(credentials.credentials)
     except InvalidToken as error:
         raise RuleViolation(401, str(error)) from error
     if principal.kind == "participant":
@@ -76,11 +84,6 @@ async def current_reader(
 
 
 ReaderDep = Annotated[Reader, Depends(current_reader)]
-
-
-def _service(request: Request) -> MaterialService:
-    service: MaterialService = request.app.state.materials
-    return service
 
 
 def material_out(material: Document, reader: Reader | None = None) -> dict[str, Any]:
@@ -97,21 +100,17 @@ def material_out(material: Document, reader: Reader | None = None) -> dict[str, 
 @router.post("/materials", status_code=201, response_model=MaterialOut, tags=["materials"])
 async def create_material(
     body: MaterialIn,
-    request: Request,
+    app: Container,
     author: Author,
     idempotency_key: Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)] = None,
 ) -> JSONResponse:
     """Create a draft material (operators); it is public only once a reviewer approves it."""
-    service = _service(request)
 
     async def action() -> tuple[int, Any]:
-        try:
-            return 201, material_out(await service.create(body.given(), by=author.subject))
-        except RuleViolation as error:
-            return error.status_code, {"detail": error.reason}
+        """Create once; the idempotency store replays the answer, a refusal too, to a retry."""
+        return 201, material_out(await app.materials.create(body.given(), by=author.subject))
 
-    runtime: ServiceRuntime = request.app.state.runtime
-    return await runtime.idempotency.run(
+    return await app.runtime.idempotency.run(
         scope=f"materials:{author.subject}",
         key=idempotency_key,
         request_fingerprint=fingerprint(body.given()),
@@ -121,7 +120,7 @@ async def create_material(
 
 @router.get("/materials", response_model=MaterialPage, tags=["materials"])
 async def search_materials(
-    request: Request,
+    app: Container,
     reader: ReaderDep,
     q: Annotated[str | None, Query(max_length=200, description="Words, any form")] = None,
     kind: MaterialKind | None = None,
@@ -145,7 +144,7 @@ async def search_materials(
         limit=limit,
         offset=offset,
     )
-    items, total = await _service(request).search(reader, query)
+    items, total = await app.materials.search(reader, query)
     return {
         "items": [material_out(item, reader) for item in items],
         "total": total,
@@ -155,17 +154,17 @@ async def search_materials(
 
 
 @router.get("/materials/{material_id}", response_model=MaterialOut, tags=["materials"])
-async def get_material(material_id: str, request: Request, reader: ReaderDep) -> dict[str, Any]:
+async def get_material(material_id: str, app: Container, reader: ReaderDep) -> dict[str, Any]:
     """One material; drafts and material the caller may not see are 404."""
-    return material_out(await _service(request).read(material_id, reader), reader)
+    return material_out(await app.materials.read(material_id, reader), reader)
 
 
 @router.patch("/materials/{material_id}", response_model=MaterialOut, tags=["materials"])
 async def edit_material(
-    material_id: str, body: MaterialFields, request: Request, author: Author
+    material_id: str, body: MaterialFields, app: Container, author: Author
 ) -> dict[str, Any]:
     """Change a material's details (operators): a new version."""
-    material = await _service(request).edit(material_id, body.given(), by=author.subject)
+    material = await app.materials.edit(material_id, body.given(), by=author.subject)
     return material_out(material)
 
 
@@ -185,6 +184,7 @@ async def edit_material(
 async def upload_file(
     material_id: str,
     request: Request,
+    app: Container,
     author: Author,
     filename: Annotated[str, Query(min_length=1, max_length=255)],
 ) -> dict[str, Any]:
@@ -193,11 +193,11 @@ async def upload_file(
     The type is judged by the content (415 when not allowed), the size is bounded (413),
     and the body streams into GridFS without being held in memory.
     """
-    service = _service(request)
+    max_bytes = app.files.max_bytes
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > request.app.state.files.max_bytes:
-        raise RuleViolation(413, f"files may be at most {request.app.state.files.max_bytes} bytes")
-    material = await service.attach_file(
+    if length.isdigit() and int(length) > max_bytes:
+        raise RuleViolation(413, f"files may be at most {max_bytes} bytes")
+    material = await app.materials.attach_file(
         material_id, request.stream(), filename=safe_filename(filename), by=author.subject
     )
     return material_out(material)
@@ -210,12 +210,12 @@ async def upload_file(
 )
 async def download_file(
     material_id: str,
-    request: Request,
+    app: Container,
     reader: ReaderDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
 ) -> Response:
     """Download the material's file; HTTP Range gives part of it (206)."""
-    return await _download(request, material_id, reader, range_header, version=None)
+    return await _download(app.materials, material_id, reader, range_header, version=None)
 
 
 @router.get(
@@ -226,24 +226,23 @@ async def download_file(
 async def download_version_file(
     material_id: str,
     version: int,
-    request: Request,
+    app: Container,
     staff: Staff,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
 ) -> Response:
     """Download the file of an old version (operators and moderators)."""
     reader = Reader(kind="operator", subject=staff.subject, is_staff=True)
-    return await _download(request, material_id, reader, range_header, version=version)
+    return await _download(app.materials, material_id, reader, range_header, version=version)
 
 
 async def _download(
-    request: Request,
+    service: MaterialService,
     material_id: str,
     reader: Reader,
     range_header: str | None,
     *,
     version: int | None,
 ) -> Response:
-    service = _service(request)
     target = await service.open_file(material_id, reader, version=version)
     size = int(target.file["size"])
     try:
@@ -276,20 +275,20 @@ async def _download(
 @router.get(
     "/materials/{material_id}/versions", response_model=list[VersionOut], tags=["materials"]
 )
-async def list_versions(material_id: str, request: Request, staff: Staff) -> list[dict[str, Any]]:
+async def list_versions(material_id: str, app: Container, staff: Staff) -> list[dict[str, Any]]:
     """Every version: who changed what and when, and the state it left (staff)."""
-    history = await _service(request).versions(material_id)
+    history = await app.materials.versions(material_id)
     return [VersionOut(**entry).model_dump(mode="json") for entry in history]
 
 
 async def _transition(
-    request: Request,
+    app: Container,
     material_id: str,
     action: WorkflowAction,
     by: Principal,
     body: WorkflowIn | None,
 ) -> dict[str, Any]:
-    material = await _service(request).transition(
+    material = await app.materials.transition(
         material_id, action, by=by.subject, comment=body.comment if body else None
     )
     return material_out(material)
@@ -297,48 +296,43 @@ async def _transition(
 
 @router.post("/materials/{material_id}/submit", response_model=MaterialOut, tags=["workflow"])
 async def submit(
-    material_id: str, request: Request, author: Author, body: WorkflowIn | None = None
+    material_id: str, app: Container, author: Author, body: WorkflowIn | None = None
 ) -> dict[str, Any]:
     """Send a draft for review (operators)."""
-    return await _transition(request, material_id, WorkflowAction.SUBMIT, author, body)
+    return await _transition(app, material_id, WorkflowAction.SUBMIT, author, body)
 
 
 @router.post("/materials/{material_id}/approve", response_model=MaterialOut, tags=["workflow"])
 async def approve(
-    material_id: str, request: Request, reviewer: Reviewer, body: WorkflowIn | None = None
+    material_id: str, app: Container, reviewer: Reviewer, body: WorkflowIn | None = None
 ) -> dict[str, Any]:
     """Publish a material in review (moderators who neither wrote nor edited it)."""
-    return await _transition(request, material_id, WorkflowAction.APPROVE, reviewer, body)
+    return await _transition(app, material_id, WorkflowAction.APPROVE, reviewer, body)
 
 
 @router.post("/materials/{material_id}/reject", response_model=MaterialOut, tags=["workflow"])
 async def reject(
-    material_id: str, request: Request, reviewer: Reviewer, body: WorkflowIn | None = None
+    material_id: str, app: Container, reviewer: Reviewer, body: WorkflowIn | None = None
 ) -> dict[str, Any]:
     """Send a material in review back to draft, with a comment (moderators)."""
-    return await _transition(request, material_id, WorkflowAction.REJECT, reviewer, body)
+    return await _transition(app, material_id, WorkflowAction.REJECT, reviewer, body)
 
 
 @router.post("/materials/{material_id}/archive", response_model=MaterialOut, tags=["workflow"])
 async def archive(
-    material_id: str, request: Request, staff: Staff, body: WorkflowIn | None = None
+    material_id: str, app: Container, staff: Staff, body: WorkflowIn | None = None
 ) -> dict[str, Any]:
     """Withdraw a material from publication (operators and moderators)."""
-    return await _transition(request, material_id, WorkflowAction.ARCHIVE, staff, body)
+    return await _transition(app, material_id, WorkflowAction.ARCHIVE, staff, body)
 
 
 @router.post("/materials/{material_id}/compile", response_model=MaterialOut, tags=["collections"])
-async def compile_collection(material_id: str, request: Request, author: Author) -> dict[str, Any]:
+async def compile_collection(material_id: str, app: Container, author: Author) -> dict[str, Any]:
     """Compile a methodological collection's published materials into one PDF (operators).
 
     The PDF, with a table of contents, becomes the collection's file in a new version.
     """
-    return material_out(await _service(request).compile_collection(material_id, by=author.subject))
-
-
-def _strategies(request: Request) -> StrategyService:
-    service: StrategyService = request.app.state.strategies
-    return service
+    return material_out(await app.materials.compile_collection(material_id, by=author.subject))
 
 
 def strategy_out(strategy: Document) -> dict[str, Any]:
@@ -347,26 +341,26 @@ def strategy_out(strategy: Document) -> dict[str, Any]:
 
 
 @router.post("/strategies", status_code=201, response_model=StrategyOut, tags=["strategies"])
-async def create_strategy(body: StrategyIn, request: Request, author: Author) -> dict[str, Any]:
+async def create_strategy(body: StrategyIn, app: Container, author: Author) -> dict[str, Any]:
     """Start an organisation's strategy, prefilled with its participation (operators)."""
-    strategy = await _strategies(request).create(body.organisation_id, by=author.subject)
+    strategy = await app.strategies.create(body.organisation_id, by=author.subject)
     return strategy_out(strategy)
 
 
 @router.get("/strategies/{organisation_id}", response_model=StrategyOut, tags=["strategies"])
-async def get_strategy(organisation_id: str, request: Request, staff: Staff) -> dict[str, Any]:
+async def get_strategy(organisation_id: str, app: Container, staff: Staff) -> dict[str, Any]:
     """An organisation's current strategy (staff)."""
-    return strategy_out(await _strategies(request).get(organisation_id))
+    return strategy_out(await app.strategies.get(organisation_id))
 
 
 @router.patch("/strategies/{organisation_id}", response_model=StrategyOut, tags=["strategies"])
 async def edit_strategy(
-    organisation_id: str, body: StrategySectionsIn, request: Request, author: Author
+    organisation_id: str, body: StrategySectionsIn, app: Container, author: Author
 ) -> dict[str, Any]:
     """Change sections, the development vector or the goals of a strategy (operators): a new
     version. Goals name mechanisms of the catalogue (GET /mechanisms)."""
     structure = body.model_dump(include={"vector", "goals"} & body.model_fields_set)
-    strategy = await _strategies(request).edit(
+    strategy = await app.strategies.edit(
         organisation_id,
         body.sections,
         by=author.subject,
@@ -382,10 +376,10 @@ async def edit_strategy(
     tags=["strategies"],
 )
 async def strategy_versions(
-    organisation_id: str, request: Request, staff: Staff
+    organisation_id: str, app: Container, staff: Staff
 ) -> list[dict[str, Any]]:
     """Every version of a strategy (staff)."""
-    strategy = await _strategies(request).get(organisation_id, with_history=True)
+    strategy = await app.strategies.get(organisation_id, with_history=True)
     return [StrategyVersionOut(**entry).model_dump(mode="json") for entry in strategy["history"]]
 
 
@@ -394,9 +388,9 @@ async def strategy_versions(
     tags=["strategies"],
     responses={200: {"content": {"application/pdf": {}}}},
 )
-async def strategy_pdf(organisation_id: str, request: Request, staff: Staff) -> Response:
+async def strategy_pdf(organisation_id: str, app: Container, staff: Staff) -> Response:
     """The strategy as a PDF with Cyrillic fonts (staff)."""
-    strategy, content = await _strategies(request).pdf(organisation_id)
+    strategy, content = await app.strategies.pdf(organisation_id)
     name = f"Вектор развития — {strategy.get('organisation_name') or organisation_id}.pdf"
     return Response(
         content,
@@ -407,21 +401,29 @@ async def strategy_pdf(organisation_id: str, request: Request, staff: Staff) -> 
 
 @router.post("/media-mentions", status_code=201, response_model=MediaMentionOut, tags=["media"])
 async def register_media_mention(
-    body: MediaMentionIn, request: Request, staff: Staff
+    body: MediaMentionIn, app: Container, staff: Staff
 ) -> dict[str, Any]:
     """Register a publication about the programme, for the grant report (staff)."""
-    mentions: MediaMentions = request.app.state.media_mentions
-    return await mentions.register(body, by=staff.subject)
+    return await app.media_mentions.register(body, by=staff.subject)
 
 
 @router.get("/media-mentions", response_model=MediaMentionPage, tags=["media"])
 async def list_media_mentions(
-    request: Request,
+    app: Container,
     staff: Staff,
     event_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """Media mentions, newest first, optionally those of one event (staff)."""
-    mentions: MediaMentions = request.app.state.media_mentions
-    return await mentions.page(event_id=event_id, limit=limit, offset=offset)
+    return await app.media_mentions.page(event_id=event_id, limit=limit, offset=offset)
+
+
+@router.get(
+    "/people/{person_id}/export",
+    tags=["personal data"],
+    summary="What content holds about a person (operators, registration)",
+)
+async def export_person(person_id: str, app: Container, reader: ExportReader) -> dict[str, Any]:
+    """Materials naming the person, access records and strategies (empty lists if none)."""
+    return await person_export(app.repository, app.access, app.strategies, person_id)

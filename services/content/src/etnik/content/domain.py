@@ -9,6 +9,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from etnik.common.errors import Refused
+
 
 class MaterialKind(StrEnum):
     """What a material is."""
@@ -97,13 +99,8 @@ VERSIONED_FIELDS = (
 )
 
 
-class RuleViolation(Exception):
-    """A request the rules refuse, with the HTTP status and a reason a person can act on."""
-
-    def __init__(self, status_code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status_code = status_code
-        self.reason = reason
+class RuleViolation(Refused):
+    """A request content's rules refuse: the kernel answers it with its status and reason."""
 
 
 def next_status(current: str, action: WorkflowAction) -> MaterialStatus:

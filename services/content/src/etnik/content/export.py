@@ -1,25 +1,20 @@
 """What content holds about one person, for their export (152-FZ art. 14).
 
-Read by operators and by registration, which gathers every service's part into the person's
-one export; never by participants (they ask registration, which checks who they are).
+Served by `GET /people/{person_id}/export` (api.py) to operators and to registration, which
+gathers every service's part into the person's one export; never to participants (they ask
+registration, which checks who they are).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-
-from etnik.common.auth import Principal, Role, require_roles_or_service
 from etnik.common.mongo import Document
 from etnik.common.outbox import OUTBOX_FIELD, OUTBOX_SINCE_FIELD
 from etnik.content.access import ParticipantAccess
 from etnik.content.repository import MaterialRepository
 from etnik.content.strategies import StrategyService
 
-router = APIRouter()
-
-Reader = Annotated[Principal, Depends(require_roles_or_service({Role.OPERATOR}, {"registration"}))]
 DOWNLOADS_NOTE = (
     "Скачивания файлов учитываются без сведений о читателе: в статистику уходит только "
     "обезличенный ключевой хеш. Просмотры видео учитываются так же, а при удалении данных "
@@ -117,14 +112,3 @@ async def person_export(
         ],
         "downloads": DOWNLOADS_NOTE,
     }
-
-
-@router.get(
-    "/people/{person_id}/export",
-    tags=["personal data"],
-    summary="What content holds about a person (operators, registration)",
-)
-async def export_person(person_id: str, request: Request, reader: Reader) -> dict[str, Any]:
-    """Materials naming the person, access records and strategies (empty lists if none)."""
-    state = request.app.state
-    return await person_export(state.repository, state.access, state.strategies, person_id)

@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from etnik.common.app import ServiceRuntime
 from etnik.common.auth import Principal, Role, require_roles
 from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
 from etnik.common.mongo import Document
-from etnik.content.domain import RuleViolation
+from etnik.content.container import Container
 from etnik.content.mechanisms import CODE_PATTERN, MAX_TITLE_CHARS, MechanismCatalogue
 from etnik.content.schemas import StrictBody
 
@@ -69,11 +68,6 @@ class MechanismReference(BaseModel):
     vectors: list[Named]
 
 
-def _catalogue(request: Request) -> MechanismCatalogue:
-    catalogue: MechanismCatalogue = request.app.state.mechanisms
-    return catalogue
-
-
 def _out(catalogue: MechanismCatalogue, entry: Document) -> dict[str, Any]:
     tasks = catalogue.reference.tasks
     return MechanismOut(
@@ -84,9 +78,9 @@ def _out(catalogue: MechanismCatalogue, entry: Document) -> dict[str, Any]:
 
 
 @router.get("/mechanisms/reference", response_model=MechanismReference)
-async def mechanism_reference(request: Request, staff: Staff) -> dict[str, Any]:
+async def mechanism_reference(app: Container, staff: Staff) -> dict[str, Any]:
     """The Strategy's tasks and the list of development vectors (staff)."""
-    reference = _catalogue(request).reference
+    reference = app.mechanisms.reference
     return {
         "note": reference.note,
         "tasks": [{"code": k, "title": v} for k, v in reference.tasks.items()],
@@ -96,42 +90,39 @@ async def mechanism_reference(request: Request, staff: Staff) -> dict[str, Any]:
 
 @router.get("/mechanisms", response_model=list[MechanismOut])
 async def list_mechanisms(
-    request: Request,
+    app: Container,
     staff: Staff,
     include_retired: Annotated[bool, Query()] = False,
 ) -> list[dict[str, Any]]:
     """The catalogue by code: the entries that may be chosen, or all of them (staff)."""
-    catalogue = _catalogue(request)
+    catalogue = app.mechanisms
     return [
         _out(catalogue, entry) for entry in await catalogue.listed(include_retired=include_retired)
     ]
 
 
 @router.get("/mechanisms/{code}", response_model=MechanismOut)
-async def get_mechanism(code: str, request: Request, staff: Staff) -> dict[str, Any]:
+async def get_mechanism(code: str, app: Container, staff: Staff) -> dict[str, Any]:
     """One entry, retired or not (staff)."""
-    catalogue = _catalogue(request)
+    catalogue = app.mechanisms
     return _out(catalogue, await catalogue.get(code))
 
 
 @router.post("/mechanisms", status_code=201, response_model=MechanismOut)
 async def add_mechanism(
     body: MechanismIn,
-    request: Request,
+    app: Container,
     operator: Operator,
     idempotency_key: Annotated[str | None, Header(alias=IDEMPOTENCY_HEADER)] = None,
 ) -> JSONResponse:
     """Add a mechanism to the catalogue (operators); MechanismRecorded."""
-    catalogue = _catalogue(request)
+    catalogue = app.mechanisms
 
     async def action() -> tuple[int, Any]:
-        try:
-            return 201, _out(catalogue, await catalogue.add(body.model_dump(), by=operator.subject))
-        except RuleViolation as error:
-            return error.status_code, {"detail": error.reason}
+        """Add once; the idempotency store replays the answer, a refusal too, to a retry."""
+        return 201, _out(catalogue, await catalogue.add(body.model_dump(), by=operator.subject))
 
-    runtime: ServiceRuntime = request.app.state.runtime
-    return await runtime.idempotency.run(
+    return await app.runtime.idempotency.run(
         scope=f"mechanisms:{operator.subject}",
         key=idempotency_key,
         request_fingerprint=fingerprint(body.model_dump(mode="json")),
@@ -141,10 +132,10 @@ async def add_mechanism(
 
 @router.patch("/mechanisms/{code}", response_model=MechanismOut)
 async def change_mechanism(
-    code: str, body: MechanismChange, request: Request, operator: Operator
+    code: str, body: MechanismChange, app: Container, operator: Operator
 ) -> dict[str, Any]:
     """Correct an entry's title or task (operators); MechanismRecorded with the new state."""
-    catalogue = _catalogue(request)
+    catalogue = app.mechanisms
     fields = body.model_dump(exclude_unset=True, exclude={"version"}, exclude_none=True)
     return _out(
         catalogue, await catalogue.edit(code, fields, by=operator.subject, version=body.version)
@@ -152,7 +143,7 @@ async def change_mechanism(
 
 
 @router.post("/mechanisms/{code}/retire", response_model=MechanismOut)
-async def retire_mechanism(code: str, request: Request, operator: Operator) -> dict[str, Any]:
+async def retire_mechanism(code: str, app: Container, operator: Operator) -> dict[str, Any]:
     """Retire an entry (operators): strategies keep it, it cannot be newly chosen."""
-    catalogue = _catalogue(request)
+    catalogue = app.mechanisms
     return _out(catalogue, await catalogue.retire(code, by=operator.subject))

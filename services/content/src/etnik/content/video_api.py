@@ -7,20 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from etnik.content.api import Author, ReaderDep, material_out
+from etnik.content.container import Container
 from etnik.content.domain import safe_filename
 from etnik.content.schemas import MaterialOut
 from etnik.content.video import ChaptersIn, ViewIn, ViewOut
-from etnik.content.video_service import VideoService
 
 router = APIRouter(tags=["video"])
 
 VTT_MEDIA_TYPE = "text/vtt; charset=utf-8"
 Language = Annotated[str, Path(pattern=r"^[a-z]{2,3}$", description="ISO 639 code, e.g. ru")]
-
-
-def _video(request: Request) -> VideoService:
-    service: VideoService = request.app.state.video
-    return service
 
 
 def _vtt(text: str, name: str) -> Response:
@@ -33,10 +28,10 @@ def _vtt(text: str, name: str) -> Response:
 
 @router.put("/materials/{material_id}/chapters", response_model=MaterialOut)
 async def set_chapters(
-    material_id: str, body: ChaptersIn, request: Request, author: Author
+    material_id: str, body: ChaptersIn, app: Container, author: Author
 ) -> dict[str, Any]:
     """Replace a video's chapters, in order, and its duration if known (operators)."""
-    material = await _video(request).set_chapters(material_id, body, by=author.subject)
+    material = await app.video.set_chapters(material_id, body, by=author.subject)
     return material_out(material)
 
 
@@ -44,9 +39,9 @@ async def set_chapters(
     "/materials/{material_id}/chapters.vtt",
     responses={200: {"content": {"text/vtt": {}}}},
 )
-async def chapters_track(material_id: str, request: Request, reader: ReaderDep) -> Response:
+async def chapters_track(material_id: str, app: Container, reader: ReaderDep) -> Response:
     """The chapters as a WebVTT track for `<track kind="chapters">`."""
-    return _vtt(await _video(request).chapters_track(material_id, reader), "chapters.vtt")
+    return _vtt(await app.video.chapters_track(material_id, reader), "chapters.vtt")
 
 
 @router.put(
@@ -60,6 +55,7 @@ async def upload_subtitles(
     material_id: str,
     language: Language,
     request: Request,
+    app: Container,
     author: Author,
     label: Annotated[str | None, Query(max_length=60)] = None,
 ) -> dict[str, Any]:
@@ -67,7 +63,7 @@ async def upload_subtitles(
 
     A malformed file is refused with 422 naming its line; anything but text with 415.
     """
-    material = await _video(request).upload_subtitles(
+    material = await app.video.upload_subtitles(
         material_id, language, request.stream(), label=label, by=author.subject
     )
     return material_out(material)
@@ -75,10 +71,10 @@ async def upload_subtitles(
 
 @router.delete("/materials/{material_id}/subtitles/{language}", response_model=MaterialOut)
 async def remove_subtitles(
-    material_id: str, language: Language, request: Request, author: Author
+    material_id: str, language: Language, app: Container, author: Author
 ) -> dict[str, Any]:
     """Remove a language's subtitles (operators): a new version."""
-    material = await _video(request).remove_subtitles(material_id, language, by=author.subject)
+    material = await app.video.remove_subtitles(material_id, language, by=author.subject)
     return material_out(material)
 
 
@@ -87,16 +83,16 @@ async def remove_subtitles(
     responses={200: {"content": {"text/vtt": {}}}},
 )
 async def subtitles(
-    material_id: str, language: Language, request: Request, reader: ReaderDep
+    material_id: str, language: Language, app: Container, reader: ReaderDep
 ) -> Response:
     """A language's subtitles as WebVTT for `<track kind="subtitles">`."""
-    text = await _video(request).subtitles_text(material_id, language, reader)
+    text = await app.video.subtitles_text(material_id, language, reader)
     return _vtt(text, f"{language}.vtt")
 
 
 @router.post("/materials/{material_id}/views", response_model=ViewOut)
 async def count_view(
-    material_id: str, request: Request, reader: ReaderDep, body: ViewIn | None = None
+    material_id: str, app: Container, reader: ReaderDep, body: ViewIn | None = None
 ) -> dict[str, Any]:
     """Report that playback of the video started: a view, once per viewer within a window.
 
@@ -104,5 +100,5 @@ async def count_view(
     their browser keeps. 404 for a material the caller may not see, 409 if it is not
     published or has no video file.
     """
-    counted = await _video(request).count_view(material_id, reader, body.viewer if body else None)
+    counted = await app.video.count_view(material_id, reader, body.viewer if body else None)
     return {"material_id": material_id, "counted": counted}

@@ -5,22 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from etnik.common.auth import Principal, Role, require_roles
+from etnik.notification.container import Container
 from etnik.notification.domain import values_a_template_must_show
-from etnik.notification.messages import MessageStore
 from etnik.notification.rendering import (
     SUPPORTED_LOCALES,
     TemplateProblem,
-    TemplateRenderer,
     event_context,
     template_name,
 )
-from etnik.notification.service import NotificationService
-from etnik.notification.templates_store import TemplateStore
 
 router = APIRouter()
 
@@ -69,7 +66,7 @@ def _public(document: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/messages", tags=["delivery log"], summary="Delivery log (operators)")
 async def delivery_log(
-    request: Request,
+    app: Container,
     operator: Operator,
     person_id: str | None = None,
     status: Literal["pending", "sent", "failed", "dropped"] | None = None,
@@ -83,31 +80,23 @@ async def delivery_log(
     }
     if status is not None:
         query["status"] = status
-    store: MessageStore = request.app.state.messages
-    cursor = (
-        store.collection.find(query, {"context": 0, "outbox": 0})
-        .sort("created_at", -1)
-        .skip(offset)
-        .limit(limit)
-    )
-    return [_public(document) for document in await cursor.to_list()]
+    messages = await app.messages.delivery_log(query, limit=limit, offset=offset)
+    return [_public(document) for document in messages]
 
 
 @router.post("/messages/{message_id}/resend", tags=["delivery log"], status_code=202)
-async def resend(message_id: str, request: Request, operator: Operator) -> dict[str, str]:
+async def resend(message_id: str, app: Container, operator: Operator) -> dict[str, str]:
     """Send a sent or failed message again."""
-    store: MessageStore = request.app.state.messages
+    store = app.messages
     if not await store.resend(message_id):
         raise HTTPException(404, "no sent or failed message with this id")
     return {"status": "queued"}
 
 
 @router.get("/campaigns/{campaign_id}", tags=["campaigns"])
-async def campaign_progress(
-    campaign_id: str, request: Request, operator: Operator
-) -> dict[str, Any]:
+async def campaign_progress(campaign_id: str, app: Container, operator: Operator) -> dict[str, Any]:
     """How far an invitation campaign has got: sent, failed, dropped and remaining."""
-    service: NotificationService = request.app.state.service
+    service = app.service
     return await service.campaign_progress(campaign_id)
 
 
@@ -118,9 +107,9 @@ _UNSUBSCRIBE_PAGE = """<!doctype html><html lang="ru"><head><meta charset="utf-8
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, tags=["unsubscribe"])
-async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
+async def unsubscribe_page(token: str, app: Container) -> HTMLResponse:
     """A confirmation page: link checkers that open the link unsubscribe nobody."""
-    service: NotificationService = request.app.state.service
+    service = app.service
     if service.unsubscribe_links.person_id(token) is None:
         return HTMLResponse(
             _UNSUBSCRIBE_PAGE.format(
@@ -143,9 +132,9 @@ async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
 
 
 @router.post("/unsubscribe/{token}", tags=["unsubscribe"])
-async def unsubscribe(token: str, request: Request) -> JSONResponse:
+async def unsubscribe(token: str, app: Container) -> JSONResponse:
     """Stop invitations (also the one-click List-Unsubscribe-Post); no sign-in needed."""
-    service: NotificationService = request.app.state.service
+    service = app.service
     person_id = service.unsubscribe_links.person_id(token)
     if person_id is None:
         raise HTTPException(404, "this unsubscribe link is not valid")
@@ -155,11 +144,11 @@ async def unsubscribe(token: str, request: Request) -> JSONResponse:
 
 @router.get("/templates/{kind}/{locale}", tags=["templates"])
 async def get_template(
-    kind: Kind, locale: Locale, request: Request, operator: Operator
+    kind: Kind, locale: Locale, app: Container, operator: Operator
 ) -> dict[str, Any]:
     """The template in use, with every saved version."""
-    store: TemplateStore = request.app.state.templates
-    renderer: TemplateRenderer = request.app.state.renderer
+    store = app.templates
+    renderer = app.renderer
     name = template_name(kind, locale)
     history = await store.history(name)
     source = history[-1]["source"] if history else renderer.packaged_source(name)
@@ -168,10 +157,10 @@ async def get_template(
 
 @router.put("/templates/{kind}/{locale}", tags=["templates"])
 async def save_template(
-    kind: Kind, locale: Locale, body: TemplateIn, request: Request, operator: Operator
+    kind: Kind, locale: Locale, body: TemplateIn, app: Container, operator: Operator
 ) -> dict[str, Any]:
     """Save a new version after checking that it renders; 422 with the reason if not."""
-    renderer: TemplateRenderer = request.app.state.renderer
+    renderer = app.renderer
     name = template_name(kind, locale)
     try:
         renderer.render_source(name, body.source, _sample_context(locale))
@@ -183,18 +172,18 @@ async def save_template(
     if left_out:
         shown = ", ".join(f"{{{{ {value} }}}}" for value in left_out)
         raise HTTPException(422, f"the template must show {shown}")
-    store: TemplateStore = request.app.state.templates
+    store = app.templates
     version = await store.save(name, body.source, operator.subject)
     return {"name": name, "version": version}
 
 
 @router.post("/templates/{kind}/{locale}/preview", tags=["templates"])
 async def preview_template(
-    kind: Kind, locale: Locale, body: PreviewIn, request: Request, operator: Operator
+    kind: Kind, locale: Locale, body: PreviewIn, app: Container, operator: Operator
 ) -> dict[str, str]:
     """Render a template (or a draft) for a given recipient and event, without sending."""
-    service: NotificationService = request.app.state.service
-    renderer: TemplateRenderer = request.app.state.renderer
+    service = app.service
+    renderer = app.renderer
     context = _sample_context(locale)
     if body.person_id:
         recipient = await service.projections.recipient(body.person_id)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from etnik.common.auth import Principal, Role, require_roles_or_service
+from etnik.notification.container import Container
 from etnik.notification.messages import MessageStore
 from etnik.notification.projections import Projections
 
@@ -91,8 +92,6 @@ async def person_export(
     tags=["personal data"],
     summary="What notification holds about a person (operators, registration)",
 )
-async def export_person(person_id: str, request: Request, reader: Reader) -> dict[str, Any]:
+async def export_person(person_id: str, app: Container, reader: Reader) -> dict[str, Any]:
     """The person's recipient record, messages and unsubscribe preference (empty if none)."""
-    return await person_export(
-        request.app.state.service.projections, request.app.state.messages, person_id
-    )
+    return await person_export(app.projections, app.messages, person_id)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from etnik.common.consumer import EventConsumer
 from etnik.common.contracts.registration import EventFormat
-from etnik.common.erasure import EraseFunction, ErasureLedger
+from etnik.common.erasure import EraseFunction
 from etnik.common.events import CloudEvent
 from etnik.notification.domain import (
     CERTIFICATE_ISSUED,
@@ -58,15 +59,64 @@ _REGISTRATION_MESSAGES: dict[type[Any], tuple[str, str]] = {
 }
 
 
+class KnownFacts(Protocol):
+    """What the handlers keep of people, events and registrations (Projections in MongoDB)."""
+
+    async def upsert_recipient(self, person: PersonRegistered) -> None: ...
+
+    async def upsert_event(self, snapshot: dict[str, Any]) -> dict[str, Any] | None: ...
+
+    async def record_registration(
+        self, registration_id: str, event_id: str, person_id: str, status: str, at: datetime
+    ) -> None: ...
+
+    async def confirmed_registrations(self, event_id: str) -> list[dict[str, Any]]: ...
+
+    async def event(self, event_id: str) -> dict[str, Any] | None: ...
+
+
+class MessageQueue(Protocol):
+    """Where the handlers queue messages for the dispatcher (MessageStore in MongoDB)."""
+
+    def known(self, what: str) -> None: ...
+
+    async def enqueue(
+        self,
+        *,
+        trigger: str,
+        kind: str,
+        person_id: str,
+        context: Mapping[str, Any],
+        due_at: datetime | None = None,
+    ) -> bool: ...
+
+    async def drop_reminders(
+        self,
+        reason: str,
+        *,
+        event_id: str | None = None,
+        registration_id: str | None = None,
+        unless_starting_at: str | None = None,
+    ) -> int: ...
+
+
+class Erasures(Protocol):
+    """The erasure ledger (etnik.common.erasure.ErasureLedger)."""
+
+    async def erase(self, person_id: str) -> None: ...
+
+    async def is_erased(self, person_id: str | None) -> bool: ...
+
+
 class NotificationHandlers:
     """Registers a handler for every event type notification acts on."""
 
     def __init__(
         self,
-        projections: Projections,
-        messages: MessageStore,
+        projections: KnownFacts,
+        messages: MessageQueue,
         reminder_offsets: list[timedelta],
-        erasures: ErasureLedger,
+        erasures: Erasures,
     ) -> None:
         self._projections = projections
         self._messages = messages
@@ -107,9 +157,8 @@ class NotificationHandlers:
         self._messages.known(f"event:{event.event_id}")
         if event.status == "cancelled":
             if previous is not None and previous.get("status") != "cancelled":
-                await self._messages.drop_pending(
-                    {"context.event_id": event.event_id, "kind": REMINDER},
-                    "the event was cancelled",
+                await self._messages.drop_reminders(
+                    "the event was cancelled", event_id=event.event_id
                 )
                 await self._tell_participants(envelope, event.event_id, "event_cancelled")
             return
@@ -159,9 +208,8 @@ class NotificationHandlers:
                 registration.registration_id, registration.event_id, registration.person_id
             )
         elif status in {"cancelled", "rejected"}:
-            await self._messages.drop_pending(
-                {"context.registration_id": registration.registration_id, "kind": REMINDER},
-                f"the registration was {status}",
+            await self._messages.drop_reminders(
+                f"the registration was {status}", registration_id=registration.registration_id
             )
 
     async def on_sign_in_link(self, envelope: CloudEvent, request: SignInLinkRequested) -> None:
@@ -230,13 +278,10 @@ class NotificationHandlers:
         if event is None:
             return  # scheduled when the event arrives (on_event reschedules)
         starts_at: datetime = event["starts_at"]
-        await self._messages.drop_pending(
-            {
-                "context.registration_id": registration_id,
-                "kind": REMINDER,
-                "context.starts_at": {"$ne": starts_at.isoformat()},
-            },
+        await self._messages.drop_reminders(
             "the event moved",
+            registration_id=registration_id,
+            unless_starting_at=starts_at.isoformat(),
         )
         for offset, due_at in reminder_times(starts_at, self._reminder_offsets, datetime.now(UTC)):
             await self._messages.enqueue(

@@ -27,7 +27,7 @@ from etnik.common.outbox import (
     StagedEvent,
     update_with_outbox,
 )
-from etnik.notification.domain import INVITATION, Outcome
+from etnik.notification.domain import INVITATION, REMINDER, Outcome
 from etnik.notification.leases import LEASES
 
 MESSAGES = "messages"
@@ -299,6 +299,25 @@ class MessageStore:
         )
         return result.modified_count
 
+    async def drop_reminders(
+        self,
+        reason: str,
+        *,
+        event_id: str | None = None,
+        registration_id: str | None = None,
+        unless_starting_at: str | None = None,
+    ) -> int:
+        """Give up pending reminders of an event or a registration; `unless_starting_at`
+        keeps those for the event's current start."""
+        query: dict[str, Any] = {"kind": REMINDER}
+        if event_id is not None:
+            query["context.event_id"] = event_id
+        if registration_id is not None:
+            query["context.registration_id"] = registration_id
+        if unless_starting_at is not None:
+            query["context.starts_at"] = {"$ne": unless_starting_at}
+        return await self.drop_pending(query, reason)
+
     async def forget_person(self, person_id: str) -> int:
         """Erasure: the person's pending messages are dropped and every message of theirs,
         sent or not, loses the address, name and free text it carried; kind, status, times
@@ -317,6 +336,18 @@ class MessageStore:
             {"$set": {"last_error": ERASED_ERROR}},
         )
         return result.modified_count
+
+    async def delivery_log(
+        self, query: Mapping[str, Any], *, limit: int, offset: int
+    ) -> list[Document]:
+        """Messages matching `query`, newest first, without their content or staged events."""
+        cursor = (
+            self.collection.find(dict(query), {"context": 0, "outbox": 0})
+            .sort("created_at", -1)
+            .skip(offset)
+            .limit(limit)
+        )
+        return await cursor.to_list()
 
     async def resend(self, message_id: str) -> bool:
         """Queue a sent or failed message again (an operator's action)."""

@@ -5,20 +5,24 @@ so that the redelivered batch handles only the rest."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import AutoReconnect
 
+from etnik.common.app import ServiceRuntime
 from etnik.common.consumer import PROCESSED_COLLECTION, EventConsumer
 from etnik.common.contracts.registration import PersonErased
 from etnik.common.events import CloudEvent
+from etnik.common.settings import ServiceSettings
 from etnik.devstack import Stack
 
 
@@ -115,3 +119,43 @@ async def test_a_batch_is_handled_in_order_once_per_event(
     outcomes = await consumer.process_batch(batch)
     assert outcomes == ["duplicate", "duplicate", "handled", "handled"]
     assert handled == ["p-down", "p5"]
+
+
+async def test_records_on_kafka_reach_the_handlers_through_a_batch_subscription(
+    infra: Stack,
+) -> None:
+    """The path a service takes (`consumer_batch_max` > 1): Kafka → FastStream's batch
+    subscriber → `process_batch`, every record handled once, in order within its partition."""
+    settings = ServiceSettings(
+        service_name=f"batchtest{uuid.uuid4().hex[:6]}",
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        mongodb_url=infra.mongodb_url,
+        consumer_batch_max=50,
+    )
+    runtime = ServiceRuntime(settings)
+    consumer = runtime.consumer()
+    handled: list[str] = []
+
+    @consumer.on(PersonErased)
+    async def on_erased(envelope: CloudEvent, erased: PersonErased) -> None:
+        handled.append(erased.person_id)
+
+    sent = [f"p-{number:03d}" for number in range(120)]
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await producer.start()
+    await runtime.start()
+    try:
+        for person_id in sent:
+            body, _, _ = record(person_id, 0)
+            # One key: one partition, so the order they were sent in is the order to handle.
+            await producer.send_and_wait(PersonErased.topic, body, key=b"one-key")
+        for _ in range(300):
+            if len(handled) >= len(sent):
+                break
+            await asyncio.sleep(0.1)
+        assert handled == sent
+        assert await runtime.db[PROCESSED_COLLECTION].count_documents({}) == len(sent)
+    finally:
+        await producer.stop()
+        await runtime.mongo.drop_database(settings.database_name)
+        await runtime.stop()

@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import OperationFailure
 
+from etnik.common.errors import Refused
 from etnik.common.idempotency import IdempotencyStore
 from etnik.devstack import Stack
 
@@ -92,3 +93,26 @@ async def test_an_answer_that_could_not_be_recorded_is_still_given_and_a_retry_i
     # Not a 409 forever: the work runs again (it is repeatable) and its answer is kept.
     assert await call(store, key, work) == (201, {"run": 2})
     assert await call(store, key, work) == (201, {"run": 2})
+
+
+async def test_a_refusal_is_the_answer_a_retry_gets_without_acting_again(
+    records: Collection,
+) -> None:
+    store, key = IdempotencyStore(records), uuid.uuid4().hex
+    tries = 0
+
+    async def refuse() -> tuple[int, Any]:
+        nonlocal tries
+        tries += 1
+        raise Refused(409, f"the event is full (try {tries})")
+
+    for _ in range(2):
+        answer = await store.run(scope="test", key=key, request_fingerprint="a", action=refuse)
+        assert (answer.status_code, json.loads(bytes(answer.body))) == (
+            409,
+            {"detail": "the event is full (try 1)"},
+        )
+    assert tries == 1
+    # Without a key it is answered the same way, every time.
+    answer = await store.run(scope="test", key=None, request_fingerprint="a", action=refuse)
+    assert json.loads(bytes(answer.body)) == {"detail": "the event is full (try 2)"}

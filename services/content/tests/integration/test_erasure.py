@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
 from pydantic import SecretStr
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -34,6 +33,7 @@ from etnik.common.contracts.registration import (
 from etnik.common.erasure import ERASURES
 from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.common.settings import Environment
+from etnik.content.container import ContentContainer
 from etnik.content.main import create_app
 from etnik.content.service import ERASED_AUTHOR
 from etnik.content.settings import ContentSettings
@@ -52,7 +52,7 @@ PdfMaker = Callable[..., bytes]
 class ErasingContent:
     """A content service of this module's own, whose parts a test can reach into."""
 
-    app: FastAPI
+    container: ContentContainer
     http: httpx.Client
     db: Db
     stack: Stack
@@ -98,7 +98,7 @@ def content(infra: Stack, signer: TokenSigner) -> Iterator[ErasingContent]:
             httpx.Client(base_url=url, timeout=30) as http,
             MongoClient(infra.mongodb_url, tz_aware=True) as mongo,
         ):
-            yield ErasingContent(app, http, mongo[settings.database_name], infra)
+            yield ErasingContent(app.state.container, http, mongo[settings.database_name], infra)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -245,7 +245,7 @@ def test_a_failing_erasure_is_shown_to_operators_retried_and_completed(
     http = content.http
     operator = signer.headers("erasure-operator", roles=("operator",))
     person_id = f"person-{uuid.uuid4().hex[:8]}"
-    materials = content.app.state.materials
+    materials = content.container.materials
     real_forget = materials.forget_author
     broken = True
 

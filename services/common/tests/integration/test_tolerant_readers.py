@@ -78,13 +78,6 @@ def confirmation(**changes: Any) -> dict[str, Any]:
     return {**data, **changes}
 
 
-def test_a_reader_takes_its_type_and_topic_from_the_contract_it_reads() -> None:
-    assert ConfirmedRead.event_type == RegistrationConfirmed.event_type
-    assert ConfirmedRead.topic == RegistrationConfirmed.topic
-    assert ConfirmedRead.contract is RegistrationConfirmed
-    assert set(ConfirmedRead.model_fields) == {"registration_id", "person_id"}
-
-
 async def test_what_the_consumer_does_not_read_never_parks_a_message(
     database: AsyncDatabase[dict[str, Any]],
 ) -> None:
