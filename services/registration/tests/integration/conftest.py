@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from etnik.devstack import Stack
-from etnik.registration.container import Services
+from etnik.registration.container import RegistrationContainer
 from etnik.registration.main import create_app
 from etnik.registration.settings import RegistrationSettings
 from helpers import read_topic
@@ -28,10 +28,10 @@ ADMIN_PASSWORD = "registration-admin-password-1"  # this test app only
 
 @dataclass
 class RegistrationApp:
-    """A client on the in-process app, its handlers, its signing key and the stack."""
+    """A client on the in-process app, its container, its signing key and the stack."""
 
     client: httpx.AsyncClient
-    services: Services
+    container: RegistrationContainer
     private_key: ec.EllipticCurvePrivateKey
     stack: Stack
     admin_token: str
@@ -163,9 +163,9 @@ def new_registration_app(
         }
         app = create_app(RegistrationSettings(**fields))
         async with app.router.lifespan_context(app):
-            services: Services = app.state.services
-            await asyncio.wait_for(services.runtime.database_initialised.wait(), timeout=60)
-            await asyncio.wait_for(services.runtime.kafka.started.wait(), timeout=60)
+            container: RegistrationContainer = app.state.container
+            await asyncio.wait_for(container.runtime.database_initialised.wait(), timeout=60)
+            await asyncio.wait_for(container.runtime.kafka.started.wait(), timeout=60)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://registration"
@@ -175,7 +175,7 @@ def new_registration_app(
                 )
                 assert signed_in.status_code == 200, signed_in.text
                 yield RegistrationApp(
-                    client, services, private_key, infra, signed_in.json()["access_token"]
+                    client, container, private_key, infra, signed_in.json()["access_token"]
                 )
 
     return running

@@ -65,7 +65,7 @@ async def test_client_credentials_buy_a_short_lived_service_token(
     assert answer.headers["cache-control"] == "no-store"
     body = answer.json()
     assert body["refresh_token"] is None
-    claims = await registration.services.runtime.jwt_verifier.verify(body["access_token"])
+    claims = await registration.container.runtime.jwt_verifier.verify(body["access_token"])
     assert (claims["kind"], claims["sub"], claims["roles"]) == ("service", "notification", [])
     assert claims["exp"] - claims["iat"] == body["expires_in"] == 300
 
@@ -120,7 +120,7 @@ async def test_hybrid_participants_get_the_check_in_code_too(registration: Regis
     body = (
         await _delivery(registration, confirmed["id"], await _service_token(registration))
     ).json()
-    stored = await registration.services.registrations.registration(confirmed["id"])
+    stored = await registration.container.queries.registration(confirmed["id"])
     assert body["online_link"] == LINK
     assert body["check_in_code"] == stored["check_in_code"]
     assert body["qr_value"] == f"ETNIK1:{stored['check_in_code']}"
@@ -154,9 +154,9 @@ async def test_an_unknown_registration_is_404(registration: RegistrationApp) -> 
 async def test_people_and_forged_tokens_are_refused(registration: RegistrationApp) -> None:
     event = await registration.event()
     confirmed = (await registration.register(event["id"])).json()
-    key, kid = registration.private_key, registration.services.signing_key.key_id
-    settings = registration.services.settings
-    participant, _ = registration.services.signing_key.issue(
+    key, kid = registration.private_key, registration.container.signing_key.key_id
+    settings = registration.container.settings
+    participant, _ = registration.container.signing_key.issue(
         settings, subject=confirmed["person_id"], kind="participant", roles=[]
     )
     other_key = ec.generate_private_key(ec.SECP256R1())
@@ -195,5 +195,5 @@ async def test_a_service_token_opens_nothing_meant_for_people(
     ):
         answer = await registration.client.request(method, path, headers=registration.auth(token))
         assert answer.status_code in {403, 404}, (method, path, answer.text)
-    stored = await registration.services.registrations.registration(confirmed["id"])
+    stored = await registration.container.queries.registration(confirmed["id"])
     assert stored["status"] == "confirmed"

@@ -419,11 +419,11 @@ async def test_erasure_reaches_the_roster_and_a_campaign_for_experts_reaches_the
     assert erasure["data"]["field_of_expertise"] is None
     # The assignment stays as a count, naming nobody.
     assert [a["role"] for a in erasure["data"]["assignments"]] == ["facilitator"]
-    stored = await registration.services.repository.people.database["experts"].find_one(
+    stored = await registration.container.repository.people.database["experts"].find_one(
         {"_id": expert["id"]}
     )
     assert stored is not None
     assert "person_id" not in stored
     assert stored["bio"] is None
-    photos = registration.services.repository.people.database["expert_photos"]
+    photos = registration.container.repository.people.database["expert_photos"]
     assert await photos.find_one({"_id": expert["id"]}) is None

@@ -499,7 +499,7 @@ async def test_outcomes_are_recorded_for_those_who_took_part_corrected_and_forgo
     issued = await registration.client.post(f"/events/{event_id}/certificates", headers=admin)
     assert issued.status_code == 200, issued.text
     assert issued.json()["issued"] == 1
-    certificates = registration.services.repository.certificates
+    certificates = registration.container.repository.certificates
     certificate = await certificates.find_one({"registration_id": attended["id"]})
     assert certificate is not None
     assert certificate["hours"] == 30

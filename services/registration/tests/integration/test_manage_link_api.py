@@ -79,10 +79,10 @@ async def test_a_forged_or_expired_link_gets_no_file(registration: RegistrationA
     event = await registration.event()
     registered = (await registration.register(event["id"])).json()
     forged = registered["manage_token"][:-4] + "AAAA"
-    expired = registration.services.signing_key.sign_link(
+    expired = registration.container.signing_key.sign_link(
         purpose="manage", subject=registered["id"], ttl_s=-60
     )
-    invitation = registration.services.signing_key.sign_link(
+    invitation = registration.container.signing_key.sign_link(
         purpose="invitation", subject=registered["id"], ttl_s=600
     )
 

@@ -82,8 +82,8 @@ async def test_a_burst_never_overbooks_and_the_waitlist_keeps_arrival_order(
     )
     assert page.json()["total"] == 40
     # Positions, read back, follow the order in which the registrations arrived.
-    waiting = await registration.services.repository.waiting(event["id"])
-    ranks = [await registration.services.repository.waitlist_rank(w) for w in waiting]
+    waiting = await registration.container.repository.waiting(event["id"])
+    ranks = [await registration.container.repository.waitlist_rank(w) for w in waiting]
     assert ranks == list(range(1, 31))
     arrivals = [(w["waitlisted_at"], w["_id"]) for w in waiting]
     assert arrivals == sorted(arrivals)
@@ -93,8 +93,8 @@ async def test_a_burst_never_overbooks_and_the_waitlist_keeps_arrival_order(
         f"/registrations/{confirmed['id']}/cancel", headers=admin
     )
     assert cancelled.status_code == 200, cancelled.text
-    first_in_line = await registration.services.repository.get(
-        registration.services.repository.registrations, waiting[0]["_id"]
+    first_in_line = await registration.container.repository.get(
+        registration.container.repository.registrations, waiting[0]["_id"]
     )
     assert first_in_line is not None
     assert first_in_line["status"] == "offered"
@@ -188,8 +188,8 @@ async def test_answers_keep_the_version_of_the_form(registration: RegistrationAp
 
     stored = {
         r["_id"]: r
-        for r in await registration.services.repository.find(
-            registration.services.repository.registrations, {"event_id": event["id"]}
+        for r in await registration.container.repository.find(
+            registration.container.repository.registrations, {"event_id": event["id"]}
         )
     }
     assert stored[first.json()["id"]]["form_version"] == 1
@@ -207,8 +207,8 @@ async def test_consent_is_kept_in_a_ledger_with_its_version_and_origin(
     response = await registration.register(event["id"], consent_version=1, consent_publication=True)
     assert response.status_code == 201, response.text
     person_id = response.json()["person_id"]
-    ledger = await registration.services.repository.find(
-        registration.services.repository.consents, {"person_id": person_id}
+    ledger = await registration.container.repository.find(
+        registration.container.repository.consents, {"person_id": person_id}
     )
     assert {(c["scope"], c["text_version"]) for c in ledger} == {
         ("personal_data", 1),
@@ -266,8 +266,8 @@ async def test_a_person_is_found_again_by_email_and_never_duplicated(
     assert again.status_code == 200
     assert again.json()["id"] == one.json()["id"]
     assert again.json()["manage_token"] is None  # knowing an email gives no access
-    people = await registration.services.repository.find(
-        registration.services.repository.people, {"email": email}
+    people = await registration.container.repository.find(
+        registration.container.repository.people, {"email": email}
     )
     assert len(people) == 1
     assert people[0]["full_name"] == "Айаал Николаев"  # not overwritten by an anonymous form
@@ -297,8 +297,8 @@ async def test_organisations_are_found_by_inn_and_people_belong_to_them(
     response = await registration.register(
         event["id"], organisation_inn="7707083893", position="Председатель"
     )
-    person = await registration.services.repository.get(
-        registration.services.repository.people, response.json()["person_id"]
+    person = await registration.container.repository.get(
+        registration.container.repository.people, response.json()["person_id"]
     )
     assert person is not None
     assert person["organisation_id"] == created.json()["id"]
@@ -317,7 +317,7 @@ async def test_lowering_the_capacity_never_lets_a_newcomer_past_it(
     )
     assert lowered.status_code == 200
     # Keep the holder of seat 3, above the new capacity: seats 1 and 2 become free numbers.
-    repository = registration.services.repository
+    repository = registration.container.repository
     stored = [await repository.get(repository.registrations, h["id"]) for h in held]
     by_seat = sorted(stored, key=lambda r: r["seat"] if r else 0)
     for freed in by_seat[:2]:

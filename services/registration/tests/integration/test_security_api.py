@@ -60,7 +60,7 @@ def _signed(key: ec.EllipticCurvePrivateKey, kid: str, **overrides: Any) -> str:
 
 
 def _forgeries(registration: RegistrationApp) -> dict[str, str]:
-    key, kid = registration.private_key, registration.services.signing_key.key_id
+    key, kid = registration.private_key, registration.container.signing_key.key_id
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -99,23 +99,23 @@ def _hs256(secret: bytes, kid: str) -> str:
 )
 async def test_forged_tokens_are_refused(registration: RegistrationApp, forgery: str) -> None:
     token = _forgeries(registration)[forgery]
-    before = await registration.services.repository.count(
-        registration.services.repository.events, {}
+    before = await registration.container.repository.count(
+        registration.container.repository.events, {}
     )
     response = await registration.client.post(
         "/events", json=EVENT_BODY, headers=registration.auth(token)
     )
     assert response.status_code == 401, response.text
     assert response.json()["detail"]
-    after = await registration.services.repository.count(
-        registration.services.repository.events, {}
+    after = await registration.container.repository.count(
+        registration.container.repository.events, {}
     )
     assert after == before
     assert (await registration.client.post("/events", json=EVENT_BODY)).status_code == 401
 
 
 async def test_a_well_signed_token_passes_the_same_check(registration: RegistrationApp) -> None:
-    key, kid = registration.private_key, registration.services.signing_key.key_id
+    key, kid = registration.private_key, registration.container.signing_key.key_id
     response = await registration.client.post(
         "/events", json=EVENT_BODY, headers=registration.auth(_signed(key, kid))
     )
@@ -125,7 +125,7 @@ async def test_a_well_signed_token_passes_the_same_check(registration: Registrat
 async def _sign_in_as_participant(registration: RegistrationApp, email: str) -> dict[str, Any]:
     asked = await registration.client.post("/auth/sign-in-link", json={"email": email})
     assert asked.status_code == 202
-    person = await registration.services.repository.people.find_one({"email": email})
+    person = await registration.container.repository.people.find_one({"email": email})
     assert person is not None
     [event] = await registration.published(
         SIGN_IN_LINKS_TOPIC,
@@ -350,7 +350,7 @@ async def test_an_invitation_is_used_only_once_its_registration_is_stored(
     event = await registration.event(requires_approval=True)
     invited = await _invited(registration, event["id"], "Приглашённый Гость")
     email, token = invited.email, invited.token
-    repository = registration.services.repository
+    repository = registration.container.repository
     store = repository.insert_registration
 
     async def database_away(*args: Any, **kwargs: Any) -> Any:
@@ -380,7 +380,7 @@ async def test_invitation_tokens_expired_reused_or_forged_are_refused(
     forged = await registration.register(event["id"], email, invitation_token=token[:-3] + "abc")
     assert forged.status_code == 400
     assert "not valid" in forged.json()["detail"]
-    expired_token = registration.services.signing_key.sign_link(
+    expired_token = registration.container.signing_key.sign_link(
         purpose="invitation", subject=invited.invitation_id, ttl_s=-60, event_id=event["id"]
     )
     expired = await registration.register(event["id"], email, invitation_token=expired_token)
@@ -501,7 +501,7 @@ async def test_a_storage_error_asks_for_a_retry_and_the_retry_succeeds(
     registration: RegistrationApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event = await registration.event()
-    catalogue = registration.services.catalogue
+    catalogue = registration.container.catalogue
     real_get_event = catalogue.get_event
 
     async def busy(event_id: str, *, include_drafts: bool = False) -> dict[str, Any]:

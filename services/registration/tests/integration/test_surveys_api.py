@@ -13,7 +13,6 @@ import httpx
 
 from etnik.common.contracts.registration import SURVEY_ANSWERS_TOPIC, SURVEY_REQUESTS_TOPIC
 from etnik.common.settings import DEVELOPMENT_NOTIFICATION_CLIENT_SECRET
-from etnik.registration.surveys import surveys_of
 
 if TYPE_CHECKING:
     from conftest import RegistrationApp
@@ -131,7 +130,7 @@ async def test_completion_asks_those_who_attended_once_each(registration: Regist
     assert {e["data"]["registration_id"] for e in requests} == {present["id"], other["id"]}
     assert {e["type"] for e in requests} == {"ru.etnik.survey.requested"}
     assert all(e["data"]["survey_version"] == 1 for e in requests)
-    stored = surveys_of(registration.services).requests
+    stored = registration.container.surveys.requests
     assert await stored.count_documents({"_id": {"$in": [absent["id"], waiting["id"]]}}) == 0
 
     # Sent again, or a new version: nobody is asked twice.
@@ -166,7 +165,7 @@ async def test_a_survey_attached_after_completion_is_sent_at_once(
     [present] = await _participants(registration, event["id"], 1)
     await _check_in(registration, event["id"], present["manage_token"])
     await _complete(registration, event["id"])
-    stored = surveys_of(registration.services).requests
+    stored = registration.container.surveys.requests
     assert await stored.find_one({"_id": present["id"]}) is None
 
     assert (await _put_survey(registration, event["id"])).status_code == 200
@@ -223,7 +222,7 @@ async def test_answered_once_anonymously_and_a_second_answer_is_refused(
     assert present["id"] not in text
     assert present["person_id"] not in text
     # The receipt says that the registration answered, and when; not what.
-    receipt = await surveys_of(registration.services).receipts.find_one({"_id": present["id"]})
+    receipt = await registration.container.surveys.receipts.find_one({"_id": present["id"]})
     assert receipt is not None
     assert set(receipt) - {"outbox"} == {"_id", "event_id", "survey_version", "answered_at"}
     assert not receipt.get("outbox")  # published, so the staged copy is gone
@@ -288,7 +287,7 @@ async def test_only_participants_who_attended_may_answer(registration: Registrat
         assert (shown.status_code, shown.json()["detail"]) == (403, NOT_ATTENDED)
         answer = await _answer(registration, refused["manage_token"], {"answers": {"overall": 1}})
         assert (answer.status_code, answer.json()["detail"]) == (403, NOT_ATTENDED)
-    receipts = surveys_of(registration.services).receipts
+    receipts = registration.container.surveys.receipts
     ids = [absent["id"], waiting["id"], cancelled["id"]]
     assert await receipts.count_documents({"_id": {"$in": ids}}) == 0
     # The one who attended still answers.
@@ -331,7 +330,7 @@ async def test_bad_answers_are_refused_with_the_reason_and_nothing_is_kept(
         assert refused.status_code == 422, not_a_rating
     stale = await _answer(registration, token, {"answers": {"overall": 4}, "version": 7})
     assert stale.status_code == 409
-    assert await surveys_of(registration.services).receipts.find_one({"_id": present["id"]}) is None
+    assert await registration.container.surveys.receipts.find_one({"_id": present["id"]}) is None
 
     accepted = await _answer(registration, token, {"answers": {"overall": 3, "usefulness": 4}})
     assert accepted.status_code == 201, accepted.text
@@ -345,7 +344,7 @@ async def test_a_forged_expired_or_foreign_link_answers_nothing(
     await _put_survey(registration, event["id"])
     await _check_in(registration, event["id"], present["manage_token"])
     await _complete(registration, event["id"])
-    key = registration.services.signing_key
+    key = registration.container.signing_key
     forged = present["manage_token"][:-4] + "AAAA"
     expired = key.sign_link(purpose="manage", subject=present["id"], ttl_s=-60)
     other_purpose = key.sign_link(purpose="invitation", subject=present["id"], ttl_s=600)
@@ -358,7 +357,7 @@ async def test_a_forged_expired_or_foreign_link_answers_nothing(
         )
         assert shown.status_code == 403
     assert (await _answer(registration, expired, body)).status_code == 410
-    assert await surveys_of(registration.services).receipts.find_one({"_id": present["id"]}) is None
+    assert await registration.container.surveys.receipts.find_one({"_id": present["id"]}) is None
 
 
 async def test_an_event_without_a_survey_has_nothing_to_answer(

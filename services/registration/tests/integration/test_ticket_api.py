@@ -181,7 +181,7 @@ async def test_a_forged_or_expired_link_gets_no_ticket(
 ) -> None:
     event = await _in_person(registration)
     confirmed = await _registered(registration, event["id"], "confirmed")
-    key = registration.services.signing_key
+    key = registration.container.signing_key
     forged = confirmed["manage_token"][:-4] + "AAAA"
     expired = key.sign_link(purpose="manage", subject=confirmed["id"], ttl_s=-60)
     invitation = key.sign_link(purpose="invitation", subject=confirmed["id"], ttl_s=600)

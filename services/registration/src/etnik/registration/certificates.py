@@ -23,11 +23,12 @@ from pymongo.errors import DuplicateKeyError
 from etnik.common.contracts.registration import CertificateIssued, RegistrationStatus
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox
+from etnik.registration.attendance import Attendance
 from etnik.registration.catalogue import DEFAULT_PROGRAMME, CatalogueService
 from etnik.registration.domain import CHECK_IN_ALPHABET, EventStatus
 from etnik.registration.errors import DomainError
+from etnik.registration.queries import ManageLinks
 from etnik.registration.repository import WITHOUT_OUTBOX, RegistrationRepository, new_id, now_utc
-from etnik.registration.service import RegistrationService
 from etnik.registration.settings import RegistrationSettings
 
 log = logging.getLogger(__name__)
@@ -179,14 +180,16 @@ class CertificateService:
         repository: RegistrationRepository,
         staging: Outbox,
         catalogue: CatalogueService,
-        registrations: RegistrationService,
+        attendance: Attendance,
+        links: ManageLinks,
         settings: RegistrationSettings,
     ) -> None:
         self._repo = repository
         self._certificates = repository.certificates
         self._staging = staging
         self._catalogue = catalogue
-        self._registrations = registrations
+        self._attendance = attendance
+        self._links = links
         self._settings = settings
 
     async def ensure_indexes(self) -> None:
@@ -220,7 +223,7 @@ class CertificateService:
             )
         # Completing the event finalised attendance; should that have stopped half way, the
         # rest is finished here, so that nobody unmarked is left out unnoticed.
-        await self._registrations.finalise_attendance(event_id, operator)
+        await self._attendance.mark_no_shows(event_id, operator)
         attended = [
             r
             for r in await self._repo.find(
@@ -367,7 +370,7 @@ class CertificateService:
         if certificate is None or certificate.get("name_withheld"):
             return None
         base = self._settings.public_base_url.rstrip("/")
-        token = self._registrations.manage_token(registration)
+        token = self._links.token(registration)
         return f"{base}/api/registration/registrations/by-link/certificate.pdf?token={token}"
 
     def verification_url(self, code: str) -> str:

@@ -8,9 +8,10 @@ A published version never changes: a new text is a new version, in force from it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
@@ -22,15 +23,20 @@ from etnik.registration.errors import DomainError
 from etnik.registration.repository import RegistrationRepository, new_id, now_utc
 from etnik.registration.settings import RegistrationSettings
 
-if TYPE_CHECKING:  # service.py checks the form's version with shown_text below
-    from etnik.registration.service import ClientContext
-
 # Texts seeded before versions had an effective date were in force from the start.
 SINCE_THE_START = datetime(2022, 1, 1, tzinfo=UTC)
 # How far in the past an effective date may lie (the administrator's clock, a slow request).
 CLOCK_SKEW = timedelta(minutes=5)
 # The form's 409 starts with this, and the portal reloads the text when it sees it.
 TEXT_CHANGED = "the consent text changed"
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    """Where a request came from: kept with a consent, as 152-FZ evidence."""
+
+    ip: str | None
+    user_agent: str | None
 
 
 class ConsentScope(StrEnum):

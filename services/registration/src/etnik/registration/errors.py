@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from etnik.common.errors import Refused
 
-class DomainError(Exception):
-    """A refused request, with the HTTP status and a reason a person can act on."""
 
-    def __init__(self, status_code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status_code = status_code
-        self.reason = reason
+class DomainError(Refused):
+    """A refused request, with the HTTP status and a reason a person can act on.
+
+    The kernel's one handler (`create_service_app`) answers it `{"detail": reason}` with the
+    status, so routes let it pass rather than converting it.
+    """

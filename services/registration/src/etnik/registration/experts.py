@@ -544,11 +544,6 @@ class ExpertService:
             raise
 
 
-def experts_of(app: Any) -> ExpertService:
-    """The expert use cases over one process's handlers (they hold no state of their own)."""
-    return ExpertService(app.repository, app.runtime.outbox, app.catalogue)
-
-
 async def roster_person_ids(repository: RegistrationRepository) -> list[str]:
     """The people on the roster of experts now (an invitation campaign's expert audience)."""
     cursor = repository.people.database[EXPERTS].find(

@@ -5,15 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
 
 from etnik.common.mongo import Document
 from etnik.registration.domain import spreadsheet_safe
-
-if TYPE_CHECKING:
-    from etnik.registration.container import Services
+from etnik.registration.queries import RegistrationQueries
+from etnik.registration.repository import RegistrationRepository
 
 EXPORT_FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -39,10 +38,12 @@ COLUMNS = (
 )
 
 
-async def export_registrations(app: Services, filters: Document, kind: str) -> bytes:
+async def export_registrations(
+    queries: RegistrationQueries, repository: RegistrationRepository, filters: Document, kind: str
+) -> bytes:
     """The matching registrations as a CSV (UTF-8 with BOM, for Excel) or XLSX file."""
-    _, registrations = await app.registrations.page(filters, MAX_EXPORT_ROWS, 0)
-    rows = await _rows(app, registrations)
+    _, registrations = await queries.page(filters, MAX_EXPORT_ROWS, 0)
+    rows = await _rows(repository, registrations)
     if kind == "xlsx":
         return _xlsx(rows)
     buffer = io.StringIO()
@@ -52,8 +53,9 @@ async def export_registrations(app: Services, filters: Document, kind: str) -> b
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-async def _rows(app: Services, registrations: list[Document]) -> list[dict[str, Any]]:
-    repo = app.repository
+async def _rows(
+    repo: RegistrationRepository, registrations: list[Document]
+) -> list[dict[str, Any]]:
     people = {
         p["_id"]: p
         for p in await repo.find(

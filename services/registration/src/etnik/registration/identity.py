@@ -25,6 +25,7 @@ from etnik.common.auth import ALGORITHMS, SERVICE_KIND, KeyLoader, Role
 from etnik.common.contracts.registration import OperatorAccountChanged, SignInLinkRequested
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox, update_with_outbox, with_outbox
+from etnik.registration.errors import DomainError
 from etnik.registration.settings import RegistrationSettings
 
 log = logging.getLogger(__name__)
@@ -184,15 +185,6 @@ class SigningKey:
         return token, ttl
 
 
-class AccountRefused(Exception):
-    """A change of an operator account that is not allowed; the reason says why."""
-
-    def __init__(self, status_code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status_code = status_code
-        self.reason = reason
-
-
 class OperatorAccounts:
     """Operator accounts: email, argon2 password hash and roles; every change is an event."""
 
@@ -233,7 +225,7 @@ class OperatorAccounts:
         """Change an account's roles or activity; an administrator cannot lock themselves out."""
         current = await self._collection.find_one({"_id": account_id}, {"password_hash": 0})
         if current is None:
-            raise AccountRefused(404, "unknown operator account")
+            raise DomainError(404, "unknown operator account")
         changes: Document = {}
         if roles is not None and sorted(r.value for r in roles) != sorted(current["roles"]):
             changes["roles"] = sorted({role.value for role in roles})
@@ -245,7 +237,7 @@ class OperatorAccounts:
             changes.get("active") is False
             or Role.ADMIN.value not in changes.get("roles", ["admin"])
         ):
-            raise AccountRefused(409, "administrators cannot deactivate or demote themselves")
+            raise DomainError(409, "administrators cannot deactivate or demote themselves")
         now = datetime.now(UTC)
         after = {**current, **changes}
         staged = self._staging.stage(_account_changed(after, sorted(changes), by, now))
@@ -262,7 +254,7 @@ class OperatorAccounts:
         if account is None or not await asyncio.to_thread(
             _password_matches, account["password_hash"], current
         ):
-            raise AccountRefused(403, "the current password is not right")
+            raise DomainError(403, "the current password is not right")
         now = datetime.now(UTC)
         password_hash = await asyncio.to_thread(_hasher.hash, new)
         staged = self._staging.stage(_account_changed(account, ["password"], account_id, now))

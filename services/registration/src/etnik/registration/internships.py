@@ -482,8 +482,3 @@ async def forget_outcome_texts(repository: RegistrationRepository, person_id: st
         {"person_id": person_id, "outcome.version": {"$gte": 1}},
         {"$set": {"outcome.result": None}},
     )
-
-
-def internships_of(app: Any) -> InternshipService:
-    """The internship use cases over one process's handlers (they hold no state of their own)."""
-    return InternshipService(app.repository, app.runtime.outbox, app.catalogue)

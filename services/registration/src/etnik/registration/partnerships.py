@@ -325,8 +325,3 @@ class PartnershipService:
             422,
             "federal_district is needed: neither the event nor an NGO party's region gives one",
         )
-
-
-def partnerships_of(app: Any) -> PartnershipService:
-    """The partnership use cases over one process's handlers (they hold no state of their own)."""
-    return PartnershipService(app.repository, app.runtime.outbox, app.catalogue)

@@ -7,7 +7,6 @@ from typing import Any
 from etnik.common.contracts.registration import PersonErased, SignInLinksErased
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox
-from etnik.registration.catalogue import CatalogueService
 from etnik.registration.certificates import withhold_names
 from etnik.registration.errors import DomainError
 from etnik.registration.experts import ExpertService
@@ -21,7 +20,7 @@ from etnik.registration.repository import (
     RegistrationRepository,
     now_utc,
 )
-from etnik.registration.service import RegistrationService
+from etnik.registration.waitlist import Waitlist
 
 ERASED_NAME = "(данные удалены)"
 
@@ -42,14 +41,16 @@ class PrivacyService:
         self,
         repository: RegistrationRepository,
         staging: Outbox,
-        registrations: RegistrationService,
+        waitlist: Waitlist,
         identity: IdentityService,
+        experts: ExpertService,
         peers: PeerExports | None = None,
     ) -> None:
         self._repo = repository
         self._staging = staging
-        self._registrations = registrations
+        self._waitlist = waitlist
         self._identity = identity
+        self._experts = experts
         # The other services' parts of an export; None exports registration's alone.
         self._peers = peers
 
@@ -91,7 +92,7 @@ class PrivacyService:
             {"_id": {"$in": [r["_id"] for r in registrations]}},
         )
         titles = await self._event_titles(registrations + invitations)
-        expert = await self._experts().of_person(person_id)
+        expert = await self._experts.of_person(person_id)
         return {
             "exported_at": now_utc(),
             "person": _public(person),
@@ -103,10 +104,6 @@ class PrivacyService:
             "surveys_answered": [_public(s) for s in surveys_answered],
             "expert": _public(expert) if expert else None,
         }
-
-    def _experts(self) -> ExpertService:
-        """The roster of experts over this service's storage (it holds no state of its own)."""
-        return ExpertService(self._repo, self._staging, CatalogueService(self._repo, self._staging))
 
     async def _event_titles(self, documents: list[Document]) -> dict[str, str]:
         """The titles of the events these registrations and invitations name (by `_id`)."""
@@ -160,9 +157,7 @@ class PrivacyService:
             {"person_id": person_id, "status": {"$in": list(ACTIVE_STATUSES)}},
         ):
             try:
-                await self._registrations.cancel(
-                    registration["_id"], "consent withdrawn", by="privacy"
-                )
+                await self._waitlist.cancel(registration["_id"], "consent withdrawn", by="privacy")
             except DomainError:
                 continue  # cancelled meanwhile
         # Answers may hold personal data; the registration stays as a pseudonymous fact.
@@ -174,7 +169,7 @@ class PrivacyService:
         # Internship outcomes keep completion and hours as counts, not the result's text.
         await forget_outcome_texts(self._repo, person_id)
         # The roster entry loses what names the person; assignments stay as counts.
-        await self._experts().erase_person(person_id)
+        await self._experts.erase_person(person_id)
         await self._identity.sign_out_everywhere(person_id)
         erased = await self._repo.get(self._repo.people, person_id)
         assert erased is not None

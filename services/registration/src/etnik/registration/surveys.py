@@ -31,9 +31,9 @@ from etnik.common.contracts.registration import (
 from etnik.common.mongo import Document
 from etnik.common.outbox import Outbox, with_outbox
 from etnik.registration.catalogue import CatalogueService
-from etnik.registration.container import Services
 from etnik.registration.domain import EventStatus
 from etnik.registration.errors import DomainError
+from etnik.registration.queries import ManageLinks, RegistrationQueries
 from etnik.registration.repository import (
     SURVEY_RECEIPTS,
     SURVEY_REQUESTS,
@@ -41,7 +41,6 @@ from etnik.registration.repository import (
     RegistrationRepository,
     now_utc,
 )
-from etnik.registration.service import RegistrationService
 from etnik.registration.settings import RegistrationSettings
 
 log = logging.getLogger(__name__)
@@ -161,14 +160,16 @@ class SurveyService:
         repository: RegistrationRepository,
         staging: Outbox,
         catalogue: CatalogueService,
-        registrations: RegistrationService,
+        queries: RegistrationQueries,
+        links: ManageLinks,
         settings: RegistrationSettings,
     ) -> None:
         db = repository.registrations.database
         self._repo = repository
         self._staging = staging
         self._catalogue = catalogue
-        self._registrations = registrations
+        self._queries = queries
+        self._links = links
         self._settings = settings
         self.surveys = db[SURVEYS]
         self.requests = db[SURVEY_REQUESTS]
@@ -257,7 +258,7 @@ class SurveyService:
     def survey_url(self, registration: Document) -> str:
         """The participant's link to the survey, on the portal (the manage token opens it)."""
         base = self._settings.public_base_url.rstrip("/")
-        token = self._registrations.manage_token(registration)
+        token = self._links.token(registration)
         return f"{base}/registrations/survey?token={token}"
 
     async def delivery_url(self, registration: Document) -> str | None:
@@ -330,7 +331,7 @@ class SurveyService:
 
     async def _answerable(self, token: str) -> tuple[Document, Document, Document]:
         """The registration behind a link, its event and survey, if its owner may answer."""
-        registration = await self._registrations.by_link(token)
+        registration = await self._queries.by_link(token)
         event = await self._catalogue.get_event(registration["event_id"], include_drafts=True)
         survey = await self.surveys.find_one({"_id": event["_id"]}, WITHOUT_HISTORY)
         if survey is None:
@@ -340,10 +341,3 @@ class SurveyService:
         if event["status"] != EventStatus.COMPLETED:
             raise DomainError(409, "the survey opens once the event is completed")
         return registration, event, survey
-
-
-def surveys_of(app: Services) -> SurveyService:
-    """The survey use cases over one process's handlers (they hold no state of their own)."""
-    return SurveyService(
-        app.repository, app.runtime.outbox, app.catalogue, app.registrations, app.settings
-    )

@@ -5,24 +5,27 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from etnik.common.idempotency import fingerprint
 from etnik.common.mongo import Document
-from etnik.common.pdf_fonts import FontMissing, register_fonts
-from etnik.registration.api import App, Caller, IdempotencyKey, Operator, _owned, _run
+from etnik.registration.api.answers import fonts_for_pdf, idempotent
+from etnik.registration.api.dependencies import (
+    Caller,
+    IdempotencyKey,
+    LinkedRegistration,
+    Operator,
+    OwnedRegistration,
+    participant_id,
+)
 from etnik.registration.certificate_pdf import CertificateSheet, certificate_pdf
 from etnik.registration.certificates import MAX_HOURS, public_view
-from etnik.registration.container import Services
-from etnik.registration.errors import DomainError
+from etnik.registration.container import Container, RegistrationContainer
 
 router = APIRouter(tags=["certificates"])
-
-LinkToken = Annotated[str, Query(max_length=2000)]
 
 
 class IssueIn(BaseModel):
@@ -86,7 +89,7 @@ _PDF_ANSWERS: dict[int | str, dict[str, Any]] = {
 @router.post("/events/{event_id}/certificates", response_model=IssueOut)
 async def issue_certificates(
     event_id: str,
-    app: App,
+    container: Container,
     operator: Operator,
     body: IssueIn | None = None,
     idempotency_key: IdempotencyKey = None,
@@ -96,12 +99,9 @@ async def issue_certificates(
     a retry with the same Idempotency-Key gets the first answer."""
     hours = body.hours if body else None
 
-    async def action() -> tuple[int, Any]:
-        """Issue once; the idempotency store replays the answer to a retry."""
-        try:
-            outcome = await app.certificates.issue_for_event(event_id, operator.subject, hours)
-        except DomainError as error:
-            return error.status_code, {"detail": error.reason}
+    async def act() -> tuple[int, Any]:
+        """Issue the certificates; the answer is what a retry gets."""
+        outcome = await container.certificates.issue_for_event(event_id, operator.subject, hours)
         answer = IssueOut(
             event_id=event_id,
             attended=outcome.attended,
@@ -112,11 +112,12 @@ async def issue_certificates(
         )
         return 200, answer.model_dump(mode="json")
 
-    return await app.runtime.idempotency.run(
+    return await idempotent(
+        container,
         scope=f"certificates:{event_id}:{operator.subject}",
         key=idempotency_key,
-        request_fingerprint=fingerprint({"hours": hours}),
-        action=action,
+        request={"hours": hours},
+        act=act,
     )
 
 
@@ -131,38 +132,36 @@ async def issue_certificates(
         422: {"description": "This cannot be a certificate code"},
     },
 )
-async def verify_certificate(code: str, app: App) -> Any:
+async def verify_certificate(code: str, container: Container) -> Any:
     """Verify a certificate by the code printed on it (public): what it states, and the name
     shown on it unless the person's data was erased."""
-    return public_view(await _run(lambda: app.certificates.by_code(code)))
+    return public_view(await container.certificates.by_code(code))
 
 
 # --- The participant ------------------------------------------------------------------------
 
 
 @router.get("/registrations/by-link/certificate", response_model=OwnCertificateOut)
-async def certificate_by_link(token: LinkToken, app: App) -> Any:
+async def certificate_by_link(registration: LinkedRegistration, container: Container) -> Any:
     """One's certificate for this registration, through the signed link; 404 until issued."""
-    registration = await _run(lambda: app.registrations.by_link(token))
-    return _own(await _run(lambda: app.certificates.of_registration(registration)))
+    return _own(await container.certificates.of_registration(registration))
 
 
 @router.get(
     "/registrations/by-link/certificate.pdf", response_class=Response, responses=_PDF_ANSWERS
 )
-async def certificate_pdf_by_link(token: LinkToken, app: App) -> Response:
+async def certificate_pdf_by_link(
+    registration: LinkedRegistration, container: Container
+) -> Response:
     """One's certificate as a PDF, through the signed link in one's messages."""
-    registration = await _run(lambda: app.registrations.by_link(token))
-    certificate = await _run(lambda: app.certificates.of_registration(registration))
-    return await _pdf_response(app, certificate)
+    certificate = await container.certificates.of_registration(registration)
+    return await _pdf_response(container, certificate)
 
 
 @router.get("/me/certificates", response_model=list[OwnCertificateOut])
-async def my_certificates(app: App, caller: Caller) -> list[dict[str, Any]]:
+async def my_certificates(container: Container, caller: Caller) -> list[dict[str, Any]]:
     """The signed-in participant's certificates, newest first."""
-    if caller.kind != "participant":
-        raise HTTPException(403, "this is a participant's own page; sign in with your email link")
-    return [_own(c) for c in await app.certificates.for_person(caller.subject)]
+    return [_own(c) for c in await container.certificates.for_person(participant_id(caller))]
 
 
 @router.get(
@@ -171,20 +170,16 @@ async def my_certificates(app: App, caller: Caller) -> list[dict[str, Any]]:
     responses=_PDF_ANSWERS,
 )
 async def certificate_pdf_of_registration(
-    registration_id: str, app: App, caller: Caller
+    registration: OwnedRegistration, container: Container
 ) -> Response:
     """The certificate of a registration as a PDF, for its owner (signed in) or staff."""
-    registration = await _owned(app, registration_id, caller)
-    certificate = await _run(lambda: app.certificates.of_registration(registration))
-    return await _pdf_response(app, certificate)
+    certificate = await container.certificates.of_registration(registration)
+    return await _pdf_response(container, certificate)
 
 
-async def _pdf_response(app: Services, certificate: Document) -> Response:
-    settings = app.settings
-    try:
-        register_fonts(settings.pdf_font_file, settings.pdf_bold_font_file, setting="PDF_FONT_FILE")
-    except FontMissing as missing:
-        raise HTTPException(503, str(missing)) from missing
+async def _pdf_response(container: RegistrationContainer, certificate: Document) -> Response:
+    """The certificate as a PDF (never cached: it names its holder)."""
+    fonts_for_pdf(container.settings)
     sheet = CertificateSheet(
         full_name=certificate["full_name"],
         event_title=certificate["event_title"],
@@ -197,7 +192,7 @@ async def _pdf_response(app: Services, certificate: Document) -> Response:
         ),
         hours=certificate["hours"],
         code=certificate["code"],
-        verification_url=app.certificates.verification_url(certificate["code"]),
+        verification_url=container.certificates.verification_url(certificate["code"]),
         issued_at=certificate["issued_at"],
     )
     content = await asyncio.to_thread(certificate_pdf, sheet)

@@ -11,11 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, model_validator
 
 from etnik.common.contracts.registration import PartnershipSector
-from etnik.common.idempotency import fingerprint
-from etnik.common.mongo import Document
-from etnik.registration.api import App, IdempotencyKey, Limit, Offset, Operator, Staff, _run
-from etnik.registration.errors import DomainError
-from etnik.registration.partnerships import MAX_PARTIES, partnerships_of
+from etnik.registration.api.answers import idempotent, public
+from etnik.registration.api.dependencies import IdempotencyKey, Limit, Offset, Operator, Staff
+from etnik.registration.container import Container
+from etnik.registration.partnerships import MAX_PARTIES
 from etnik.registration.schemas import ResponseBody, StrictBody
 
 router = APIRouter(tags=["partnerships"])
@@ -100,35 +99,32 @@ class PartnershipOut(ResponseBody):
     updated_at: datetime
 
 
-def _out(partnership: Document) -> dict[str, Any]:
-    return {("id" if k == "_id" else k): v for k, v in partnership.items()}
-
-
 @router.post("/partnerships", status_code=201, response_model=PartnershipOut)
 async def record_partnership(
-    body: PartnershipIn, app: App, operator: Operator, idempotency_key: IdempotencyKey = None
+    body: PartnershipIn,
+    container: Container,
+    operator: Operator,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record a partnership formed in the programme (operators); PartnershipFormed."""
 
-    async def action() -> tuple[int, Any]:
-        """Record once; the idempotency store replays the answer to a retry."""
-        try:
-            stored = await partnerships_of(app).record(body.model_dump(), by=operator.subject)
-        except DomainError as error:
-            return error.status_code, {"detail": error.reason}
-        return 201, PartnershipOut.model_validate(_out(stored)).model_dump(mode="json")
+    async def act() -> tuple[int, Any]:
+        """Record the partnership; the answer is what a retry gets."""
+        stored = await container.partnerships.record(body.model_dump(), by=operator.subject)
+        return 201, PartnershipOut.model_validate(public(stored)).model_dump(mode="json")
 
-    return await app.runtime.idempotency.run(
+    return await idempotent(
+        container,
         scope=f"partnerships:{operator.subject}",
         key=idempotency_key,
-        request_fingerprint=fingerprint(body.model_dump(mode="json")),
-        action=action,
+        request=body.model_dump(mode="json"),
+        act=act,
     )
 
 
 @router.get("/partnerships", response_model=list[PartnershipOut])
 async def list_partnerships(
-    app: App,
+    container: Container,
     staff: Staff,
     federal_district: Annotated[str | None, Query(max_length=16)] = None,
     event_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -137,44 +133,41 @@ async def list_partnerships(
     offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """Partnerships, newest formed first; by district, event or party (operators, moderators)."""
-    found = await partnerships_of(app).listed(
+    found = await container.partnerships.listed(
         federal_district=federal_district,
         event_id=event_id,
         organisation_id=organisation_id,
         limit=limit,
         offset=offset,
     )
-    return [_out(p) for p in found]
+    return [public(p) for p in found]
 
 
 @router.get("/partnerships/{partnership_id}", response_model=PartnershipOut)
-async def get_partnership(partnership_id: str, app: App, staff: Staff) -> dict[str, Any]:
+async def get_partnership(
+    partnership_id: str, container: Container, staff: Staff
+) -> dict[str, Any]:
     """One partnership (operators and moderators)."""
-    return _out(await _run(lambda: partnerships_of(app).get(partnership_id)))
+    return public(await container.partnerships.get(partnership_id))
 
 
 @router.patch("/partnerships/{partnership_id}", response_model=PartnershipOut)
 async def change_partnership(
-    partnership_id: str, body: PartnershipChange, app: App, operator: Operator
+    partnership_id: str, body: PartnershipChange, container: Container, operator: Operator
 ) -> dict[str, Any]:
     """Correct what was recorded (operators); PartnershipChanged with the fields changed."""
     fields = body.model_dump(exclude_unset=True, exclude={"version"})
-    return _out(
-        await _run(
-            lambda: partnerships_of(app).change(
-                partnership_id, fields, by=operator.subject, version=body.version
-            )
-        )
+    changed = await container.partnerships.change(
+        partnership_id, fields, by=operator.subject, version=body.version
     )
+    return public(changed)
 
 
 @router.post("/partnerships/{partnership_id}/end", response_model=PartnershipOut)
 async def end_partnership(
-    partnership_id: str, body: PartnershipEnd, app: App, operator: Operator
+    partnership_id: str, body: PartnershipEnd, container: Container, operator: Operator
 ) -> dict[str, Any]:
     """Record that a partnership ended (operators); PartnershipEnded."""
-    return _out(
-        await _run(
-            lambda: partnerships_of(app).end(partnership_id, body.ended_on, by=operator.subject)
-        )
+    return public(
+        await container.partnerships.end(partnership_id, body.ended_on, by=operator.subject)
     )

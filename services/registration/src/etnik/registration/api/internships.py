@@ -14,8 +14,8 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from etnik.common.mongo import Document
-from etnik.registration.api import App, InvitationToken, Operator, Staff, _run
-from etnik.registration.internships import internships_of
+from etnik.registration.api.dependencies import InvitationToken, Operator, Staff
+from etnik.registration.container import Container
 from etnik.registration.schemas import ResponseBody, StrictBody
 
 router = APIRouter(tags=["internships"])
@@ -157,58 +157,56 @@ class ApplicationOut(ResponseBody):
 
 @router.put("/events/{event_id}/internship", response_model=InternshipOut)
 async def set_internship(
-    event_id: str, body: InternshipIn, app: App, operator: Operator
+    event_id: str, body: InternshipIn, container: Container, operator: Operator
 ) -> Document:
     """Set an internship's or field programme's details (operators); InternshipDetailsSet."""
-    service = internships_of(app)
-    event = await _run(
-        lambda: service.set_details(event_id, body.model_dump(), by=operator.subject)
-    )
-    return await service.details(event)
+    internships = container.internships
+    event = await internships.set_details(event_id, body.model_dump(), by=operator.subject)
+    return await internships.details(event)
 
 
 @router.get("/events/{event_id}/internship", response_model=InternshipOut)
-async def internship(event_id: str, app: App, invitation: InvitationToken = None) -> Document:
+async def internship(
+    event_id: str, container: Container, invitation: InvitationToken = None
+) -> Document:
     """The details and schedule of a visible internship (public)."""
-    event = await _run(lambda: app.invitations.visible_event(event_id, invitation))
-    return await _run(lambda: internships_of(app).details(event))
+    event = await container.invitations.visible_event(event_id, invitation)
+    return await container.internships.details(event)
 
 
 @router.get("/operator/events/{event_id}/internship", response_model=InternshipOut)
-async def internship_of_any_event(event_id: str, app: App, staff: Staff) -> Document:
+async def internship_of_any_event(event_id: str, container: Container, staff: Staff) -> Document:
     """The details of any event's internship, drafts included (operators, moderators)."""
-    event = await _run(lambda: app.catalogue.get_event(event_id, include_drafts=True))
-    return await _run(lambda: internships_of(app).details(event))
+    event = await container.catalogue.get_event(event_id, include_drafts=True)
+    return await container.internships.details(event)
 
 
 @router.get("/events/{event_id}/internship/decisions", response_model=list[DecisionOut])
-async def decisions(event_id: str, app: App, staff: Staff) -> list[Document]:
+async def decisions(event_id: str, container: Container, staff: Staff) -> list[Document]:
     """Every decision on the event's applications, newest first (operators, moderators)."""
-    return await _run(lambda: internships_of(app).decisions(event_id))
+    return await container.internships.decisions(event_id)
 
 
 @router.get("/events/{event_id}/internship/applications", response_model=list[ApplicationOut])
-async def applications(event_id: str, app: App, staff: Staff) -> list[Document]:
+async def applications(event_id: str, container: Container, staff: Staff) -> list[Document]:
     """The event's applications to review, with the answers given (operators, moderators)."""
-    return await _run(lambda: internships_of(app).applications(event_id))
+    return await container.internships.applications(event_id)
 
 
 @router.put("/registrations/{registration_id}/internship-outcome", response_model=OutcomeOut)
 async def record_outcome(
-    registration_id: str, body: OutcomeIn, app: App, operator: Operator
+    registration_id: str, body: OutcomeIn, container: Container, operator: Operator
 ) -> dict[str, Any]:
     """Record or correct a participant's outcome (operators); InternshipOutcomeRecorded or
     InternshipOutcomeCorrected."""
     fields = body.model_dump(exclude={"version"})
-    stored = await _run(
-        lambda: internships_of(app).record_outcome(
-            registration_id, fields, by=operator.subject, version=body.version
-        )
+    stored = await container.internships.record_outcome(
+        registration_id, fields, by=operator.subject, version=body.version
     )
     return {"registration_id": stored["_id"], **stored["outcome"]}
 
 
 @router.get("/events/{event_id}/internship/outcomes", response_model=list[OutcomeOut])
-async def outcomes(event_id: str, app: App, staff: Staff) -> list[Document]:
+async def outcomes(event_id: str, container: Container, staff: Staff) -> list[Document]:
     """The outcomes recorded for the event's participants (operators, moderators)."""
-    return await _run(lambda: internships_of(app).outcomes(event_id))
+    return await container.internships.outcomes(event_id)

@@ -15,12 +15,9 @@ import httpx
 import pytest
 
 from etnik.common.contracts.registration import CONSENTS_TOPIC, REGISTRATIONS_TOPIC
-from etnik.registration.consents import shown_text
-from etnik.registration.errors import DomainError
 
 if TYPE_CHECKING:
     from conftest import NewApp, RegistrationApp
-
 ADMIN_EMAIL = "consents-admin@example.org"
 ADMIN_PASSWORD = "consents-admin-password-1"  # this test app only
 NEW_TEXT_RU = (
@@ -42,9 +39,9 @@ async def consenting(new_registration_app: NewApp) -> AsyncIterator[Registration
 
 def _participant_token(app: RegistrationApp, person_id: str) -> dict[str, str]:
     """The header of a signed-in participant (the email-link sign-in is tested elsewhere)."""
-    services = app.services
-    token, _ = services.signing_key.issue(
-        services.settings, subject=person_id, kind="participant", roles=[]
+    container = app.container
+    token, _ = container.signing_key.issue(
+        container.settings, subject=person_id, kind="participant", roles=[]
     )
     return app.auth(token)
 
@@ -66,41 +63,6 @@ async def _publish(app: RegistrationApp, scope: str, **body: Any) -> httpx.Respo
 
 def _by_scope(states: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {state["scope"]: state for state in states}
-
-
-# --- Pure rule: which version a form may name ---------------------------------------------------
-
-
-def _text(version: int, effective: datetime) -> dict[str, Any]:
-    return {"scope": "personal_data", "version": version, "text": "т", "effective_from": effective}
-
-
-def test_a_form_may_name_the_current_text_or_one_superseded_within_the_grace() -> None:
-    now = datetime(2027, 1, 10, 12, tzinfo=UTC)
-    texts = [
-        _text(1, datetime(2022, 1, 1, tzinfo=UTC)),
-        _text(2, now - timedelta(hours=2)),
-        _text(3, now + timedelta(days=1)),  # published, not yet in force
-    ]
-    grace = timedelta(hours=3)
-    assert shown_text(texts, None, now, grace)["version"] == 2
-    assert shown_text(texts, 2, now, grace)["version"] == 2
-    assert shown_text(texts, 1, now, grace)["version"] == 1  # superseded 2 h ago
-    for refused in (3, 4):  # not in force yet; never published
-        with pytest.raises(DomainError) as error:
-            shown_text(texts, refused, now, grace)
-        assert error.value.status_code == 409
-        assert error.value.reason.startswith("the consent text changed")
-    with pytest.raises(DomainError) as late:
-        shown_text(texts, 1, now, timedelta(hours=1))  # superseded longer ago than the grace
-    assert late.value.status_code == 409
-    # Once version 3 is in force, version 2 was superseded only now: still accepted.
-    later = now + timedelta(days=1, minutes=5)
-    assert shown_text(texts, 2, later, grace)["version"] == 2
-    assert shown_text(texts, None, later, grace)["version"] == 3
-
-
-# --- Publishing -------------------------------------------------------------------------------
 
 
 async def test_administrators_publish_versions_that_never_change(
@@ -187,9 +149,6 @@ async def test_administrators_publish_versions_that_never_change(
     scheduled = await _publish(app, "publication", effective_from=later)
     assert scheduled.status_code == 201, scheduled.text
     assert (await _current(app, "publication")) == before + 1
-
-
-# --- Re-acceptance ----------------------------------------------------------------------------
 
 
 async def test_a_person_who_accepted_an_older_text_is_asked_to_accept_the_new_one(
@@ -279,14 +238,11 @@ async def test_a_person_who_accepted_an_older_text_is_asked_to_accept_the_new_on
         (new, "portal"),
     ]
     assert all(e["given_at"] and e["withdrawn_at"] is None for e in personal)
-    stored = await app.services.repository.consents.find_one(
+    stored = await app.container.repository.consents.find_one(
         {"person_id": person_id, "text_version": new}
     )
     assert stored is not None
     assert stored["user_agent"] == "portal-test/2.0"
-
-
-# --- The publication consent alone ------------------------------------------------------------
 
 
 async def test_the_publication_consent_is_withdrawn_alone_and_every_service_is_told(
@@ -319,7 +275,7 @@ async def test_the_publication_consent_is_withdrawn_alone_and_every_service_is_t
     # The registration stays, and so does the person.
     mine = (await app.client.get("/me/registrations", headers=me)).json()
     assert [(r["id"], r["status"]) for r in mine] == [(registered.json()["id"], "confirmed")]
-    person = await app.services.repository.people.find_one({"_id": person_id})
+    person = await app.container.repository.people.find_one({"_id": person_id})
     assert person is not None
     assert not person.get("erased")
     first_withdrawal = person["publication_withdrawn_at"]
@@ -327,7 +283,7 @@ async def test_the_publication_consent_is_withdrawn_alone_and_every_service_is_t
     # A repeat changes nothing: no second withdrawal.
     repeated = await app.client.post("/me/consents", json=withdraw, headers=me)
     assert repeated.status_code == 200
-    person = await app.services.repository.people.find_one({"_id": person_id})
+    person = await app.container.repository.people.find_one({"_id": person_id})
     assert person is not None
     assert person["publication_withdrawn_at"] == first_withdrawal
 

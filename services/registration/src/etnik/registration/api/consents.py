@@ -6,26 +6,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from etnik.common.idempotency import fingerprint
-from etnik.common.mongo import Document
-from etnik.registration.api import (
+from etnik.registration.api.answers import idempotent, public
+from etnik.registration.api.dependencies import (
     Admin,
-    App,
     Caller,
+    Client,
     IdempotencyKey,
     Limit,
     Offset,
     Operator,
-    _participant,
-    _run,
+    participant_id,
 )
 from etnik.registration.consents import ConsentScope, Locale, in_locale, published
-from etnik.registration.errors import DomainError
-from etnik.registration.service import ClientContext
+from etnik.registration.container import Container
 
 router = APIRouter()
 
@@ -169,18 +166,6 @@ class RetentionRunOut(BaseModel):
     failed_ids: list[str] = Field(description="Erasures that failed; retried by the next run")
 
 
-def _out(document: Document) -> dict[str, Any]:
-    return {("id" if k == "_id" else k): v for k, v in document.items()}
-
-
-def _client(request: Request) -> ClientContext:
-    # The gateway replaces X-Real-IP with the connection's address; a client cannot set it.
-    return ClientContext(
-        ip=request.headers.get("x-real-ip") or (request.client.host if request.client else None),
-        user_agent=request.headers.get("user-agent"),
-    )
-
-
 # --- Consent texts --------------------------------------------------------------------------
 
 _TEXT_ANSWERS: dict[int | str, dict[str, Any]] = {
@@ -197,12 +182,12 @@ _TEXT_ANSWERS: dict[int | str, dict[str, Any]] = {
 )
 async def consent_text(
     scope: ConsentScope,
-    app: App,
+    container: Container,
     version: Annotated[int | None, Query(ge=1)] = None,
     locale: LocaleQuery = "ru",
 ) -> dict[str, Any]:
     """The consent text of a scope in force now, or a given version (public)."""
-    return in_locale(await _run(lambda: app.consents.text(scope, version)), locale)
+    return in_locale(await container.consents.text(scope, version), locale)
 
 
 @router.get(
@@ -210,10 +195,10 @@ async def consent_text(
     response_model=list[ConsentVersionOut],
     tags=["reference"],
 )
-async def consent_text_versions(scope: ConsentScope, app: App) -> list[dict[str, Any]]:
+async def consent_text_versions(scope: ConsentScope, container: Container) -> list[dict[str, Any]]:
     """Every published version of a scope's text, newest first, including ones not yet in
     force (public: what people agreed to is no secret)."""
-    return [published(text) for text in await app.consents.versions(scope)]
+    return [published(text) for text in await container.consents.versions(scope)]
 
 
 @router.post(
@@ -226,33 +211,31 @@ async def consent_text_versions(scope: ConsentScope, app: App) -> list[dict[str,
 async def publish_consent_text(
     scope: ConsentScope,
     body: ConsentVersionIn,
-    app: App,
+    container: Container,
     admin: Admin,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Publish the next version of a consent text (administrators). People who accepted an
     older personal-data text are asked to accept it when they next sign in."""
 
-    async def action() -> tuple[int, Any]:
-        """Publish once; the idempotency store replays the answer to a retry."""
-        try:
-            text = await app.consents.publish(
-                scope,
-                text_ru=body.text_ru,
-                text_en=body.text_en,
-                effective=body.effective_from,
-                version=body.version,
-                by=admin.subject,
-            )
-        except DomainError as error:
-            return error.status_code, {"detail": error.reason}
+    async def act() -> tuple[int, Any]:
+        """Publish the version; the answer is what a retry gets."""
+        text = await container.consents.publish(
+            scope,
+            text_ru=body.text_ru,
+            text_en=body.text_en,
+            effective=body.effective_from,
+            version=body.version,
+            by=admin.subject,
+        )
         return 201, ConsentVersionOut.model_validate(published(text)).model_dump(mode="json")
 
-    return await app.runtime.idempotency.run(
+    return await idempotent(
+        container,
         scope=f"consent-texts:{scope}:{admin.subject}",
         key=idempotency_key,
-        request_fingerprint=fingerprint(body.model_dump(mode="json")),
-        action=action,
+        request=body.model_dump(mode="json"),
+        act=act,
     )
 
 
@@ -260,26 +243,29 @@ async def publish_consent_text(
 
 
 @router.get("/me/consents", response_model=list[ConsentStateOut], tags=["personal data"])
-async def my_consents(app: App, caller: Caller, locale: LocaleQuery = "ru") -> Any:
+async def my_consents(container: Container, caller: Caller, locale: LocaleQuery = "ru") -> Any:
     """The signed-in participant's consents, and whether they are asked to accept a new text."""
-    person_id = _participant(caller)
-    return await _run(lambda: app.consents.state(person_id, locale))
+    return await container.consents.state(participant_id(caller), locale)
 
 
 @router.post("/me/consents", response_model=list[ConsentStateOut], tags=["personal data"])
 async def change_my_consents(
-    body: ConsentChangeIn, request: Request, app: App, caller: Caller, locale: LocaleQuery = "ru"
+    body: ConsentChangeIn,
+    client: Client,
+    container: Container,
+    caller: Caller,
+    locale: LocaleQuery = "ru",
 ) -> Any:
     """Accept the version shown (recorded in the ledger once), or withdraw the publication
     consent alone: the registrations stay, and content stops showing one's name."""
-    person_id = _participant(caller)
+    person_id = participant_id(caller)
+    consents = container.consents
     if body.action == "accept":
         assert body.version is not None  # the body's validator requires it
-        version = body.version
-        await _run(lambda: app.consents.accept(person_id, body.scope, version, _client(request)))
+        await consents.accept(person_id, body.scope, body.version, client)
     else:
-        await _run(lambda: app.consents.withdraw_publication(person_id, by="self", actor="self"))
-    return await _run(lambda: app.consents.state(person_id, locale))
+        await consents.withdraw_publication(person_id, by="self", actor="self")
+    return await consents.state(person_id, locale)
 
 
 # --- Operators --------------------------------------------------------------------------------
@@ -288,13 +274,15 @@ async def change_my_consents(
 @router.get(
     "/people/{person_id}/consents", response_model=PersonConsentsOut, tags=["personal data"]
 )
-async def person_consents(person_id: str, app: App, operator: Operator) -> dict[str, Any]:
+async def person_consents(
+    person_id: str, container: Container, operator: Operator
+) -> dict[str, Any]:
     """A person's consents and ledger (operators, e.g. answering a request)."""
-    ledger = await _run(lambda: app.consents.ledger(person_id))
+    ledger = await container.consents.ledger(person_id)
     return {
         "person_id": person_id,
-        "consents": await app.consents.state(person_id),
-        "ledger": [_out(entry) for entry in ledger],
+        "consents": await container.consents.state(person_id),
+        "ledger": [public(entry) for entry in ledger],
     }
 
 
@@ -303,15 +291,15 @@ async def person_consents(person_id: str, app: App, operator: Operator) -> dict[
     response_model=PersonConsentsOut,
     tags=["personal data"],
 )
-async def withdraw_publication_of(person_id: str, app: App, operator: Operator) -> dict[str, Any]:
+async def withdraw_publication_of(
+    person_id: str, container: Container, operator: Operator
+) -> dict[str, Any]:
     """Withdraw a person's publication consent on their written request (operators); a repeat
     changes nothing."""
-    await _run(
-        lambda: app.consents.withdraw_publication(
-            person_id, by="operator", actor=f"operator:{operator.subject}"
-        )
+    await container.consents.withdraw_publication(
+        person_id, by="operator", actor=f"operator:{operator.subject}"
     )
-    return await person_consents(person_id, app, operator)
+    return await person_consents(person_id, container, operator)
 
 
 # --- Retention --------------------------------------------------------------------------------
@@ -319,18 +307,18 @@ async def withdraw_publication_of(person_id: str, app: App, operator: Operator) 
 
 @router.get("/retention/preview", response_model=RetentionPreviewOut, tags=["personal data"])
 async def retention_preview(
-    app: App, operator: Operator, limit: Annotated[int, Query(ge=1, le=5000)] = 500
+    container: Container, operator: Operator, limit: Annotated[int, Query(ge=1, le=5000)] = 500
 ) -> dict[str, Any]:
     """Who a retention run would erase now and why (operators): ids and names only."""
-    return await app.retention.preview(limit)
+    return await container.retention.preview(limit)
 
 
 @router.get("/retention/runs", response_model=list[RetentionRunOut], tags=["personal data"])
 async def retention_runs(
-    app: App, operator: Operator, limit: Limit = 50, offset: Offset = 0
+    container: Container, operator: Operator, limit: Limit = 50, offset: Offset = 0
 ) -> list[dict[str, Any]]:
     """The audit of retention runs, newest first (operators)."""
-    return [_out(run) for run in await app.retention.runs(limit=limit, offset=offset)]
+    return [public(run) for run in await container.retention.runs(limit=limit, offset=offset)]
 
 
 @router.post(
@@ -340,10 +328,10 @@ async def retention_runs(
     tags=["personal data"],
     responses={409: {"description": "Another run is in progress"}},
 )
-async def run_retention(app: App, admin: Admin) -> dict[str, Any]:
+async def run_retention(container: Container, admin: Admin) -> dict[str, Any]:
     """Run retention now rather than at the next scheduled pass (administrators)."""
-    run = await app.retention.run(trigger=f"operator:{admin.subject}")
+    run = await container.retention.run(trigger=f"operator:{admin.subject}")
     assert run is not None  # only a scheduled pass can find its slot taken
     if run["status"] == "skipped":
         raise HTTPException(409, "another retention run is in progress; see GET /retention/runs")
-    return _out(run)
+    return public(run)

@@ -6,16 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import Field, StrictInt, StrictStr, model_validator
 
-from etnik.registration.api import App, Operator, Staff, _run
+from etnik.registration.api.dependencies import LinkToken, Operator, Staff
+from etnik.registration.container import Container
 from etnik.registration.schemas import ResponseBody, StrictBody
-from etnik.registration.surveys import TEXT_ANSWER_MAX, QuestionKind, survey_view, surveys_of
+from etnik.registration.surveys import TEXT_ANSWER_MAX, QuestionKind, survey_view
 
 router = APIRouter(tags=["surveys"])
 
-LinkToken = Annotated[str, Query(max_length=2000, description="The token of the owner's link")]
 QUESTIONS_MAX = 30
 
 
@@ -96,26 +96,26 @@ class SurveySent(ResponseBody):
 
 
 @router.get("/events/{event_id}/survey", response_model=SurveyOut)
-async def get_survey(event_id: str, app: App, staff: Staff) -> dict[str, Any]:
+async def get_survey(event_id: str, container: Container, staff: Staff) -> dict[str, Any]:
     """The event's current feedback survey (operators and moderators); 404 when it has none."""
-    survey = await _run(lambda: surveys_of(app).current(event_id))
-    return survey_view(event_id, survey)
+    return survey_view(event_id, await container.surveys.current(event_id))
 
 
 @router.put("/events/{event_id}/survey", response_model=SurveyOut)
-async def put_survey(event_id: str, body: SurveyIn, app: App, operator: Operator) -> dict[str, Any]:
+async def put_survey(
+    event_id: str, body: SurveyIn, container: Container, operator: Operator
+) -> dict[str, Any]:
     """Publish a new version of the event's survey (operators); if the event is already
     completed, everyone who attended and was not asked yet is asked now."""
     questions = [question.model_dump(mode="json") for question in body.questions]
-    survey = await _run(lambda: surveys_of(app).put(event_id, questions))
-    return survey_view(event_id, survey)
+    return survey_view(event_id, await container.surveys.put(event_id, questions))
 
 
 @router.post("/events/{event_id}/survey/send", response_model=SurveySent)
-async def send_survey(event_id: str, app: App, operator: Operator) -> dict[str, int]:
+async def send_survey(event_id: str, container: Container, operator: Operator) -> dict[str, int]:
     """Ask whoever attended the completed event and was not asked yet (attendance recorded
     late); nobody is asked twice."""
-    return {"invited": await _run(lambda: surveys_of(app).request_answers(event_id))}
+    return {"invited": await container.surveys.request_answers(event_id)}
 
 
 @router.get(
@@ -128,9 +128,9 @@ async def send_survey(event_id: str, app: App, operator: Operator) -> dict[str, 
         410: {"description": "The link has expired"},
     },
 )
-async def survey_by_link(token: LinkToken, app: App) -> dict[str, Any]:
+async def survey_by_link(token: LinkToken, container: Container) -> dict[str, Any]:
     """The survey of one's event through the signed link, and whether one has answered."""
-    return await _run(lambda: surveys_of(app).for_participant(token))
+    return await container.surveys.for_participant(token)
 
 
 @router.post(
@@ -145,7 +145,9 @@ async def survey_by_link(token: LinkToken, app: App) -> dict[str, Any]:
         422: {"description": "Unknown questions, ratings outside 1-5, missing or long answers"},
     },
 )
-async def answer_survey(token: LinkToken, body: SurveyAnswersIn, app: App) -> dict[str, Any]:
+async def answer_survey(
+    token: LinkToken, body: SurveyAnswersIn, container: Container
+) -> dict[str, Any]:
     """Answer the survey once, through the signed link; the answer is stored without the
     person or the registration. A second answer is refused (409) and the first one kept."""
-    return await _run(lambda: surveys_of(app).answer(token, body.answers, body.version))
+    return await container.surveys.answer(token, body.answers, body.version)

@@ -3,7 +3,6 @@ events and the travel; the public sees the cards of experts who consent to publi
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Self
 
@@ -12,11 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, model_validator
 
 from etnik.common.contracts.registration import ExpertRole, ExpertTravelStatus
-from etnik.common.idempotency import fingerprint
 from etnik.common.mongo import Document
-from etnik.registration.api import App, IdempotencyKey, Limit, Offset, Operator, Staff, _run
+from etnik.registration.api.answers import idempotent
+from etnik.registration.api.dependencies import IdempotencyKey, Limit, Offset, Operator, Staff
+from etnik.registration.container import Container, RegistrationContainer
 from etnik.registration.errors import DomainError
-from etnik.registration.experts import MAX_PHOTO_BYTES, experts_of
+from etnik.registration.experts import MAX_PHOTO_BYTES
 from etnik.registration.schemas import RegionCode, ResponseBody, StrictBody
 
 router = APIRouter(tags=["experts"])
@@ -116,10 +116,10 @@ class ExpertCard(ResponseBody):
     roles: list[ExpertRole]
 
 
-async def _out(app: App, experts: list[Document]) -> list[dict[str, Any]]:
-    service = experts_of(app)
-    people = await service.names(experts)
-    consenting = await service.publishable(experts)
+async def _shown(container: RegistrationContainer, experts: list[Document]) -> list[dict[str, Any]]:
+    """Roster entries as response bodies, with the names and publication consents."""
+    people = await container.experts.names(experts)
+    consenting = await container.experts.publishable(experts)
     return [
         ExpertOut.model_validate(
             {
@@ -132,8 +132,9 @@ async def _out(app: App, experts: list[Document]) -> list[dict[str, Any]]:
     ]
 
 
-async def _one(app: App, action: Callable[[], Awaitable[Document]]) -> dict[str, Any]:
-    return (await _out(app, [await _run(action)]))[0]
+async def _one(container: RegistrationContainer, expert: Document) -> dict[str, Any]:
+    """One roster entry as a response body."""
+    return (await _shown(container, [expert]))[0]
 
 
 def _card(card: Document) -> dict[str, Any]:
@@ -141,51 +142,32 @@ def _card(card: Document) -> dict[str, Any]:
     return ExpertCard.model_validate({**card, "photo_url": photo_url}).model_dump(mode="json")
 
 
-async def _idempotent(
-    app: App,
-    scope: str,
-    key: str | None,
-    body: StrictBody,
-    status: int,
-    action: Callable[[], Awaitable[Document]],
-) -> JSONResponse:
-    async def run() -> tuple[int, Any]:
-        """Act once; the idempotency store replays the answer to a retry."""
-        try:
-            stored = await action()
-        except DomainError as error:
-            return error.status_code, {"detail": error.reason}
-        return status, (await _out(app, [stored]))[0]
-
-    return await app.runtime.idempotency.run(
-        scope=scope,
-        key=key,
-        request_fingerprint=fingerprint(body.model_dump(mode="json")),
-        action=run,
-    )
-
-
 # --- The roster (operators write, staff read) ------------------------------------------------
 
 
 @router.post("/experts", status_code=201, response_model=ExpertOut)
 async def roster_expert(
-    body: ExpertIn, app: App, operator: Operator, idempotency_key: IdempotencyKey = None
+    body: ExpertIn, container: Container, operator: Operator, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Add a person of the directory to the roster of experts (operators); ExpertRostered."""
-    return await _idempotent(
-        app,
-        f"experts:{operator.subject}",
-        idempotency_key,
-        body,
-        201,
-        lambda: experts_of(app).roster(body.model_dump(), by=operator.subject),
+
+    async def act() -> tuple[int, Any]:
+        """Roster the expert; the answer is what a retry gets."""
+        expert = await container.experts.roster(body.model_dump(), by=operator.subject)
+        return 201, await _one(container, expert)
+
+    return await idempotent(
+        container,
+        scope=f"experts:{operator.subject}",
+        key=idempotency_key,
+        request=body.model_dump(mode="json"),
+        act=act,
     )
 
 
 @router.get("/experts", response_model=list[ExpertOut])
 async def list_experts(
-    app: App,
+    container: Container,
     staff: Staff,
     event_id: Annotated[str | None, Query(max_length=64)] = None,
     region_code: Annotated[str | None, Query(max_length=8)] = None,
@@ -193,36 +175,34 @@ async def list_experts(
     offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """The roster, oldest entry first; by event or region (operators, moderators)."""
-    found = await experts_of(app).listed(
+    found = await container.experts.listed(
         event_id=event_id, region_code=region_code, limit=limit, offset=offset
     )
-    return await _out(app, found)
+    return await _shown(container, found)
 
 
 @router.get("/experts/{expert_id}", response_model=ExpertOut)
-async def get_expert(expert_id: str, app: App, staff: Staff) -> dict[str, Any]:
+async def get_expert(expert_id: str, container: Container, staff: Staff) -> dict[str, Any]:
     """One expert with their assignments and travel (operators and moderators)."""
-    return await _one(app, lambda: experts_of(app).get(expert_id))
+    return await _one(container, await container.experts.get(expert_id))
 
 
 @router.patch("/experts/{expert_id}", response_model=ExpertOut)
 async def change_expert(
-    expert_id: str, body: ExpertChange, app: App, operator: Operator
+    expert_id: str, body: ExpertChange, container: Container, operator: Operator
 ) -> dict[str, Any]:
     """Correct the field of expertise, regions or biography (operators); ExpertChanged."""
     fields = body.model_dump(exclude_unset=True, exclude={"version"})
-    return await _one(
-        app,
-        lambda: experts_of(app).change(
-            expert_id, fields, by=operator.subject, version=body.version
-        ),
+    changed = await container.experts.change(
+        expert_id, fields, by=operator.subject, version=body.version
     )
+    return await _one(container, changed)
 
 
 @router.delete("/experts/{expert_id}", status_code=204)
-async def remove_expert(expert_id: str, app: App, operator: Operator) -> Response:
+async def remove_expert(expert_id: str, container: Container, operator: Operator) -> Response:
     """Take an expert off the roster with their assignments (operators); ExpertRemoved."""
-    await _run(lambda: experts_of(app).remove(expert_id, by=operator.subject))
+    await container.experts.remove(expert_id, by=operator.subject)
     return Response(status_code=204)
 
 
@@ -230,7 +210,7 @@ async def remove_expert(expert_id: str, app: App, operator: Operator) -> Respons
 async def put_photo(
     expert_id: str,
     request: Request,
-    app: App,
+    container: Container,
     operator: Operator,
     content_type: Annotated[str, Header(alias="Content-Type")] = "",
 ) -> Response:
@@ -241,9 +221,7 @@ async def put_photo(
         if len(content) > MAX_PHOTO_BYTES:
             raise DomainError(413, f"the photo is over {MAX_PHOTO_BYTES} bytes")
     media_type = content_type.split(";")[0].strip().lower()
-    await _run(
-        lambda: experts_of(app).put_photo(expert_id, bytes(content), media_type, operator.subject)
-    )
+    await container.experts.put_photo(expert_id, bytes(content), media_type, operator.subject)
     return Response(status_code=204)
 
 
@@ -254,65 +232,71 @@ async def put_photo(
 async def assign_expert(
     expert_id: str,
     body: AssignmentIn,
-    app: App,
+    container: Container,
     operator: Operator,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Assign an expert to an event as speaker, moderator or facilitator (operators)."""
-    return await _idempotent(
-        app,
-        f"expert-assignments:{operator.subject}:{expert_id}",
-        idempotency_key,
-        body,
-        201,
-        lambda: experts_of(app).assign(expert_id, body.model_dump(), by=operator.subject),
+
+    async def act() -> tuple[int, Any]:
+        """Assign the expert; the answer is what a retry gets."""
+        expert = await container.experts.assign(expert_id, body.model_dump(), by=operator.subject)
+        return 201, await _one(container, expert)
+
+    return await idempotent(
+        container,
+        scope=f"expert-assignments:{operator.subject}:{expert_id}",
+        key=idempotency_key,
+        request=body.model_dump(mode="json"),
+        act=act,
     )
 
 
 @router.patch("/experts/{expert_id}/assignments/{assignment_id}", response_model=ExpertOut)
 async def change_assignment(
-    expert_id: str, assignment_id: str, body: AssignmentChange, app: App, operator: Operator
+    expert_id: str,
+    assignment_id: str,
+    body: AssignmentChange,
+    container: Container,
+    operator: Operator,
 ) -> dict[str, Any]:
     """Change an assignment's role, travel dates or travel status (operators)."""
     fields = body.model_dump(exclude_unset=True)
-    return await _one(
-        app,
-        lambda: experts_of(app).change_assignment(
-            expert_id, assignment_id, fields, by=operator.subject
-        ),
+    changed = await container.experts.change_assignment(
+        expert_id, assignment_id, fields, by=operator.subject
     )
+    return await _one(container, changed)
 
 
 @router.delete("/experts/{expert_id}/assignments/{assignment_id}", response_model=ExpertOut)
 async def remove_assignment(
-    expert_id: str, assignment_id: str, app: App, operator: Operator
+    expert_id: str, assignment_id: str, container: Container, operator: Operator
 ) -> dict[str, Any]:
     """Remove one assignment (operators)."""
-    return await _one(
-        app, lambda: experts_of(app).unassign(expert_id, assignment_id, by=operator.subject)
-    )
+    removed = await container.experts.unassign(expert_id, assignment_id, by=operator.subject)
+    return await _one(container, removed)
 
 
 # --- What the public sees --------------------------------------------------------------------
 
 
 @router.get("/events/{event_id}/experts", response_model=list[ExpertCard])
-async def event_experts(event_id: str, app: App) -> list[dict[str, Any]]:
+async def event_experts(event_id: str, container: Container) -> list[dict[str, Any]]:
     """An event's experts who consent to publication, with their roles (public)."""
-    cards = await _run(lambda: experts_of(app).event_experts(event_id))
+    cards = await container.experts.event_experts(event_id)
     return [_card(card) for card in cards]
 
 
 @router.get("/experts/{expert_id}/card", response_model=ExpertCard)
-async def expert_card(expert_id: str, app: App) -> dict[str, Any]:
+async def expert_card(expert_id: str, container: Container) -> dict[str, Any]:
     """An expert's public card; 404 unless the expert consents to publication (public)."""
-    return _card(await _run(lambda: experts_of(app).public_card(expert_id)))
+    return _card(await container.experts.public_card(expert_id))
 
 
 @router.get("/experts/{expert_id}/photo", responses={200: {"content": {"image/jpeg": {}}}, 404: {}})
-async def expert_photo(expert_id: str, app: App) -> Response:
+async def expert_photo(expert_id: str, container: Container) -> Response:
     """The expert's photo, while the expert consents to publication (public)."""
-    photo = await _run(lambda: experts_of(app).photo(expert_id, public=True))
+    photo = await container.experts.photo(expert_id, public=True)
     return Response(
         bytes(photo["data"]),
         media_type=photo["content_type"],

@@ -6,43 +6,19 @@ import uuid
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from etnik.registration.catalogue import CatalogueService
 from etnik.registration.demo import load_demo_data
 from etnik.registration.directory import DirectoryService
 from etnik.registration.identity import OperatorAccounts
 from etnik.registration.reference import seed_reference_data
 from etnik.registration.repository import RegistrationRepository
-from etnik.registration.settings import RegistrationSettings
 
 if TYPE_CHECKING:
     from conftest import RegistrationApp
 
 
-@pytest.mark.parametrize(
-    ("environment", "demo_data", "loads"),
-    [
-        ("development", True, True),
-        ("development", False, False),
-        ("test", True, False),
-        ("production", True, False),
-    ],
-)
-def test_demo_data_is_for_development_only(environment: str, demo_data: bool, loads: bool) -> None:
-    explicit = {
-        "kafka_bootstrap_servers": "kafka:9092",
-        "mongodb_url": "mongodb://db/",
-        "registration_url": "http://registration",
-        "jwt_private_key_file": "/run/secrets/jwt.pem",
-        "notification_client_secret": "n" * 32,
-    }
-    settings = RegistrationSettings(environment=environment, demo_data=demo_data, **explicit)
-    assert settings.loads_demo_data is loads
-
-
 async def test_the_demo_programme_loads_once_and_is_marked(registration: RegistrationApp) -> None:
-    runtime = registration.services.runtime
+    runtime = registration.container.runtime
     repository = RegistrationRepository(
         runtime.mongo[f"etnik_registration_demo_{uuid.uuid4().hex[:8]}"]
     )
