@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from etnik.common.events import EventReader
+from etnik.common.topics import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "docs" / "events" / "schemas"
-SERVICES = ("registration", "notification", "content", "reporting")
 
 
 def readers() -> list[type[EventReader]]:
@@ -50,7 +50,11 @@ def data_schema(reader: type[EventReader]) -> dict[str, Any]:
 
 def test_services_declare_readers() -> None:
     modules = {reader.__module__ for reader in READERS}
-    assert "etnik.notification.inbound" in modules
+    assert {
+        "etnik.notification.inbound",
+        "etnik.content.inbound",
+        "etnik.reporting.inbound",
+    } <= modules
 
 
 @pytest.mark.parametrize("reader", READERS, ids=lambda r: f"{r.__module__}.{r.__qualname__}")

@@ -10,11 +10,9 @@ from aiokafka.errors import KafkaError
 from fastapi import (
     APIRouter,
     Depends,
-    FastAPI,
     Header,
     HTTPException,
     Query,
-    Request,
     Response,
     status,
 )
@@ -22,13 +20,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from etnik.common.auth import Principal, Role, require_roles
+from etnik.common.auth import Principal, Role, require_roles, require_roles_or_service
 from etnik.common.idempotency import IDEMPOTENCY_HEADER, fingerprint
 from etnik.common.pdf_fonts import FontMissing
 from etnik.reporting import domain, exports
-from etnik.reporting.rebuild import RebuildBusy
-from etnik.reporting.service import ReportingService, UnknownReport
-from etnik.reporting.view import ViewBehind, ViewUnavailable
+from etnik.reporting.container import Container
+from etnik.reporting.service import ReportingService
+from etnik.reporting.settings import ReportingSettings
+from etnik.reporting.view import StreamsUnavailable
 
 router = APIRouter()
 # Reproducing replays Kafka's topics: when it cannot be read, say so (503).
@@ -36,6 +35,10 @@ REPLAY_UNAVAILABLE: tuple[type[BaseException], ...] = (KafkaError, TimeoutError,
 
 Reader = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.MODERATOR))]
 Operator = Annotated[Principal, Depends(require_roles(Role.OPERATOR))]
+# A person's export is also asked for by registration, which gathers all four services'.
+ExportReader = Annotated[
+    Principal, Depends(require_roles_or_service({Role.OPERATOR}, {"registration"}))
+]
 ExportFormat = Literal["csv", "xlsx", "pdf"]
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -44,10 +47,9 @@ MEDIA_TYPES = {
 }
 
 
-def reporting(request: Request) -> ReportingService:
-    """The service the app was built with."""
-    service: ReportingService = request.app.state.reporting
-    return service
+def reporting(app: Container) -> ReportingService:
+    """The reporting use cases of the app's container."""
+    return app.service
 
 
 Reporting = Annotated[ReportingService, Depends(reporting)]
@@ -184,7 +186,7 @@ async def grant_report(reader: Reader, service: Reporting, period: ReportPeriod)
 
 @router.get("/reports/grant/export", tags=["grant report"])
 async def export_grant_report(
-    request: Request,
+    app: Container,
     reader: Reader,
     service: Reporting,
     period: ReportPeriod,
@@ -193,7 +195,7 @@ async def export_grant_report(
     """The grant report for a period as CSV, XLSX or PDF."""
     report = await service.grant_report(period)
     name = f"etnik-grant-report-{period.start}-{period.end}"
-    return _export(request, report, format, name)
+    return _export(app.settings, report, format, name)
 
 
 @router.put("/reports/grant/qualitative", tags=["grant report"])
@@ -206,7 +208,7 @@ async def save_qualitative(
 
 @router.post("/reports/frozen", tags=["grant report"], status_code=status.HTTP_201_CREATED)
 async def freeze_report(
-    request: Request,
+    app: Container,
     operator: Operator,
     service: Reporting,
     body: PeriodBody,
@@ -217,7 +219,7 @@ async def freeze_report(
     async def freeze() -> tuple[int, Any]:
         return status.HTTP_201_CREATED, await service.freeze(body.period)
 
-    return await request.app.state.runtime.idempotency.run(  # type: ignore[no-any-return]
+    return await app.runtime.idempotency.run(  # type: ignore[no-any-return]
         scope="reporting.freeze",
         key=idempotency_key,
         request_fingerprint=fingerprint(body.model_dump(mode="json")),
@@ -234,7 +236,7 @@ async def frozen_reports(reader: Reader, service: Reporting) -> list[dict[str, A
 @router.get("/reports/frozen/{report_id}", tags=["grant report"])
 async def frozen_report(reader: Reader, service: Reporting, report_id: str) -> dict[str, Any]:
     """A frozen report, exactly as it was when frozen."""
-    return await _frozen(service, report_id)
+    return await service.frozen(report_id)
 
 
 @router.post("/reports/frozen/{report_id}/reproduce", tags=["grant report"])
@@ -244,34 +246,29 @@ async def reproduce_frozen_report(
     """Replay the topics to the report's offsets, rebuild it and compare digests."""
     try:
         return await service.reproduce(report_id)
-    except UnknownReport as unknown:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no frozen report has this id") from unknown
-    except LookupError as gone:
+    except LookupError as gone:  # partitions the report was frozen from are no longer in Kafka
         raise HTTPException(status.HTTP_409_CONFLICT, str(gone)) from gone
     except REPLAY_UNAVAILABLE as error:
-        raise _kafka_unavailable(error) from error
+        raise StreamsUnavailable(error) from error
 
 
 @router.get("/reports/frozen/{report_id}/export", tags=["grant report"])
 async def export_frozen_report(
-    request: Request,
+    app: Container,
     reader: Reader,
     service: Reporting,
     report_id: str,
     format: ExportFormat = "xlsx",
 ) -> Response:
     """A frozen report as CSV, XLSX or PDF."""
-    snapshot = await _frozen(service, report_id)
-    return _export(request, snapshot["report"], format, f"etnik-grant-report-{report_id}")
+    snapshot = await service.frozen(report_id)
+    return _export(app.settings, snapshot["report"], format, f"etnik-grant-report-{report_id}")
 
 
 @router.post("/rebuild", tags=["operations"], status_code=status.HTTP_202_ACCEPTED)
 async def start_rebuild(operator: Operator, service: Reporting) -> dict[str, Any]:
     """Replay every topic into a new generation; reads switch over once it has caught up."""
-    try:
-        return await service.start_rebuild()
-    except RebuildBusy as busy:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(busy)) from busy
+    return await service.start_rebuild()
 
 
 @router.get("/rebuild", tags=["operations"])
@@ -280,46 +277,19 @@ async def rebuild_progress(operator: Operator, service: Reporting) -> dict[str, 
     return await service.rebuild_progress()
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Answers and views counted from the report view say why they cannot be given now."""
-
-    @app.exception_handler(ViewBehind)
-    async def view_behind(request: Request, behind: ViewBehind) -> JSONResponse:
-        return JSONResponse(
-            {
-                "detail": f"the report is not ready yet: {behind.consumed} of {behind.total} "
-                "events read since the service started; try again in a minute"
-            },
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "30"},
-        )
-
-    @app.exception_handler(ViewUnavailable)
-    async def view_unavailable(request: Request, error: ViewUnavailable) -> JSONResponse:
-        cause = error.__cause__ or error
-        return JSONResponse(
-            {"detail": _kafka_unavailable(cause).detail},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "30"},
-        )
+@router.get(
+    "/people/{person_id}/export",
+    tags=["personal data"],
+    summary="What reporting holds about a person (operators, registration)",
+)
+async def export_person(person_id: str, app: Container, reader: ExportReader) -> dict[str, Any]:
+    """The person's pseudonymous rows and the statement that no contacts are held."""
+    return await app.person_export.of(person_id)
 
 
-def _kafka_unavailable(error: BaseException) -> HTTPException:
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        f"the event streams cannot be read now ({error.__class__.__name__}); try again shortly",
-    )
-
-
-async def _frozen(service: ReportingService, report_id: str) -> dict[str, Any]:
-    try:
-        return await service.frozen(report_id)
-    except UnknownReport as unknown:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no frozen report has this id") from unknown
-
-
-def _export(request: Request, report: dict[str, Any], format: str, name: str) -> Response:
-    settings = request.app.state.runtime.settings
+def _export(
+    settings: ReportingSettings, report: dict[str, Any], format: str, name: str
+) -> Response:
     if format == "csv":
         content = exports.to_csv(report)
     elif format == "xlsx":

@@ -14,26 +14,32 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Set
 from typing import Any
 
-from etnik.common.contracts.registration import (
+from etnik.common.events import EventReader
+from etnik.common.mongo import Document
+from etnik.reporting.domain import UNKNOWN, Fact
+from etnik.reporting.inbound import (
     ExpertChanged,
     ExpertErased,
     ExpertRemoved,
     ExpertRostered,
+    ExpertSnapshot,
 )
-from etnik.common.events import IntegrationEvent
-from etnik.common.mongo import Document
-from etnik.reporting.domain import UNKNOWN, Fact
 
-EXPERT_EVENTS = (ExpertRostered, ExpertChanged, ExpertRemoved, ExpertErased)
+EXPERT_EVENTS: tuple[type[ExpertSnapshot], ...] = (
+    ExpertRostered,
+    ExpertChanged,
+    ExpertRemoved,
+    ExpertErased,
+)
 ROLE_LABELS = {"speaker": "Спикер", "moderator": "Модератор", "facilitator": "Фасилитатор"}
 COUNTED_STATUSES = ("active", "erased")
 
 Update = tuple[str, Document, Document, bool]
 
 
-def expert_updates(event: IntegrationEvent) -> list[Update]:
+def expert_updates(event: EventReader) -> list[Update]:
     """Create the expert's fact if needed, then keep its newest version's state."""
-    if not isinstance(event, EXPERT_EVENTS):
+    if not isinstance(event, ExpertSnapshot):
         return []
     first: Update = ("experts", {"_id": event.expert_id}, {"$setOnInsert": {"version": 0}}, True)
     newest: Update = (
@@ -43,7 +49,7 @@ def expert_updates(event: IntegrationEvent) -> list[Update]:
             "$set": {
                 "status": event.status,
                 "assignments": [
-                    {"event_id": a.event_id, "role": a.role.value, "status": a.travel_status.value}
+                    {"event_id": a.event_id, "role": a.role, "status": a.travel_status}
                     for a in event.assignments
                 ],
                 "version": event.version,

@@ -7,17 +7,11 @@ the same hash. Read by operators and by registration, never by participants.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-
-from etnik.common.auth import Principal, Role, require_roles_or_service
 from etnik.reporting import domain
 from etnik.reporting.projections import Generations
 
-router = APIRouter()
-
-Reader = Annotated[Principal, Depends(require_roles_or_service({Role.OPERATOR}, {"registration"}))]
 STATEMENT = (
     "Сервис отчётности не хранит контактных данных, имён и адресов: только псевдоним "
     "(ключевой хеш идентификатора), категорию участника, регион и факты регистрации и "
@@ -64,14 +58,3 @@ class PersonExport:
                 for row in rows
             ],
         }
-
-
-@router.get(
-    "/people/{person_id}/export",
-    tags=["personal data"],
-    summary="What reporting holds about a person (operators, registration)",
-)
-async def export_person(person_id: str, request: Request, reader: Reader) -> dict[str, Any]:
-    """The person's pseudonymous rows and the statement that no contacts are held."""
-    exporter: PersonExport = request.app.state.person_export
-    return await exporter.of(person_id)

@@ -20,19 +20,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from etnik.common.contracts.registration import (
-    InternshipApplicationDecided,
-    InternshipApplicationReceived,
-    InternshipDetailsSet,
-    InternshipOutcomeCorrected,
-    InternshipOutcomeRecorded,
-)
-from etnik.common.events import IntegrationEvent
+from etnik.common.events import EventReader
 from etnik.common.mongo import Document
 from etnik.reporting import domain
 from etnik.reporting.domain import Fact, Period
+from etnik.reporting.inbound import (
+    InternshipApplicationDecided,
+    InternshipApplicationReceived,
+    InternshipDetailsSet,
+    InternshipOutcome,
+    InternshipOutcomeCorrected,
+    InternshipOutcomeRecorded,
+)
 
-INTERNSHIP_EVENTS: tuple[type[IntegrationEvent], ...] = (
+INTERNSHIP_EVENTS: tuple[type[EventReader], ...] = (
     InternshipDetailsSet,
     InternshipApplicationReceived,
     InternshipApplicationDecided,
@@ -46,7 +47,7 @@ COUNTS = ("applications", "approved", "rejected", "completed", "hours")
 Update = tuple[str, Document, Document, bool]
 
 
-def internship_updates(event: IntegrationEvent) -> list[Update]:
+def internship_updates(event: EventReader) -> list[Update]:
     """The projection updates an internship's event causes (none for any other event)."""
     if isinstance(event, InternshipDetailsSet):
         days = sorted(day.date for day in event.schedule)
@@ -57,7 +58,7 @@ def internship_updates(event: IntegrationEvent) -> list[Update]:
                 {"_id": event.event_id, "version": {"$lte": event.version}},
                 {
                     "$set": {
-                        "kind": event.kind.value,
+                        "kind": event.kind,
                         "host_organisation_id": event.host_organisation_id,
                         "host_name": event.host_name,
                         "places": event.places,
@@ -78,7 +79,7 @@ def internship_updates(event: IntegrationEvent) -> list[Update]:
             # Decided once (registration refuses a second decision): a plain $set commutes.
             fields["decision"] = event.decision
         return [("internship_applications", {"_id": event.registration_id}, {"$set": fields}, True)]
-    if isinstance(event, InternshipOutcomeRecorded | InternshipOutcomeCorrected):
+    if isinstance(event, InternshipOutcome):
         return [
             (
                 "internship_outcomes",

@@ -22,18 +22,22 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from etnik.common.contracts.content import MechanismRecorded, MechanismRetired, StrategyUpdated
-from etnik.common.contracts.registration import OrganisationRegistered
-from etnik.common.events import IntegrationEvent
+from etnik.common.events import EventReader
 from etnik.common.mongo import Document
 from etnik.reporting.domain import Fact, Period
+from etnik.reporting.inbound import (
+    MechanismRecorded,
+    MechanismRetired,
+    OrganisationRegistered,
+    StrategyUpdated,
+)
 
 NO_DISTRICT = "не указан"
 # (collection, filter, update, upsert): projections.py wraps them as its writes.
 Update = tuple[str, Document, Document, bool]
 
 
-def mechanism_updates(event: IntegrationEvent) -> list[Update]:
+def mechanism_updates(event: EventReader) -> list[Update]:
     """The projection updates a strategy, catalogue or organisation event causes."""
     if isinstance(event, StrategyUpdated):
         if event.mechanisms is None:

@@ -24,7 +24,15 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from etnik.common.contracts.content import (
+from etnik.common.events import CloudEvent, EventReader
+from etnik.common.mongo import Document
+from etnik.reporting import domain
+from etnik.reporting.experts import EXPERT_EVENTS, expert_updates
+from etnik.reporting.feedback import answer_document
+from etnik.reporting.inbound import (
+    AttendanceRecorded,
+    EventChanged,
+    EventCreated,
     MaterialArchived,
     MaterialDownloaded,
     MaterialPublished,
@@ -32,13 +40,8 @@ from etnik.common.contracts.content import (
     MechanismRecorded,
     MechanismRetired,
     MediaMentionRecorded,
-    StrategyUpdated,
-)
-from etnik.common.contracts.notification import NotificationFailed, NotificationSent
-from etnik.common.contracts.registration import (
-    AttendanceRecorded,
-    EventChanged,
-    EventCreated,
+    NotificationFailed,
+    NotificationSent,
     OrganisationRegistered,
     PartnershipChanged,
     PartnershipEnded,
@@ -47,18 +50,15 @@ from etnik.common.contracts.registration import (
     RegistrationCancelled,
     RegistrationConfirmed,
     RegistrationWaitlisted,
+    StrategyUpdated,
     SurveyAnswered,
 )
-from etnik.common.events import CloudEvent, IntegrationEvent
-from etnik.common.mongo import Document
-from etnik.reporting import domain
-from etnik.reporting.experts import EXPERT_EVENTS, expert_updates
-from etnik.reporting.feedback import answer_document
 from etnik.reporting.internships import INTERNSHIP_EVENTS, internship_updates
 from etnik.reporting.mechanisms import mechanism_updates
 from etnik.reporting.video import view_fact
 
-PROJECTED_EVENTS: tuple[type[IntegrationEvent], ...] = (
+# What reporting projects, each as its own reader of the producer's contract (inbound.py).
+PROJECTED_EVENTS: tuple[type[EventReader], ...] = (
     *INTERNSHIP_EVENTS,
     EventCreated,
     EventChanged,
@@ -84,6 +84,8 @@ PROJECTED_EVENTS: tuple[type[IntegrationEvent], ...] = (
     MechanismRetired,
     OrganisationRegistered,
 )
+# The reader of each projected type: what the consumer, the rebuild and the view parse with.
+READERS: dict[str, type[EventReader]] = {reader.event_type: reader for reader in PROJECTED_EVENTS}
 STATE_ID = "state"
 
 
@@ -140,7 +142,7 @@ def _event_snapshot_writes(envelope: CloudEvent, event: EventCreated | EventChan
             "$set": {
                 "title": event.title,
                 "track": event.track,
-                "format": event.format.value,
+                "format": event.format,
                 "starts_at": event.starts_at,
                 "ends_at": event.ends_at,
                 "federal_district": event.federal_district,
@@ -188,7 +190,7 @@ def _notification_write(message_id: str, kind: str, outcome: str, at: datetime) 
     )
 
 
-def _content_write(envelope: CloudEvent, event: IntegrationEvent) -> tuple[str, Write] | None:
+def _content_write(envelope: CloudEvent, event: EventReader) -> tuple[str, Write] | None:
     """Materials, downloads, strategies and media mentions: facts without personal data."""
     if isinstance(event, MaterialPublished):
         # Each approved version publishes again: the first publication is the one counted.
@@ -273,7 +275,7 @@ class ProjectionWriter:
     def __init__(self, pseudonym_key: bytes) -> None:
         self._key = pseudonym_key
 
-    def writes_for(self, envelope: CloudEvent, event: IntegrationEvent) -> list[tuple[str, Write]]:
+    def writes_for(self, envelope: CloudEvent, event: EventReader) -> list[tuple[str, Write]]:
         """The writes one event causes, each commutative and idempotent.
 
         No filter uses $or or a missing field: FerretDB answers those by scanning the whole
@@ -360,7 +362,7 @@ class ProjectionWriter:
                 "$set": {
                     "event_id": event.event_id,
                     "person_ref": domain.pseudonym(self._key, event.person_id),
-                    "category": event.category.value,
+                    "category": event.category,
                     "organisation_id": event.organisation_id,
                     "region_code": event.region_code,
                     "federal_district": event.federal_district,
@@ -449,12 +451,12 @@ class ProjectionStore:
 
     # --- Writes ------------------------------------------------------------------------
 
-    async def apply(self, envelope: CloudEvent, event: IntegrationEvent) -> None:
+    async def apply(self, envelope: CloudEvent, event: EventReader) -> None:
         """Apply one event to this generation's facts."""
         for name, write in self.writes_for(envelope, event):
             await self._collection(name).bulk_write([write.operation()])
 
-    async def apply_many(self, events: Iterable[tuple[CloudEvent, IntegrationEvent]]) -> None:
+    async def apply_many(self, events: Iterable[tuple[CloudEvent, EventReader]]) -> None:
         """Apply a batch of events with one bulk write per collection (the rebuild's path)."""
         by_collection: dict[str, list[UpdateOne | UpdateMany]] = {}
         for envelope, event in events:
@@ -477,7 +479,7 @@ class ProjectionStore:
     def _collection(self, name: str) -> AsyncCollection[Document]:
         return self._fact_collections()[name]
 
-    def writes_for(self, envelope: CloudEvent, event: IntegrationEvent) -> list[tuple[str, Write]]:
+    def writes_for(self, envelope: CloudEvent, event: EventReader) -> list[tuple[str, Write]]:
         """The writes one event causes (see ProjectionWriter)."""
         return self.writer.writes_for(envelope, event)
 
@@ -559,7 +561,7 @@ class Projector:
     def __init__(self, generations: Generations) -> None:
         self._generations = generations
 
-    async def apply(self, envelope: CloudEvent, event: IntegrationEvent) -> None:
+    async def apply(self, envelope: CloudEvent, event: EventReader) -> None:
         """Apply one event wherever it is needed."""
         for store in await self._generations.writable():
             await store.apply(envelope, event)

@@ -30,13 +30,16 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from pydantic import ValidationError
 from pymongo.errors import PyMongoError
 
-from etnik.common.events import CloudEvent, IntegrationEvent, MalformedEvent, parse_event
+from etnik.common.errors import Refused
+from etnik.common.events import CloudEvent, EventReader, MalformedEvent, parse_envelope
 from etnik.common.mongo import Document, create_mongo_client, service_database
 from etnik.reporting.fold import ProjectionFold
 from etnik.reporting.projections import (
     PROJECTED_EVENTS,
+    READERS,
     STATE_ID,
     Generations,
     ProjectionStore,
@@ -45,8 +48,7 @@ from etnik.reporting.settings import ReportingSettings
 
 log = logging.getLogger(__name__)
 
-REPLAYED_TOPICS = sorted({contract.topic for contract in PROJECTED_EVENTS})
-PROJECTED_TYPES = frozenset(contract.event_type for contract in PROJECTED_EVENTS)
+REPLAYED_TOPICS = sorted({reader.topic for reader in PROJECTED_EVENTS})
 # Faults that pause the rebuild until the infrastructure is back.
 PAUSING_ERRORS: tuple[type[BaseException], ...] = (KafkaError, OSError, TimeoutError, PyMongoError)
 
@@ -129,28 +131,34 @@ def heap_frozen_per_batch() -> Iterator[Callable[[], None]]:
 
 def projected_events(
     records: Sequence[Any],
-) -> tuple[list[tuple[CloudEvent, IntegrationEvent]], int]:
-    """The records the projections use, parsed, and how many were skipped."""
-    events: list[tuple[CloudEvent, IntegrationEvent]] = []
+) -> tuple[list[tuple[CloudEvent, EventReader]], int]:
+    """The records the projections use, read as the live consumer reads them (the envelope,
+    then the data through reporting's reader of its type), and how many were skipped: not a
+    CloudEvent, a type reporting does not project, or data without what reporting reads (the
+    live consumer skipped or dead-lettered those already)."""
+    events: list[tuple[CloudEvent, EventReader]] = []
     skipped = 0
     for record in records:
         try:
-            envelope, payload = parse_event(record.value)
-        except MalformedEvent:
-            skipped += 1  # the live consumer dead-lettered it already
-            continue
-        if payload is None or envelope.type not in PROJECTED_TYPES:
+            envelope = parse_envelope(record.value)
+            reader = READERS.get(envelope.type)
+            if reader is None:
+                skipped += 1
+                continue
+            events.append((envelope, reader.model_validate(envelope.data)))
+        except (MalformedEvent, ValidationError):
             skipped += 1
-            continue
-        events.append((envelope, payload))
     return events, skipped
 
 
 PartitionKey = tuple[str, int]
 
 
-class RebuildBusy(RuntimeError):
-    """Another rebuild is running."""
+class RebuildBusy(Refused):
+    """Another rebuild is running: 409."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(409, reason)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from etnik.common.contracts.reporting import PartitionOffset, ReportFrozen
+from etnik.common.errors import Refused
 from etnik.common.outbox import Outbox
 from etnik.reporting import counts, domain
 from etnik.reporting.experts import expert_summary
@@ -25,8 +26,12 @@ from etnik.reporting.view import ReportView
 Answer = TypeVar("Answer")
 
 
-class UnknownReport(LookupError):
-    """No frozen report has this id."""
+class UnknownReport(Refused):
+    """No frozen report has this id: 404."""
+
+    def __init__(self, report_id: str) -> None:
+        super().__init__(404, "no frozen report has this id")
+        self.report_id = report_id
 
 
 class ReportingService:

@@ -28,6 +28,7 @@ from typing import TypeVar
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from etnik.common.errors import Refused
 from etnik.reporting.fold import ProjectionFold
 from etnik.reporting.projections import ProjectionWriter
 from etnik.reporting.rebuild import (
@@ -45,15 +46,31 @@ log = logging.getLogger(__name__)
 Result = TypeVar("Result")
 
 
-class ViewUnavailable(RuntimeError):
+class StreamsUnavailable(Refused):
+    """Kafka cannot be read now: 503, naming the kind of failure but no address."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(
+            503,
+            f"the event streams cannot be read now ({cause.__class__.__name__}); try again shortly",
+            headers={"Retry-After": "30"},
+        )
+
+
+class ViewUnavailable(StreamsUnavailable):
     """Kafka cannot be asked how far its topics go, and what the view holds will not do."""
 
 
-class ViewBehind(RuntimeError):
+class ViewBehind(Refused):
     """The view has not yet read what Kafka holds; the answer says how far it has come."""
 
     def __init__(self, consumed: int, total: int) -> None:
-        super().__init__(f"the report view has read {consumed} of {total} messages")
+        super().__init__(
+            503,
+            f"the report is not ready yet: {consumed} of {total} events read since the "
+            "service started; try again in a minute",
+            headers={"Retry-After": "30"},
+        )
         self.consumed = consumed
         self.total = total
 
@@ -223,7 +240,7 @@ class ReportView:
             ends = await self._end_offsets(deadline, wait_for_kafka=not stale_allowed)
         except PAUSING_ERRORS as error:
             if not stale_allowed:
-                raise ViewUnavailable(f"{error.__class__.__name__}: {error}") from error
+                raise ViewUnavailable(error) from error
             ends = {}
         async with self._moved:
             while not self._holds(ends):

@@ -3,84 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import MongoClient
 
-from etnik.common.contracts.registration import (
-    ParticipantCategory,
-    RegistrationCancelled,
-    RegistrationConfirmed,
-)
-from etnik.common.events import CloudEvent, IntegrationEvent
+from etnik.common.contracts.registration import ParticipantCategory, RegistrationConfirmed
 from etnik.devstack import Stack
 from etnik.reporting import counts
 from etnik.reporting.projections import Generations, ProjectionStore
 from etnik.reporting.rebuild import RebuildBusy, Rebuilder, RebuildProgress
 
-T0 = datetime(2026, 2, 2, 9, tzinfo=UTC)
-SERVICES = ("registration", "notification", "content", "reporting")
+from .streams import T0, publish, registrations, wait_for_services
 
 
 @pytest.fixture
 async def generations(
     new_generations: Callable[[float], AbstractAsyncContextManager[Generations]],
 ) -> AsyncIterator[Generations]:
+    """Fresh generations as integration/conftest.py gives them, their state cached 50 ms."""
     async with new_generations(0.05) as generations:
         yield generations
-
-
-async def publish(
-    stack: Stack, topic: str, events: list[IntegrationEvent], *, create: bool = True
-) -> None:
-    if create:
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
-        finally:
-            await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            body = CloudEvent.wrap(event, source="/etnik/test", time=T0).model_dump(mode="json")
-            await producer.send_and_wait(topic, json.dumps(body).encode(), key=event.key.encode())
-        await producer.send_and_wait(topic, b"not json", key=b"garbage")
-    finally:
-        await producer.stop()
-
-
-def registrations(count: int) -> list[IntegrationEvent]:
-    """Confirmed registrations; every third is cancelled, its cancel published first."""
-    events: list[IntegrationEvent] = []
-    for number in range(count):
-        facts = {
-            "registration_id": f"r{number}",
-            "event_id": f"e{number % 3}",
-            "person_id": f"person-{number % 7}",
-            "category": ParticipantCategory.EXPERT,
-            "federal_district": "СЗФО",
-        }
-        confirmed = RegistrationConfirmed(**facts, registered_at=T0)
-        if number % 3 == 0:
-            events.append(RegistrationCancelled(**facts, cancelled_at=T0 + timedelta(hours=1)))
-        events.append(confirmed)
-    return events
 
 
 async def confirmed_counts(store: ProjectionStore) -> list[dict[str, Any]]:
@@ -242,17 +192,3 @@ async def wait_for_status(
             return progress
         await asyncio.sleep(0.2)
     pytest.fail(f"the rebuild never reached {wanted}")
-
-
-def wait_for_services(stack: Stack) -> None:
-    """The shared stack's services reconnect by themselves; wait so later tests find them up."""
-    deadline = datetime.now(UTC) + timedelta(seconds=90)
-    running = [name for name in SERVICES if stack.is_running(name)]
-    while datetime.now(UTC) < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if all(
-                httpx.get(f"{stack.service_url(name)}/readyz", timeout=5).status_code == 200
-                for name in running
-            ):
-                return
-        time.sleep(0.5)

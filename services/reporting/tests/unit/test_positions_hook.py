@@ -10,9 +10,9 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 
 from etnik.common.consumer import EventConsumer
-from etnik.common.contracts.registration import RegistrationConfirmed
 from etnik.common.events import CloudEvent
 from etnik.common.publisher import EventPublisher
+from etnik.reporting.inbound import RegistrationConfirmed
 
 
 async def test_an_unknown_type_is_counted_skipped_and_its_offset_reported() -> None:

@@ -10,21 +10,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import httpx
 import pytest
-from aiokafka.errors import KafkaConnectionError
-from fastapi import FastAPI
 
 from etnik.common.contracts.registration import ParticipantCategory, RegistrationConfirmed
-from etnik.common.events import CloudEvent, IntegrationEvent
+from etnik.common.events import CloudEvent, EventReader
 from etnik.devstack import Stack
 from etnik.reporting import counts
-from etnik.reporting.api import install_error_handlers
 from etnik.reporting.fold import ProjectionFold
 from etnik.reporting.projections import ProjectionWriter, Write
 from etnik.reporting.view import ReportView, ViewBehind, ViewUnavailable
 
-from .test_rebuild import T0, publish, registrations, wait_for_services
+from .streams import T0, publish, registrations, wait_for_services
 
 
 def confirmed_per_event(fold: ProjectionFold) -> dict[str, int]:
@@ -83,7 +79,7 @@ async def test_the_view_counts_at_exact_offsets_and_follows_new_events_and_topic
 class SlowWriter(ProjectionWriter):
     """Takes 5 ms an event, so that catching up takes a while."""
 
-    def writes_for(self, envelope: CloudEvent, event: IntegrationEvent) -> list[tuple[str, Write]]:
+    def writes_for(self, envelope: CloudEvent, event: EventReader) -> list[tuple[str, Write]]:
         time.sleep(0.005)
         return super().writes_for(envelope, event)
 
@@ -106,7 +102,7 @@ async def test_a_view_still_catching_up_says_how_far_it_has_come(infra: Stack) -
             await view.report(confirmed_per_event, timeout_s=0.3)
         assert behind.value.total == 401
         assert 0 <= behind.value.consumed < 401
-        assert "of 401 messages" in str(behind.value)
+        assert "of 401 events read" in str(behind.value)
         counted, offsets = await view.report(confirmed_per_event, timeout_s=120)
         assert sum(counted.values()) == 200
         assert sum(offsets.values()) == 401
@@ -147,32 +143,3 @@ async def test_with_kafka_away_the_view_keeps_what_it_holds_and_resumes(infra: S
         assert sum(counted.values()) == 21
         assert sum(offsets.values()) == 43
         assert view.state().status == "running"
-
-
-async def test_every_answer_counted_from_the_view_says_503_with_the_reason_when_it_cannot() -> None:
-    app = FastAPI()
-    install_error_handlers(app)
-
-    @app.get("/behind")
-    async def behind() -> None:
-        raise ViewBehind(120_000, 2_424_844)
-
-    @app.get("/away")
-    async def away() -> None:
-        try:
-            raise KafkaConnectionError("Unable to bootstrap from [('10.0.0.9', 9092)]")
-        except KafkaConnectionError as error:
-            raise ViewUnavailable(str(error)) from error
-
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as client:
-        answer = await client.get("/behind")
-        assert answer.status_code == 503
-        assert answer.headers["Retry-After"] == "30"
-        assert answer.json()["detail"].startswith(
-            "the report is not ready yet: 120000 of 2424844 events read"
-        )
-        answer = await client.get("/away")
-        assert answer.status_code == 503
-        assert "KafkaConnectionError" in answer.json()["detail"]
-        assert "10.0.0.9" not in answer.text  # no addresses of the infrastructure

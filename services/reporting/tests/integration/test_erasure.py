@@ -27,7 +27,7 @@ from etnik.common.contracts.registration import (
 )
 from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.devstack import Stack
-from etnik.reporting.main import ReportingParts, build
+from etnik.reporting.container import ReportingContainer, build
 from etnik.reporting.settings import ReportingSettings
 
 EMAIL = "zarema.udalyaeva@example.org"
@@ -35,7 +35,7 @@ FULL_NAME = "Зарема Удаляева"
 
 
 @pytest.fixture
-async def reporting(infra: Stack) -> AsyncIterator[ReportingParts]:
+async def reporting(infra: Stack) -> AsyncIterator[ReportingContainer]:
     """Reporting's runtime and consumer on a database of its own (its consumer is fed here,
     message by message, as Kafka would)."""
     settings = ReportingSettings(
@@ -72,7 +72,7 @@ async def feed(consumer: EventConsumer, offset: int, *events: IntegrationEvent) 
 
 
 async def test_the_reporting_database_never_holds_the_persons_name_or_address(
-    reporting: ReportingParts,
+    reporting: ReportingContainer,
 ) -> None:
     [consumer] = reporting.runtime.consumers
     person_id = f"person-{uuid.uuid4().hex[:8]}"

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
-from pypdf import PdfReader
 
 from etnik.common.pdf_fonts import FontMissing
 from etnik.reporting import domain, exports
 from etnik.reporting.report import grant_report
-from etnik.reporting.settings import ReportingSettings
 
-SETTINGS = ReportingSettings()
+from .report_files import csv_rows, pdf_text, workbook
 
 
 def sample_report() -> dict[str, object]:
@@ -56,8 +51,7 @@ def sample_report() -> dict[str, object]:
 
 
 def test_csv_has_one_row_per_value() -> None:
-    text = exports.to_csv(sample_report()).decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = csv_rows(sample_report())
     lookup = {(row["section"], row["row"], row["column"]): row["value"] for row in rows}
     assert lookup[("results", "Уникальных участников", "Значение")] == "1"
     assert lookup[("by_category", "Руководитель НКО", "Участников")] == "1"
@@ -65,24 +59,19 @@ def test_csv_has_one_row_per_value() -> None:
 
 
 def test_xlsx_has_a_sheet_per_section() -> None:
-    workbook = load_workbook(io.BytesIO(exports.to_xlsx(sample_report())))
-    assert "Количественные результаты" in workbook.sheetnames
-    results = workbook["Количественные результаты"]
+    book = workbook(sample_report())
+    assert "Количественные результаты" in book.sheetnames
+    results = book["Количественные результаты"]
     values = {row[0]: row[1] for row in results.iter_rows(min_row=2, values_only=True)}
     assert values["Мероприятий проведено"] == 1
     assert values["Уведомлений отправлено"] == 1
-    first_event = next(workbook["Мероприятия — план и факт"].iter_rows(min_row=2, values_only=True))
+    first_event = next(book["Мероприятия — план и факт"].iter_rows(min_row=2, values_only=True))
     assert first_event[0].startswith("Стратегическая онлайн-сессия")
     assert first_event[5] == first_event[6] == "2026-03-12"
 
 
 def test_pdf_text_extracts_in_cyrillic() -> None:
-    pdf = exports.to_pdf(
-        sample_report(),
-        font=SETTINGS.reporting_pdf_font,
-        bold_font=SETTINGS.reporting_pdf_bold_font,
-    )
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    text = pdf_text(sample_report())
     assert "Аналитический отчёт" in text
     assert "Руководитель НКО" in text
     assert "индивидуальные векторы развития" in text

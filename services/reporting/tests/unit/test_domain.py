@@ -12,7 +12,7 @@ from etnik.reporting import counts, domain
 from etnik.reporting.metrics import partition_lags
 from etnik.reporting.report import grant_report
 
-from . import reference
+from .. import reference
 
 
 def at(day: int, hour: int = 12) -> datetime:

@@ -7,7 +7,6 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from etnik.common.contracts.content import MaterialDownloaded
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
@@ -24,10 +23,9 @@ from etnik.common.contracts.registration import (
 )
 from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.reporting import columnar, domain
-from etnik.reporting.fold import ProjectionFold
-from etnik.reporting.projections import ProjectionStore
 
-from . import reference
+from .. import reference
+from ..folding import documents
 
 T0 = datetime(2026, 5, 4, 10, tzinfo=UTC)
 FACTS = {
@@ -72,21 +70,10 @@ HISTORY = [
 ]
 
 
-def fold(order: list[CloudEvent]) -> dict[str, list[dict[str, object]]]:
-    # A client that never connects: building writes does no I/O.
-    unused = AsyncMongoClient("mongodb://127.0.0.1:9", connect=False)["unused"]
-    store = ProjectionStore(unused, 1, b"test-pseudonym-key-0123")
-    result = ProjectionFold()
-    for item in order:
-        for collection, write in store.writes_for(item, item.payload()):
-            result.apply(collection, write)
-    return {name: list(rows) for name, rows in result.documents().items()}
-
-
 def test_every_order_of_arrival_folds_to_the_same_documents() -> None:
-    expected = fold(HISTORY[:5])  # the erasure depends on order: checked below
+    expected = documents(HISTORY[:5])  # the erasure depends on order: checked below
     for order in itertools.permutations(HISTORY[:5]):
-        assert fold(list(order)) == expected
+        assert documents(list(order)) == expected
     [registration] = expected["registrations"]
     assert reference.registration_status(registration) == "cancelled"
     assert reference.attended(registration) is True
@@ -96,8 +83,8 @@ def test_every_order_of_arrival_folds_to_the_same_documents() -> None:
 
 
 def test_an_erasure_marks_what_is_there_and_keeps_it() -> None:
-    documents = fold(HISTORY)
-    [registration] = documents["registrations"]
+    folded = documents(HISTORY)
+    [registration] = folded["registrations"]
     assert registration["person_erased"] is True
     assert registration["rank"] == domain.REGISTRATION_RANKS["cancelled"]
 
@@ -169,17 +156,11 @@ def random_history(seed: int, count: int) -> list[CloudEvent]:
 @pytest.mark.parametrize("seed", range(5))
 def test_columns_hold_what_the_documents_hold_after_the_same_writes(seed: int) -> None:
     history = random_history(seed, 400)
-    as_columns = fold(history)
-    unused = AsyncMongoClient("mongodb://127.0.0.1:9", connect=False)["unused"]
-    store = ProjectionStore(unused, 1, b"test-pseudonym-key-0123")
-    as_dicts = ProjectionFold(columnar=False)  # every collection as documents: the reference
-    for item in history:
-        for collection, write in store.writes_for(item, item.payload()):
-            as_dicts.apply(collection, write)
-    expected = {name: list(rows) for name, rows in as_dicts.documents().items()}
+    as_columns = documents(history)
+    expected = documents(history, columnar=False)  # every collection as documents: the reference
     assert set(as_columns) == set(expected)
-    for name, documents in expected.items():
-        assert as_columns[name] == documents, name
+    for name, rows in expected.items():
+        assert as_columns[name] == rows, name
 
 
 def test_a_column_refuses_what_it_cannot_hold() -> None:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from etnik.common.contracts.content import MaterialDownloaded, MaterialPublished, StrategyUpdated
 from etnik.common.contracts.notification import NotificationFailed, NotificationSent
@@ -26,17 +22,10 @@ from etnik.common.events import CloudEvent, IntegrationEvent
 from etnik.reporting import domain
 from etnik.reporting.projections import Generations, ProjectionStore
 
-from . import reference
+from .. import reference
+from ..folding import read
 
 T0 = datetime(2026, 2, 2, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-async def generations(
-    new_generations: Callable[[float], AbstractAsyncContextManager[Generations]],
-) -> AsyncIterator[Generations]:
-    async with new_generations(0.01) as generations:
-        yield generations
 
 
 async def registrations_of(store: ProjectionStore) -> list[dict[str, Any]]:
@@ -50,7 +39,7 @@ def envelope(event: IntegrationEvent, at: datetime = T0) -> CloudEvent:
 
 async def apply_all(store: ProjectionStore, *envelopes: CloudEvent) -> None:
     for item in envelopes:
-        await store.apply(item, item.payload())
+        await store.apply(item, read(item))
 
 
 def facts(**overrides: Any) -> dict[str, Any]:
