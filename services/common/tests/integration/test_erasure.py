@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -101,3 +102,19 @@ async def test_a_redelivered_erasure_runs_again_and_others_are_not_erased(db: Db
     assert record["status"] == "done"
     assert not await ledger.is_erased("p2")
     assert not await ledger.is_erased(None)
+
+
+async def test_operators_see_open_erasures_oldest_first_and_done_ones_newest_first(db: Db) -> None:
+    ledger = ErasureLedger(db, Eraser(db), CollectorRegistry())
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    await db[ERASURES].insert_many(
+        [
+            {"_id": f"{status}-{day}", "status": status, "received_at": start + timedelta(days=day)}
+            for status in ("pending", "failed", "done")
+            for day in range(3)
+        ]
+    )
+    open_ones = [record["_id"] for record in await ledger.listing(None, limit=4)]
+    assert open_ones == ["pending-0", "failed-0", "pending-1", "failed-1"]
+    done = [record["_id"] for record in await ledger.listing(ErasureStatus.DONE, limit=2)]
+    assert done == ["done-2", "done-1"]

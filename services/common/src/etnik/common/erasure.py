@@ -26,7 +26,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from prometheus_client import CollectorRegistry, Gauge
 from pydantic import BaseModel
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
@@ -158,15 +158,17 @@ class ErasureLedger:
             await asyncio.sleep(self._retry_interval_s)
 
     async def listing(self, status: ErasureStatus | None, limit: int) -> list[Document]:
-        """Erasure records for operators, oldest first; all open ones when no status is given."""
+        """Erasure records for operators: open ones (all when no status is given) oldest
+        first, as they wait; done ones newest first, as an operator checks what just ended."""
         statuses = [status.value] if status else list(OPEN_STATUSES)
+        newest_first = status is ErasureStatus.DONE
+        order = DESCENDING if newest_first else ASCENDING
         found: list[Document] = []
         for wanted in statuses:
-            cursor = (
-                self.collection.find({"status": wanted}).sort("received_at", ASCENDING).limit(limit)
-            )
-            found.extend(await cursor.to_list())
-        return sorted(found, key=lambda record: record["received_at"])[:limit]
+            cursor = self.collection.find({"status": wanted}).sort("received_at", order)
+            found.extend(await cursor.limit(limit).to_list())
+        found.sort(key=lambda record: record["received_at"], reverse=newest_first)
+        return found[:limit]
 
     async def _attempt(self, person_id: str) -> None:
         try:
