@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -61,6 +65,34 @@ def wait_until(
 
 
 REGISTRATIONS_TOPIC = "etnik.registration.registrations.v1"
+
+
+@contextlib.contextmanager
+def served(app: Any, name: str) -> Iterator[str]:
+    """An ASGI app under uvicorn in a thread of its own, on a free port, until the block ends;
+    yields its base URL once `/readyz` answers 200."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(ready, timeout=90, what=f"{name} to be ready")
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def _session_at_14_moscow() -> tuple[str, str]:

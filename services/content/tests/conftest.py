@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,7 +13,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 from pymongo import MongoClient
@@ -29,7 +26,7 @@ from etnik.common.settings import Environment
 from etnik.content.main import create_app
 from etnik.content.settings import ContentSettings
 from etnik.devstack import Stack
-from helpers import wait_until
+from helpers import served
 
 PdfMaker = Callable[..., bytes]
 
@@ -123,28 +120,8 @@ def content_service(infra: Stack, signer: TokenSigner) -> Iterator[RunningConten
         pseudonym_key=SecretStr("content-tests-pseudonym-key"),
     )
     app = create_app(settings, jwks_loader=signer.load_jwks)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    )
-    thread = threading.Thread(target=server.run, name="content-under-test", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_until(ready, timeout=90, what="the content service to be ready")
+    with served(app, "content-under-test") as url:
         yield RunningContent(url, settings.database_name, settings, infra)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture

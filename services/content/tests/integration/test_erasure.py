@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -38,7 +35,7 @@ from etnik.content.main import create_app
 from etnik.content.service import ERASED_AUTHOR
 from etnik.content.settings import ContentSettings
 from etnik.devstack import Stack
-from helpers import publish_raw, wait_until
+from helpers import publish_raw, served, wait_until
 
 if TYPE_CHECKING:
     # Fixture types only: conftest is not importable under --import-mode=importlib.
@@ -76,32 +73,12 @@ def content(infra: Stack, signer: TokenSigner) -> Iterator[ErasingContent]:
         pseudonym_key=SecretStr("content-erasure-tests"),
     )
     app = create_app(settings, jwks_loader=signer.load_jwks)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    )
-    thread = threading.Thread(target=server.run, name="content-erasure", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_until(ready, timeout=90, what="the content service to be ready")
-        with (
-            httpx.Client(base_url=url, timeout=30) as http,
-            MongoClient(infra.mongodb_url, tz_aware=True) as mongo,
-        ):
-            yield ErasingContent(app.state.container, http, mongo[settings.database_name], infra)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with (
+        served(app, "content-erasure") as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+        MongoClient(infra.mongodb_url, tz_aware=True) as mongo,
+    ):
+        yield ErasingContent(app.state.container, http, mongo[settings.database_name], infra)
 
 
 def publish(stack: Stack, event: IntegrationEvent, key: str) -> None:
